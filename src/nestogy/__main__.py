@@ -1,0 +1,3 @@
+from nestogy.cli import main
+
+main()

@@ -1,0 +1,29 @@
+"""The ninja API at /api/v1: routers, auth and the error shape."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from nestogy.api import errors
+from nestogy.api.auth import TokenAuth
+from nestogy.api.v1 import clients, contacts, users
+
+DESCRIPTION = """
+The Nestogy REST API. Authenticate with `Authorization: Bearer <token>`; every request acts
+in the token's company. Objects of other companies answer 404 exactly like missing ones.
+Lists return `{"items": [...], "next_cursor": "..." | null}` and take `limit` and `cursor`.
+Errors return `{"error": {"code", "message", "field", "errors": [...]}}`.
+Money is a decimal string; timestamps are ISO 8601 with offset.
+"""
+
+api = NinjaAPI(title="Nestogy API", version="1", description=DESCRIPTION,
+               urls_namespace="api-v1", auth=TokenAuth(), docs_url="/docs",
+               openapi_url="/openapi.json")
+errors.install(api)
+
+api.add_router("/clients", clients.router)
+api.add_router("/sites", clients.sites_router)
+api.add_router("/contacts", contacts.router)
+api.add_router("/users", users.router)
+api.add_router("/tokens", users.tokens_router)
+api.add_router("/me", users.me_router)

@@ -1,0 +1,43 @@
+"""Schemas shared by every router."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ninja import Schema
+from pydantic import ConfigDict
+
+
+class InputSchema(Schema):
+    """Base of request bodies: unknown fields are rejected (422 naming the field)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class FieldErrorOut(Schema):
+    field: str | None
+    message: str
+    code: str
+
+
+class ErrorDetail(Schema):
+    code: str
+    message: str
+    field: str | None
+    errors: list[FieldErrorOut]
+
+
+class ErrorOut(Schema):
+    error: ErrorDetail
+
+
+ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
+                          409: ErrorOut, 422: ErrorOut}
+
+
+def responses(ok: dict[int, Any]) -> dict[int, Any]:
+    return {**ok, **ERRORS}
+
+
+def iso(value) -> str | None:
+    return value.isoformat() if value is not None else None

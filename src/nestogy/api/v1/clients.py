@@ -1,0 +1,182 @@
+"""/clients and /clients/{id}/sites, /sites/{id}."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ninja import Query, Router, Schema, Status
+
+from nestogy.accounts.roles import require
+from nestogy.api.pagination import paginate
+from nestogy.api.schemas import InputSchema, responses
+from nestogy.clients import actions, queries
+from nestogy.clients.models import Client, Site
+
+router = Router(tags=["clients"])
+
+
+class ClientIn(InputSchema):
+    name: str
+    status: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    website: str | None = None
+    notes: str | None = None
+
+
+class ClientPatch(InputSchema):
+    name: str | None = None
+    status: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    website: str | None = None
+    notes: str | None = None
+
+
+class ClientOut(Schema):
+    id: str
+    name: str
+    status: str
+    email: str
+    phone: str
+    website: str
+    notes: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ClientList(Schema):
+    items: list[ClientOut]
+    next_cursor: str | None
+
+
+class SiteIn(InputSchema):
+    name: str
+    address: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+    timezone: str | None = None
+
+
+class SitePatch(InputSchema):
+    name: str | None = None
+    address: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+    timezone: str | None = None
+
+
+class SiteOut(Schema):
+    id: str
+    client_id: str
+    name: str
+    address: str
+    city: str
+    postal_code: str
+    country: str
+    timezone: str
+
+
+class SiteList(Schema):
+    items: list[SiteOut]
+    next_cursor: str | None
+
+
+def client_out(client: Client) -> dict:
+    return {
+        "id": client.public_id, "name": client.name, "status": client.status,
+        "email": client.email, "phone": client.phone, "website": client.website,
+        "notes": client.notes,
+        "created_at": client.created_at, "updated_at": client.updated_at,
+    }
+
+
+def site_out(site: Site) -> dict:
+    return {
+        "id": site.public_id, "client_id": site.client.public_id, "name": site.name,
+        "address": site.address, "city": site.city, "postal_code": site.postal_code,
+        "country": site.country, "timezone": site.timezone,
+    }
+
+
+@router.get("", response=responses({200: ClientList}), summary="List clients")
+def list_clients(request, limit: int = Query(50), cursor: str | None = None,
+                 q: str | None = None, status: str | None = None):
+    require(request.auth, "clients.view")
+    qs = queries.clients(q=q, status=status)
+    rows, next_cursor = paginate(qs, limit=limit, cursor=cursor, order=("name", "id"))
+    return {"items": [client_out(c) for c in rows], "next_cursor": next_cursor}
+
+
+@router.post("", response=responses({201: ClientOut}), summary="Create a client")
+def create_client(request, payload: ClientIn):
+    require(request.auth, "clients.create")
+    client = actions.create_client(request.auth.company, payload.model_dump(exclude_unset=True),
+                                   actor=request.auth.user)
+    return Status(201, client_out(client))
+
+
+@router.get("/{client_id}", response=responses({200: ClientOut}), summary="Get a client")
+def get_client(request, client_id: str):
+    require(request.auth, "clients.view")
+    return client_out(queries.get_client(client_id))
+
+
+@router.patch("/{client_id}", response=responses({200: ClientOut}), summary="Update a client")
+def update_client(request, client_id: str, payload: ClientPatch):
+    require(request.auth, "clients.update")
+    client = queries.get_client(client_id)
+    client = actions.update_client(client, payload.model_dump(exclude_unset=True),
+                                   actor=request.auth.user)
+    return client_out(client)
+
+
+@router.delete("/{client_id}", response=responses({204: None}), summary="Delete a client")
+def delete_client(request, client_id: str):
+    require(request.auth, "clients.delete")
+    actions.delete_client(queries.get_client(client_id), actor=request.auth.user)
+    return Status(204, None)
+
+
+@router.get("/{client_id}/sites", response=responses({200: SiteList}), summary="List sites")
+def list_sites(request, client_id: str, limit: int = Query(50), cursor: str | None = None):
+    require(request.auth, "clients.view")
+    client = queries.get_client(client_id)
+    qs = Site.objects.filter(client=client).select_related("client")
+    rows, next_cursor = paginate(qs, limit=limit, cursor=cursor, order=("name", "id"))
+    return {"items": [site_out(s) for s in rows], "next_cursor": next_cursor}
+
+
+@router.post("/{client_id}/sites", response=responses({201: SiteOut}), summary="Add a site")
+def create_site(request, client_id: str, payload: SiteIn):
+    require(request.auth, "clients.update")
+    client = queries.get_client(client_id)
+    site = actions.create_site(client, payload.model_dump(exclude_unset=True),
+                               actor=request.auth.user)
+    return Status(201, site_out(site))
+
+
+sites_router = Router(tags=["clients"])
+
+
+@sites_router.get("/{site_id}", response=responses({200: SiteOut}), summary="Get a site")
+def get_site(request, site_id: str):
+    require(request.auth, "clients.view")
+    return site_out(queries.get_site(site_id))
+
+
+@sites_router.patch("/{site_id}", response=responses({200: SiteOut}), summary="Update a site")
+def update_site(request, site_id: str, payload: SitePatch):
+    require(request.auth, "clients.update")
+    site = actions.update_site(queries.get_site(site_id), payload.model_dump(exclude_unset=True),
+                               actor=request.auth.user)
+    return site_out(site)
+
+
+@sites_router.delete("/{site_id}", response=responses({204: None}), summary="Delete a site")
+def delete_site(request, site_id: str):
+    require(request.auth, "clients.update")
+    actions.delete_site(queries.get_site(site_id), actor=request.auth.user)
+    return Status(204, None)

@@ -1,0 +1,111 @@
+"""/contacts: people at clients, optionally with portal access."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ninja import Query, Router, Schema, Status
+
+from nestogy.accounts.roles import require
+from nestogy.api.pagination import paginate
+from nestogy.api.schemas import InputSchema, responses
+from nestogy.clients import actions, queries
+from nestogy.clients.models import Contact
+
+router = Router(tags=["contacts"])
+
+
+class ContactIn(InputSchema):
+    client_id: str
+    name: str
+    email: str
+    phone: str | None = None
+    title: str | None = None
+    timezone: str | None = None
+    portal_access: bool = False
+    portal_admin: bool = False
+    password: str | None = None
+
+
+class ContactPatch(InputSchema):
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    title: str | None = None
+    timezone: str | None = None
+    portal_access: bool | None = None
+    portal_admin: bool | None = None
+    password: str | None = None
+
+
+class ContactOut(Schema):
+    id: str
+    client_id: str
+    name: str
+    email: str
+    phone: str
+    title: str
+    timezone: str
+    portal_access: bool
+    portal_admin: bool
+    has_password: bool
+    last_login: datetime | None
+    created_at: datetime
+
+
+class ContactList(Schema):
+    items: list[ContactOut]
+    next_cursor: str | None
+
+
+def contact_out(contact: Contact) -> dict:
+    return {
+        "id": contact.public_id, "client_id": contact.client.public_id, "name": contact.name,
+        "email": contact.email, "phone": contact.phone, "title": contact.title,
+        "timezone": contact.timezone, "portal_access": contact.portal_access,
+        "portal_admin": contact.portal_admin, "has_password": contact.has_password,
+        "last_login": contact.last_login, "created_at": contact.created_at,
+    }
+
+
+@router.get("", response=responses({200: ContactList}), summary="List contacts")
+def list_contacts(request, limit: int = Query(50), cursor: str | None = None,
+                  client_id: str | None = None, q: str | None = None):
+    require(request.auth, "contacts.view")
+    client = queries.get_client(client_id, "client_id") if client_id else None
+    rows, next_cursor = paginate(queries.contacts(client=client, q=q), limit=limit,
+                                 cursor=cursor, order=("name", "id"))
+    return {"items": [contact_out(c) for c in rows], "next_cursor": next_cursor}
+
+
+@router.post("", response=responses({201: ContactOut}), summary="Create a contact")
+def create_contact(request, payload: ContactIn):
+    require(request.auth, "contacts.create")
+    client = queries.get_client(payload.client_id, "client_id")
+    data = payload.model_dump(exclude_unset=True)
+    data.pop("client_id")
+    contact = actions.create_contact(client, data, actor=request.auth.user)
+    return Status(201, contact_out(contact))
+
+
+@router.get("/{contact_id}", response=responses({200: ContactOut}), summary="Get a contact")
+def get_contact(request, contact_id: str):
+    require(request.auth, "contacts.view")
+    return contact_out(queries.get_contact(contact_id))
+
+
+@router.patch("/{contact_id}", response=responses({200: ContactOut}),
+              summary="Update a contact")
+def update_contact(request, contact_id: str, payload: ContactPatch):
+    require(request.auth, "contacts.update")
+    contact = actions.update_contact(queries.get_contact(contact_id),
+                                     payload.model_dump(exclude_unset=True),
+                                     actor=request.auth.user)
+    return contact_out(contact)
+
+
+@router.delete("/{contact_id}", response=responses({204: None}), summary="Delete a contact")
+def delete_contact(request, contact_id: str):
+    require(request.auth, "contacts.delete")
+    actions.delete_contact(queries.get_contact(contact_id), actor=request.auth.user)
+    return Status(204, None)

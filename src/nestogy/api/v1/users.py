@@ -1,0 +1,191 @@
+"""/users (staff of the token's company), /tokens and /me."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ninja import Query, Router, Schema, Status
+
+from nestogy.accounts import actions, queries
+from nestogy.accounts.models import ApiToken, Membership, TechnicianProfile
+from nestogy.accounts.roles import require
+from nestogy.api.pagination import paginate
+from nestogy.api.schemas import InputSchema, responses
+from nestogy.core.errors import NotFound, PermissionDenied
+
+router = Router(tags=["users"])
+tokens_router = Router(tags=["users"])
+me_router = Router(tags=["users"])
+
+
+class UserIn(InputSchema):
+    email: str
+    name: str = ""
+    role: str
+    skills: dict[str, int] | None = None
+    max_open_tickets: int | None = None
+
+
+class UserPatch(InputSchema):
+    name: str | None = None
+    role: str | None = None
+    timezone: str | None = None
+    skills: dict[str, int] | None = None
+    max_open_tickets: int | None = None
+    out_of_office: bool | None = None
+    is_active: bool | None = None
+
+
+class UserOut(Schema):
+    id: str
+    email: str
+    name: str
+    role: str
+    is_active: bool
+    timezone: str
+    skills: dict[str, int]
+    max_open_tickets: int | None
+    out_of_office: bool
+    created_at: datetime
+
+
+class UserList(Schema):
+    items: list[UserOut]
+    next_cursor: str | None
+
+
+class TokenIn(InputSchema):
+    name: str = "API token"
+
+
+class TokenOut(Schema):
+    id: str
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenOut):
+    token: str
+
+
+class TokenList(Schema):
+    items: list[TokenOut]
+    next_cursor: str | None
+
+
+class MeOut(Schema):
+    user: UserOut
+    company: dict
+
+
+def user_out(membership: Membership) -> dict:
+    try:
+        profile = membership.technician
+    except TechnicianProfile.DoesNotExist:
+        profile = None
+    user = membership.user
+    return {
+        "id": user.public_id, "email": user.email, "name": user.name, "role": membership.role,
+        "is_active": membership.is_active and user.is_active, "timezone": user.timezone,
+        "skills": profile.skills if profile else {},
+        "max_open_tickets": profile.max_open_tickets if profile else None,
+        "out_of_office": profile.out_of_office if profile else False,
+        "created_at": membership.created_at,
+    }
+
+
+def token_out(token: ApiToken) -> dict:
+    return {"id": token.public_id, "name": token.name, "prefix": token.prefix,
+            "created_at": token.created_at, "last_used_at": token.last_used_at,
+            "revoked_at": token.revoked_at}
+
+
+@router.get("", response=responses({200: UserList}), summary="List staff")
+def list_users(request, limit: int = Query(50), cursor: str | None = None,
+               role: str | None = None):
+    require(request.auth, "users.view")
+    qs = queries.members(request.auth)
+    if role:
+        qs = qs.filter(role=role)
+    rows, next_cursor = paginate(qs, limit=limit, cursor=cursor, order=("id",))
+    return {"items": [user_out(m) for m in rows], "next_cursor": next_cursor}
+
+
+@router.post("", response=responses({201: UserOut}), summary="Add a staff member")
+def create_user(request, payload: UserIn):
+    require(request.auth, "users.create")
+    membership = actions.add_member(
+        request.auth.company, email=payload.email, name=payload.name, role=payload.role,
+        skills=payload.skills, max_open_tickets=payload.max_open_tickets,
+        actor=request.auth.user, actor_role=request.auth.role)
+    return Status(201, user_out(membership))
+
+
+@router.get("/{user_id}", response=responses({200: UserOut}), summary="Get a staff member")
+def get_user(request, user_id: str):
+    require(request.auth, "users.view")
+    return user_out(queries.get_member(user_id))
+
+
+@router.patch("/{user_id}", response=responses({200: UserOut}),
+              summary="Update a staff member")
+def update_user(request, user_id: str, payload: UserPatch):
+    membership = queries.get_member(user_id)
+    changes = payload.model_dump(exclude_unset=True)
+    own_profile = membership.user_id == request.auth.user.pk and set(changes) <= {
+        "name", "timezone", "out_of_office"}
+    if not own_profile:
+        require(request.auth, "users.update")
+    membership = actions.update_member(membership, changes, actor=request.auth.user,
+                                       actor_role=request.auth.role)
+    return user_out(queries.get_member(user_id))
+
+
+@router.delete("/{user_id}", response=responses({204: None}),
+               summary="Remove a staff member (deactivates the membership)")
+def delete_user(request, user_id: str):
+    require(request.auth, "users.delete")
+    actions.remove_member(queries.get_member(user_id), actor=request.auth.user,
+                          actor_role=request.auth.role)
+    return Status(204, None)
+
+
+@tokens_router.get("", response=responses({200: TokenList}), summary="List your API tokens")
+def list_tokens(request, limit: int = Query(50), cursor: str | None = None):
+    qs = ApiToken.objects.filter(user=request.auth.user)
+    rows, next_cursor = paginate(qs, limit=limit, cursor=cursor, order=("-id",))
+    return {"items": [token_out(t) for t in rows], "next_cursor": next_cursor}
+
+
+@tokens_router.post("", response=responses({201: TokenCreated}),
+                    summary="Create an API token (the token is shown once)")
+def create_token(request, payload: TokenIn):
+    token, raw = actions.issue_api_token(request.auth.membership, name=payload.name,
+                                         actor=request.auth.user)
+    return Status(201, {**token_out(token), "token": raw})
+
+
+@tokens_router.delete("/{token_id}", response=responses({204: None}),
+                      summary="Revoke an API token")
+def revoke_token(request, token_id: str):
+    token = ApiToken.objects.filter(public_id=token_id).first()
+    if token is None:
+        raise NotFound("token not found")
+    if token.user_id != request.auth.user.pk:
+        try:
+            require(request.auth, "users.update")
+        except PermissionDenied:
+            raise NotFound("token not found") from None
+    actions.revoke_api_token(token, actor=request.auth.user)
+    return Status(204, None)
+
+
+@me_router.get("", response=responses({200: MeOut}), summary="Who am I")
+def me(request):
+    company = request.auth.company
+    return {"user": user_out(request.auth.membership),
+            "company": {"id": company.public_id, "name": company.name,
+                        "timezone": company.timezone, "currency": company.currency}}

@@ -1,0 +1,47 @@
+"""Reads of clients, sites and contacts. The active company scope filters every query."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from nestogy.clients.models import Client, Contact, Site
+from nestogy.core.errors import NotFound
+
+
+def clients(*, q: str | None = None, status: str | None = None) -> QuerySet[Client]:
+    qs = Client.objects.all()
+    if q:
+        qs = qs.filter(name__icontains=q)
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def get_client(public_id: str, field: str = "client") -> Client:
+    client = Client.objects.filter(public_id=public_id).first()
+    if client is None:
+        raise NotFound(f"{field} not found")
+    return client
+
+
+def contacts(*, client: Client | None = None, q: str | None = None) -> QuerySet[Contact]:
+    qs = Contact.objects.select_related("client")
+    if client is not None:
+        qs = qs.filter(client=client)
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(email__icontains=q))
+    return qs
+
+
+def get_contact(public_id: str) -> Contact:
+    contact = Contact.objects.select_related("client").filter(public_id=public_id).first()
+    if contact is None:
+        raise NotFound("contact not found")
+    return contact
+
+
+def get_site(public_id: str) -> Site:
+    site = Site.objects.select_related("client").filter(public_id=public_id).first()
+    if site is None:
+        raise NotFound("site not found")
+    return site

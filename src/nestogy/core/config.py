@@ -1,0 +1,95 @@
+"""Configuration helpers: environment parsing, the generated secret key, EMAIL_URL."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in TRUE_WORDS:
+        return True
+    if value in FALSE_WORDS:
+        return False
+    raise ValueError(f"{name} must be one of {sorted(TRUE_WORDS | FALSE_WORDS)}, got {raw!r}")
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return list(default)
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def load_or_create_secret_key(path: Path) -> str:
+    """Return the key stored at ``path``, generating it (mode 0600) on first use."""
+    try:
+        key = path.read_text().strip()
+        if key:
+            return key
+    except FileNotFoundError:
+        pass
+    key = secrets.token_urlsafe(50)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    try:
+        # Another process may have won the race; keep whichever file exists first.
+        os.link(tmp, path)
+    except FileExistsError:
+        key = path.read_text().strip()
+    finally:
+        tmp.unlink(missing_ok=True)
+    return key
+
+
+def parse_email_url(url: str) -> dict[str, object]:
+    """Turn ``EMAIL_URL`` into Django's ``MAILERS`` setting (``{"default": {...}}``).
+
+    Supported forms::
+
+        console://                              print mails to stdout (default)
+        smtp://user:pass@host:587?tls=1         SMTP with STARTTLS
+        smtps://user:pass@host:465              SMTP over implicit TLS
+        file:///var/spool/nestogy-mail          one file per message
+        locmem://                               in memory (tests)
+        dummy://                                discard
+    """
+    parts = urlsplit(url.strip() or "console://")
+    scheme = parts.scheme.lower()
+    backends = {
+        "console": "django.core.mail.backends.console.EmailBackend",
+        "smtp": "django.core.mail.backends.smtp.EmailBackend",
+        "smtps": "django.core.mail.backends.smtp.EmailBackend",
+        "file": "django.core.mail.backends.filebased.EmailBackend",
+        "locmem": "django.core.mail.backends.locmem.EmailBackend",
+        "dummy": "django.core.mail.backends.dummy.EmailBackend",
+    }
+    if scheme not in backends:
+        raise ValueError(f"EMAIL_URL scheme must be one of {sorted(backends)}, got {scheme!r}")
+    options: dict[str, object] = {}
+    if scheme in {"smtp", "smtps"}:
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        options.update(
+            host=parts.hostname or "localhost",
+            port=parts.port or (465 if scheme == "smtps" else 25),
+            username=unquote(parts.username or ""),
+            password=unquote(parts.password or ""),
+            use_ssl=scheme == "smtps",
+            use_tls=scheme == "smtp" and query.get("tls", "0").lower() in TRUE_WORDS,
+            timeout=int(query.get("timeout", "30")),
+        )
+    elif scheme == "file":
+        options["file_path"] = unquote(parts.path) or "./data/mail"
+    return {"default": {"BACKEND": backends[scheme], "OPTIONS": options}}

@@ -1,0 +1,32 @@
+"""The schedule: every periodic job of Nestogy, with its cadence, in one place.
+
+Importing this module registers each entry with django-crontask's scheduler; ``nestogy
+scheduler`` imports it and runs the scheduler, which only *enqueues* tasks: workers run
+them. Cron expressions are in the server's time zone (UTC); jobs that depend on a company's
+local date (billing, overdue marking) compute it per company themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from crontask import cron
+
+from nestogy.ops import tasks as ops_tasks
+
+
+@dataclass(frozen=True)
+class Entry:
+    cron: str
+    task: Any
+    description: str
+
+
+ENTRIES: list[Entry] = [
+    Entry("15 3 * * *", ops_tasks.prune_task_results,
+          "Housekeeping: delete finished task results older than 14 days"),
+]
+
+for _entry in ENTRIES:
+    cron(_entry.cron, sentry_monitor_config=None)(_entry.task)

@@ -1,0 +1,87 @@
+"""Per-company settings: every key is declared in code with its default and type.
+
+A company stores only the values it changed (``Company.settings``); reading a key that was
+never set returns the declared default, so adding a setting needs no data migration. Domain
+apps declare their own keys with :func:`define` when they are imported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from nestogy.core.errors import ValidationError
+
+
+@dataclass(frozen=True)
+class SettingDef:
+    key: str
+    default: Any
+    kind: type
+    help: str
+    choices: tuple[Any, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+REGISTRY: dict[str, SettingDef] = {}
+
+
+def define(key: str, default: Any, help: str, *, kind: type | None = None,
+           choices: tuple[Any, ...] | None = None, minimum: float | None = None,
+           maximum: float | None = None) -> SettingDef:
+    definition = SettingDef(key, default, kind or type(default), help, choices, minimum, maximum)
+    existing = REGISTRY.get(key)
+    if existing is not None and existing != definition:
+        raise RuntimeError(f"company setting {key!r} declared twice with different definitions")
+    REGISTRY[key] = definition
+    return definition
+
+
+def coerce(key: str, value: Any) -> Any:
+    """Validate ``value`` for ``key`` and return it in its stored (JSON) form."""
+    definition = REGISTRY.get(key)
+    field = f"settings.{key}"
+    if definition is None:
+        raise ValidationError(field, "unknown setting")
+    kind = definition.kind
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ValidationError(field, "must be true or false")
+    elif kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError(field, "must be a whole number")
+    elif kind is Decimal:
+        try:
+            value = str(Decimal(str(value)))
+        except (InvalidOperation, ValueError):
+            raise ValidationError(field, "must be a decimal number") from None
+    elif kind is list:
+        if not isinstance(value, list):
+            raise ValidationError(field, "must be a list")
+    elif kind is str:
+        if not isinstance(value, str):
+            raise ValidationError(field, "must be text")
+    if definition.choices is not None and value not in definition.choices:
+        raise ValidationError(field, f"must be one of {list(definition.choices)}")
+    if definition.minimum is not None and float(value) < definition.minimum:
+        raise ValidationError(field, f"must be at least {definition.minimum:g}")
+    if definition.maximum is not None and float(value) > definition.maximum:
+        raise ValidationError(field, f"must be at most {definition.maximum:g}")
+    return value
+
+
+def read(stored: dict[str, Any], key: str) -> Any:
+    definition = REGISTRY[key]
+    if key not in stored:
+        return definition.default
+    value = stored[key]
+    if definition.kind is Decimal:
+        return Decimal(str(value))
+    return value
+
+
+# Settings of the foundation itself. Domain apps define theirs next to their code.
+define("branding.logo_url", "", "URL of the company logo shown in the portal and on invoices")
+define("branding.support_email", "", "Reply-to address of client-facing mail")

@@ -1,0 +1,77 @@
+"""The tenant (``Company``) and the base of every tenant-owned model.
+
+Every row of tenant data carries ``company`` (denormalised onto child rows too) and is read
+through a django-scopes manager: a query made while no company scope is active raises
+``ScopeError`` instead of returning another tenant's rows. Scopes are entered only by the
+web middleware, the API authentication, the task wrapper and per-company commands.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.utils import timezone as dj_timezone
+from django_scopes import ScopedManager
+
+from nestogy.core.ids import PublicIdField
+from nestogy.tenancy import company_settings
+
+
+class Company(models.Model):
+    """An MSP: the tenant. Everything else belongs to exactly one company."""
+
+    public_id_prefix = "co"
+
+    public_id = PublicIdField(unique=True)
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+    currency = models.CharField(max_length=3, default="USD")
+    settings = models.JSONField(default=dict, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=dj_timezone.now, editable=False)
+
+    class Meta:
+        verbose_name_plural = "companies"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_setting(self, key: str) -> Any:
+        return company_settings.read(self.settings or {}, key)
+
+    def set_setting(self, key: str, value: Any) -> None:
+        stored = dict(self.settings or {})
+        stored[key] = company_settings.coerce(key, value)
+        self.settings = stored
+
+
+class TenantOwnedModel(models.Model):
+    """Abstract base: company, opaque public id, timestamps, scoped manager.
+
+    Subclasses set ``public_id_prefix`` and, when they declare ``Meta``, inherit from
+    ``TenantOwnedModel.Meta`` so the ``(company, public_id)`` constraint is kept.
+    """
+
+    public_id_prefix = ""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    public_id = PublicIdField()
+    created_at = models.DateTimeField(default=dj_timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(company="company")
+
+    class Meta:
+        abstract = True
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "public_id"], name="%(app_label)s_%(class)s_public_id"
+            )
+        ]
+
+    @property
+    def id_str(self) -> str:
+        return self.public_id

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import path
+
+from nestogy.api.app import api
+from nestogy.ops.views import healthz
+
+admin.site.site_header = "Nestogy"
+admin.site.site_title = "Nestogy"
+admin.site.index_title = "Operations"
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]
