@@ -35,6 +35,7 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/contacts/{contact_id}"): "contacts.view",
     ("PATCH", "/contacts/{contact_id}"): "contacts.update",
     ("DELETE", "/contacts/{contact_id}"): "contacts.delete",
+    ("POST", "/contacts/{contact_id}/invite"): "contacts.update",
     ("GET", "/users"): "users.view",
     ("POST", "/users"): "users.create",
     ("GET", "/users/{user_id}"): "users.view",

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "nestogy.accounts",
     "nestogy.clients",
     "nestogy.api",
+    "nestogy.portal",
     "nestogy.ops",
 ]
 
@@ -77,6 +78,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "nestogy.portal.context.portal",
             ],
         },
     },
