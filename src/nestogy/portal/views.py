@@ -76,8 +76,13 @@ def login_view(request: HttpRequest) -> HttpResponse:
             if contact is not None:
                 auth.login(request, contact)
                 return redirect(_safe_next(request))
-            form.add_error(None, "Email or password is wrong.")
-            status = 401 if not auth.is_throttled(email, ip) else 429
+            if auth.is_throttled(email, ip):
+                form.add_error(None, "Too many failed attempts. Wait 15 minutes, or reset "
+                                     "your password.")
+                status = 429
+            else:
+                form.add_error(None, "Email or password is wrong.")
+                status = 401
     return render(request, "portal/login.html",
                   {"form": form, "next": _safe_next(request)}, status=status)
 
