@@ -1,0 +1,109 @@
+"""Every change a user makes to notifications: validated, atomic, audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import apprise
+from django.db import transaction
+from django.utils import timezone
+
+from nestogy.audit.actions import log_action
+from nestogy.core import events
+from nestogy.core.errors import FieldError, ValidationError
+from nestogy.notifications import preferences
+from nestogy.notifications.models import Channel, ChannelAddress, Notification, Preference
+
+ADDRESS_CHANNELS = (Channel.SMS, Channel.SLACK)
+
+
+def _clean_address(channel: str, value: Any, field: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(field, "must be text")
+    value = value.strip()
+    if not value:
+        return ""
+    if len(value) > 1000:
+        raise ValidationError(field, "must be at most 1000 characters")
+    if "://" in value:
+        if not apprise.Apprise().add(value):
+            raise ValidationError(field, "is not an Apprise URL this server understands")
+        return value
+    if channel == Channel.SMS:
+        digits = value.replace(" ", "").replace("-", "")
+        if not (digits.startswith("+") and digits[1:].isdigit() and 8 <= len(digits) <= 16):
+            raise ValidationError(field, "must be a phone number in international form "
+                                         "(+15551234567) or an Apprise URL")
+        return digits
+    raise ValidationError(field, "must be an Apprise URL, e.g. slack://TokenA/TokenB/TokenC")
+
+
+@transaction.atomic
+def update_preferences(principal, changes: list[dict[str, Any]],
+                       addresses: dict[str, Any] | None = None) -> None:
+    """Store the caller's choices ``[{event, channel, enabled}]`` and channel addresses.
+
+    ``enabled: null`` removes a stored choice (back to the role's default). Everything is
+    validated before anything is written; the preference cache is invalidated after commit.
+    """
+    errors: list[FieldError] = []
+    cleaned: list[tuple[str, str, bool | None]] = []
+    for i, item in enumerate(changes):
+        event_type, channel = item.get("event"), item.get("channel")
+        if event_type not in events.REGISTRY:
+            errors.append(FieldError(f"preferences[{i}].event", "is not a known event type"))
+        if channel not in preferences.USER_CHANNEL_VALUES:
+            errors.append(FieldError(f"preferences[{i}].channel", "must be one of "
+                                     + ", ".join(preferences.USER_CHANNEL_VALUES)))
+        enabled = item.get("enabled")
+        if enabled is not None and not isinstance(enabled, bool):
+            errors.append(FieldError(f"preferences[{i}].enabled", "must be true, false or null"))
+        cleaned.append((event_type, channel, enabled))
+    clean_addresses: dict[str, str] = {}
+    for channel, value in (addresses or {}).items():
+        field = f"addresses.{channel}"
+        if channel not in ADDRESS_CHANNELS:
+            errors.append(FieldError(field, "must be sms or slack"))
+            continue
+        try:
+            clean_addresses[channel] = _clean_address(channel, value, field)
+        except ValidationError as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise ValidationError.many(errors)
+
+    company_id, user = principal.company_id, principal.user
+    for event_type, channel, enabled in cleaned:
+        if enabled is None:
+            Preference.objects.filter(company_id=company_id, user=user, event_type=event_type,
+                                      channel=channel).delete()
+        else:
+            Preference.objects.update_or_create(
+                company_id=company_id, user=user, event_type=event_type, channel=channel,
+                defaults={"enabled": enabled})
+    for channel, address in clean_addresses.items():
+        if address:
+            ChannelAddress.objects.update_or_create(company_id=company_id, user=user,
+                                                    channel=channel,
+                                                    defaults={"address": address})
+        else:
+            ChannelAddress.objects.filter(company_id=company_id, user=user,
+                                          channel=channel).delete()
+    for event_type in {c[0] for c in cleaned}:
+        # Now for this process, and again after commit in case a concurrent reader cached
+        # the old rows in between.
+        preferences.invalidate(company_id, event_type)
+        transaction.on_commit(lambda et=event_type: preferences.invalidate(company_id, et))
+    log_action(principal.membership, "notification_preferences.updated", actor=user,
+               data={"preferences": [{"event": e, "channel": c, "enabled": v}
+                                     for e, c, v in cleaned],
+                     "addresses": sorted(clean_addresses)})
+
+
+@transaction.atomic
+def mark_read(notification: Notification, *, actor) -> Notification:
+    """Mark one inbox entry read (idempotent: the first read time is kept)."""
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at", "updated_at"])
+    return notification

@@ -1,0 +1,60 @@
+from django.contrib import admin
+
+from nestogy.notifications.models import (
+    Delivery,
+    DeliveryAttempt,
+    TemplateOverride,
+    WebhookEndpoint,
+)
+from nestogy.notifications.transports.apprise import redact
+from nestogy.tenancy.admin import TenantAdmin, TenantInline
+
+STAFF_LEADS = frozenset({"owner", "admin"})
+
+
+class DeliveryAttemptInline(TenantInline):
+    model = DeliveryAttempt
+    fields = ("number", "attempted_at", "outcome", "error")
+    readonly_fields = fields
+    can_delete = False
+    extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(TenantAdmin):
+    """The delivery log: read-only, for the company's owners and admins."""
+
+    view_roles = STAFF_LEADS
+    edit_roles = frozenset()
+    list_display = ("created_at", "event_type", "channel", "recipient_name", "short_target",
+                    "status", "attempts", "next_attempt_at", "last_error")
+    list_filter = ("status", "channel", "event_type")
+    search_fields = ("recipient_name", "target", "event_type", "last_error")
+    list_select_related = ("webhook",)
+    inlines = [DeliveryAttemptInline]
+    readonly_fields = ("public_id", "event_type", "channel", "recipient_user", "recipient_name",
+                       "short_target", "webhook", "status", "attempts", "last_error",
+                       "next_attempt_at", "last_attempt_at", "sent_at", "created_at")
+    exclude = ("event", "target")
+
+    @admin.display(description="target")
+    def short_target(self, obj):
+        return redact(obj.target) if "://" in obj.target else obj.target
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(TenantAdmin):
+    view_roles = STAFF_LEADS
+    list_display = ("name", "url", "is_active", "event_types")
+    list_filter = ("is_active",)
+
+
+@admin.register(TemplateOverride)
+class TemplateOverrideAdmin(TenantAdmin):
+    view_roles = STAFF_LEADS
+    list_display = ("event_type", "channel", "part", "updated_at")
+    list_filter = ("channel", "part")
+    search_fields = ("event_type", "content")
