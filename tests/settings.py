@@ -3,3 +3,8 @@
 from nestogy.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Notification templates of the test event types (tests/templates/notifications/...).
+from pathlib import Path as _Path  # noqa: E402
+
+NESTOGY_NOTIFY_TEMPLATE_DIRS = [_Path(__file__).resolve().parent / "templates"]
