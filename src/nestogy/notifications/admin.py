@@ -1,8 +1,12 @@
 from django.contrib import admin
 
 from nestogy.notifications.models import (
+    ChannelAddress,
     Delivery,
     DeliveryAttempt,
+    Notification,
+    Preference,
+    StoredEvent,
     TemplateOverride,
     WebhookEndpoint,
 )
@@ -58,3 +62,57 @@ class TemplateOverrideAdmin(TenantAdmin):
     list_display = ("event_type", "channel", "part", "updated_at")
     list_filter = ("channel", "part")
     search_fields = ("event_type", "content")
+
+
+class ReadOnlyLogAdmin(TenantAdmin):
+    """Records written by the system; staff leads may look, nobody edits."""
+
+    view_roles = STAFF_LEADS
+    edit_roles = frozenset()
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(StoredEvent)
+class StoredEventAdmin(ReadOnlyLogAdmin):
+    list_display = ("occurred_at", "type", "actor")
+    list_filter = ("type",)
+    readonly_fields = ("public_id", "type", "context", "attachments", "actor", "occurred_at",
+                       "created_at")
+
+
+@admin.register(DeliveryAttempt)
+class DeliveryAttemptAdmin(ReadOnlyLogAdmin):
+    list_display = ("attempted_at", "delivery", "number", "outcome", "error")
+    list_filter = ("outcome",)
+    list_select_related = ("delivery",)
+    readonly_fields = ("public_id", "delivery", "number", "attempted_at", "outcome", "error")
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyLogAdmin):
+    list_display = ("created_at", "user", "event_type", "title", "read_at")
+    list_filter = ("event_type",)
+    list_select_related = ("user",)
+    search_fields = ("title", "user__email")
+    readonly_fields = ("public_id", "user", "event_type", "title", "body", "read_at",
+                       "delivery", "created_at")
+
+
+@admin.register(Preference)
+class PreferenceAdmin(TenantAdmin):
+    view_roles = STAFF_LEADS
+    list_display = ("user", "event_type", "channel", "enabled")
+    list_filter = ("channel", "enabled", "event_type")
+    list_select_related = ("user",)
+    raw_id_fields = ("user",)
+
+
+@admin.register(ChannelAddress)
+class ChannelAddressAdmin(TenantAdmin):
+    view_roles = STAFF_LEADS
+    list_display = ("user", "channel")
+    list_filter = ("channel",)
+    list_select_related = ("user",)
+    raw_id_fields = ("user",)
