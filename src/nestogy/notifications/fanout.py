@@ -34,6 +34,7 @@ from nestogy.tenancy.models import Company
 logger = logging.getLogger(__name__)
 
 BATCH = 1000
+IN_LIST_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -89,13 +90,19 @@ def plan(company_id: int, event_type: str,
     addresses: dict[tuple[int, str], str] = {}
     with scopes_disabled():
         if user_ids:
-            for uid, role, email, name in Membership.objects.filter(
-                    company_id=company_id, is_active=True, user__is_active=True
-            ).values_list("user_id", "role", "user__email", "user__name"):
+            # A few recipients: filter by id. Many: read the company's members once instead of
+            # sending thousands of ids as query parameters. One query either way.
+            member_qs = Membership.objects.filter(company_id=company_id, is_active=True,
+                                                  user__is_active=True)
+            address_qs = ChannelAddress.objects.filter(company_id=company_id)
+            if len(user_ids) <= IN_LIST_LIMIT:
+                member_qs = member_qs.filter(user_id__in=user_ids)
+                address_qs = address_qs.filter(user_id__in=user_ids)
+            for uid, role, email, name in member_qs.values_list("user_id", "role",
+                                                                "user__email", "user__name"):
                 if uid in user_ids:
                     members[uid] = (role, email, name)
-            for uid, channel, address in ChannelAddress.objects.filter(
-                    company_id=company_id).values_list("user_id", "channel", "address"):
+            for uid, channel, address in address_qs.values_list("user_id", "channel", "address"):
                 if uid in user_ids:
                     addresses[(uid, channel)] = address
         company = Company.objects.only("settings").get(pk=company_id)
