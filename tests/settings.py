@@ -8,3 +8,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 from pathlib import Path as _Path  # noqa: E402
 
 NESTOGY_NOTIFY_TEMPLATE_DIRS = [_Path(__file__).resolve().parent / "templates"]
+# The notification tests post to receivers on 127.0.0.1.
+NESTOGY_NOTIFY_ALLOW_PRIVATE_TARGETS = True

@@ -191,3 +191,5 @@ NESTOGY_NOTIFY_TEMPLATE_DIRS: list[str] = []
 # NESTOGY_TASK_MAX_TRIES runs) by the reaper in nestogy.ops.tasks.
 NESTOGY_TASK_STALE_AFTER_SECONDS = int(os.environ.get("NESTOGY_TASK_STALE_AFTER_SECONDS", "3600"))
 NESTOGY_TASK_MAX_TRIES = int(os.environ.get("NESTOGY_TASK_MAX_TRIES", "3"))
+# Allow webhooks and generic Apprise URLs (json://, form://, …) to private/loopback addresses.
+NESTOGY_NOTIFY_ALLOW_PRIVATE_TARGETS = env_bool("NESTOGY_NOTIFY_ALLOW_PRIVATE_TARGETS", False)

@@ -383,3 +383,26 @@ def test_webhook_payload_is_json_serialisable_context(personas, event_types, rec
     data = receiver.requests[0].json["data"]
     assert data["amount"] == "54.84"
     assert json.dumps(data)
+
+
+def test_private_network_targets_are_refused_unless_allowed(personas, event_types, receiver,
+                                                           settings):
+    settings.NESTOGY_NOTIFY_ALLOW_PRIVATE_TARGETS = False
+    p = personas
+    event_types["technician"] = ("slack",)
+    with scope(company=p.company_a.pk):
+        WebhookEndpoint.objects.create(company=p.company_a, name="Internal",
+                                       url=receiver.url(), secret="s")
+        ChannelAddress.objects.create(company=p.company_a, user=p.tech_a.user,
+                                      channel="slack",
+                                      address=f"json://127.0.0.1:{receiver.port}/x")
+    emit(p.company_a, users=[p.tech_a.user])
+    assert send_due() == {"failed": 2}
+    assert receiver.requests == []
+    for d in deliveries(p.company_a):
+        assert "non-public address (127.0.0.1)" in d.last_error
+    response = p.tech_a.api.put("/notification-preferences", {
+        "addresses": {"slack": "json://169.254.169.254/latest"}})
+    assert response.status_code == 422
+    assert response.data["error"]["field"] == "addresses.slack"
+    assert "non-public" in response.data["error"]["message"]

@@ -12,6 +12,7 @@ from nestogy.audit.actions import log_action
 from nestogy.core import events
 from nestogy.core.errors import FieldError, ValidationError
 from nestogy.notifications import preferences
+from nestogy.notifications.netguard import PrivateTarget, check_url
 from nestogy.notifications.models import Channel, ChannelAddress, Notification, Preference
 
 ADDRESS_CHANNELS = (Channel.SMS, Channel.SLACK)
@@ -28,6 +29,10 @@ def _clean_address(channel: str, value: Any, field: str) -> str:
     if "://" in value:
         if not apprise.Apprise().add(value):
             raise ValidationError(field, "is not an Apprise URL this server understands")
+        try:
+            check_url(value)
+        except PrivateTarget as exc:
+            raise ValidationError(field, str(exc)) from None
         return value
     if channel == Channel.SMS:
         digits = value.replace(" ", "").replace("-", "")

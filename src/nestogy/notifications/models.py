@@ -66,6 +66,19 @@ class WebhookEndpoint(TenantOwnedModel):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self):
+        from django.core.exceptions import ValidationError as DjangoValidationError
+
+        from nestogy.notifications.netguard import PrivateTarget, check_url
+
+        try:
+            check_url(self.url)
+        except PrivateTarget as exc:
+            raise DjangoValidationError({"url": str(exc)}) from None
+        if not isinstance(self.event_types, list) or not all(
+                isinstance(t, str) for t in self.event_types):
+            raise DjangoValidationError({"event_types": "must be a list of event type names"})
+
     def wants(self, event_type: str) -> bool:
         return self.is_active and (not self.event_types or event_type in self.event_types)
 

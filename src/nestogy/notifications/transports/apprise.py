@@ -23,6 +23,7 @@ from typing import Any
 
 import apprise
 
+from nestogy.notifications.netguard import PrivateTarget, check_url
 from nestogy.notifications.transports.base import (
     PermanentError,
     TransientError,
@@ -42,6 +43,10 @@ def redact(url: str) -> str:
 
 class AppriseTransport(Transport):
     def send(self, delivery: Any, rendered: Any) -> None:
+        try:
+            check_url(delivery.target)
+        except PrivateTarget as exc:
+            raise PermanentError(str(exc)) from exc
         notifier = apprise.Apprise()
         if not notifier.add(delivery.target):
             raise PermanentError(f"not a usable Apprise URL: {redact(delivery.target)}")

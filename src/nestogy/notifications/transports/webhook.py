@@ -25,6 +25,7 @@ from typing import Any
 import requests
 from django.core.serializers.json import DjangoJSONEncoder
 
+from nestogy.notifications.netguard import PrivateTarget, check_url
 from nestogy.notifications.transports.base import (
     PermanentError,
     TransientError,
@@ -71,6 +72,10 @@ class WebhookTransport(Transport):
             raise PermanentError("the webhook endpoint was deleted")
         if not hasattr(self, "session"):
             self.open()
+        try:
+            check_url(hook.url)
+        except PrivateTarget as exc:
+            raise PermanentError(str(exc)) from exc
         payload = {
             "id": delivery.public_id,
             "event": delivery.event_type,
