@@ -12,8 +12,8 @@ from nestogy.audit.actions import log_action
 from nestogy.core import events
 from nestogy.core.errors import FieldError, ValidationError
 from nestogy.notifications import preferences
-from nestogy.notifications.netguard import PrivateTarget, check_url
 from nestogy.notifications.models import Channel, ChannelAddress, Notification, Preference
+from nestogy.notifications.netguard import PrivateTarget, check_url
 
 ADDRESS_CHANNELS = (Channel.SMS, Channel.SLACK)
 
