@@ -49,3 +49,54 @@ def test_technicians_do_not_see_the_delivery_log(personas):
     http = login("tech1@alpha.test")
     assert http.get("/admin/notifications/delivery/").status_code == 403
     assert http.get("/admin/notifications/webhookendpoint/").status_code == 403
+
+
+def test_owner_retries_failed_and_cancels_queued_deliveries(personas, event_types, receiver):
+    from django_scopes import scope
+
+    from nestogy.audit.models import AuditEntry
+    from nestogy.notifications.models import WebhookEndpoint
+
+    p = personas
+    with scope(company=p.company_a.pk):
+        WebhookEndpoint.objects.create(company=p.company_a, name="Was down", url=receiver.url(),
+                                       secret="s")
+    receiver.script = [404]
+    emit(p.company_a)
+    send_due()
+    emit(p.company_a, number="T-2")
+    with scopes_disabled():
+        failed = Delivery.objects.get(status="failed")
+        queued = Delivery.objects.get(status="queued")
+    http = login("owner@alpha.test")
+    changelist = "/admin/notifications/delivery/"
+    http.post(changelist, {"action": "retry_selected", "_selected_action": [failed.pk,
+                                                                            queued.pk]})
+    http.post(changelist, {"action": "cancel_selected", "_selected_action": [queued.pk]})
+    with scopes_disabled():
+        failed.refresh_from_db()
+        queued.refresh_from_db()
+        actions = sorted(AuditEntry.objects.filter(action__startswith="delivery.")
+                         .values_list("action", "object_id"))
+    assert (failed.status, queued.status) == ("queued", "cancelled")
+    assert actions == sorted([("delivery.retried", failed.public_id),
+                              ("delivery.cancelled", queued.public_id)])
+    assert send_due() == {"sent": 1}  # the retried one goes through; the cancelled never
+    assert len(receiver.requests) == 2
+    with scopes_disabled():
+        failed.refresh_from_db()
+    assert (failed.status, failed.attempts) == ("sent", 2)
+
+
+def test_technician_cannot_run_delivery_actions(personas, event_types):
+    p = personas
+    emit(p.company_a, users=[p.tech_a.user])
+    with scopes_disabled():
+        queued = Delivery.objects.filter(company=p.company_a).first()
+    http = login("tech1@alpha.test")
+    response = http.post("/admin/notifications/delivery/",
+                         {"action": "cancel_selected", "_selected_action": [queued.pk]})
+    assert response.status_code == 403
+    with scopes_disabled():
+        queued.refresh_from_db()
+    assert queued.status == "queued"

@@ -12,7 +12,13 @@ from nestogy.audit.actions import log_action
 from nestogy.core import events
 from nestogy.core.errors import FieldError, ValidationError
 from nestogy.notifications import preferences
-from nestogy.notifications.models import Channel, ChannelAddress, Notification, Preference
+from nestogy.notifications.models import (
+    Channel,
+    ChannelAddress,
+    Delivery,
+    Notification,
+    Preference,
+)
 from nestogy.notifications.netguard import PrivateTarget, check_url
 
 ADDRESS_CHANNELS = (Channel.SMS, Channel.SLACK)
@@ -112,3 +118,40 @@ def mark_read(notification: Notification, *, actor) -> Notification:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at", "updated_at"])
     return notification
+
+
+@transaction.atomic
+def retry_deliveries(deliveries, *, actor) -> int:
+    """Queue failed deliveries again, due now (e.g. after fixing a webhook or SMTP setting).
+
+    The attempt count is kept (the log stays honest): a retried delivery gets one more try,
+    and more only while it is under ``NESTOGY_NOTIFY_MAX_ATTEMPTS``. Returns how many.
+    """
+    from nestogy.audit.actions import build_entry, log_actions_bulk
+    from nestogy.core.tasks import enqueue_on_commit
+    from nestogy.notifications.tasks import send_due_deliveries
+
+    rows = [d for d in deliveries if d.status == Delivery.Status.FAILED]
+    now = timezone.now()
+    for d in rows:
+        d.status, d.next_attempt_at, d.updated_at = Delivery.Status.QUEUED, now, now
+    Delivery.objects.bulk_update(rows, ["status", "next_attempt_at", "updated_at"])
+    log_actions_bulk([build_entry(d, "delivery.retried", actor=actor,
+                                  data={"attempts": d.attempts}) for d in rows])
+    if rows:
+        enqueue_on_commit(send_due_deliveries)
+    return len(rows)
+
+
+@transaction.atomic
+def cancel_deliveries(deliveries, *, actor) -> int:
+    """Cancel queued deliveries (they will not be sent). Returns how many."""
+    from nestogy.audit.actions import build_entry, log_actions_bulk
+
+    rows = [d for d in deliveries if d.status == Delivery.Status.QUEUED]
+    now = timezone.now()
+    for d in rows:
+        d.status, d.next_attempt_at, d.updated_at = Delivery.Status.CANCELLED, None, now
+    Delivery.objects.bulk_update(rows, ["status", "next_attempt_at", "updated_at"])
+    log_actions_bulk([build_entry(d, "delivery.cancelled", actor=actor) for d in rows])
+    return len(rows)

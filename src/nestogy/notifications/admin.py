@@ -44,6 +44,26 @@ class DeliveryAdmin(TenantAdmin):
                        "next_attempt_at", "last_attempt_at", "sent_at", "created_at")
     exclude = ("event", "target")
 
+    actions = ["retry_selected", "cancel_selected"]
+
+    def has_retry_permission(self, request):
+        return self._allowed(request, STAFF_LEADS)
+
+    @admin.action(description="Retry the selected failed deliveries now",
+                  permissions=["retry"])
+    def retry_selected(self, request, queryset):
+        from nestogy.notifications.actions import retry_deliveries
+
+        n = retry_deliveries(list(queryset), actor=request.user)
+        self.message_user(request, f"{n} deliveries queued again.")
+
+    @admin.action(description="Cancel the selected queued deliveries", permissions=["retry"])
+    def cancel_selected(self, request, queryset):
+        from nestogy.notifications.actions import cancel_deliveries
+
+        n = cancel_deliveries(list(queryset), actor=request.user)
+        self.message_user(request, f"{n} deliveries cancelled.")
+
     @admin.display(description="target")
     def short_target(self, obj):
         return redact(obj.target) if "://" in obj.target else obj.target
