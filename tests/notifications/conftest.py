@@ -116,11 +116,11 @@ def smtp_server(settings):
     class Handler:
         def __init__(self):
             self.messages = []
-            self.refuse: set[str] = set()
+            self.refuse: dict[str, str] = {}
 
         async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
             if address in self.refuse:
-                return "550 5.1.1 no such mailbox"
+                return self.refuse[address]
             envelope.rcpt_tos.append(address)
             return "250 OK"
 

@@ -93,7 +93,7 @@ def test_html_part_is_the_escaped_text_when_no_html_template(personas, event_typ
 def test_smtp_refusal_is_permanent(personas, event_types, smtp_server):
     p = personas
     only_email(event_types)
-    smtp_server.refuse.add("tech1@alpha.test")
+    smtp_server.refuse["tech1@alpha.test"] = "550 5.1.1 no such mailbox"
     emit(p.company_a, users=[p.tech_a.user, p.tech2_a.user])
     assert send_due() == {"failed": 1, "sent": 1}
     failed, sent = deliveries(p.company_a, status="failed")[0], deliveries(p.company_a,
@@ -102,6 +102,21 @@ def test_smtp_refusal_is_permanent(personas, event_types, smtp_server):
     assert failed.attempts == 1 and failed.next_attempt_at is None
     assert sent.target == "tech2@alpha.test"
     assert [m.rcpt_tos for m in smtp_server.messages] == [["tech2@alpha.test"]]
+
+
+def test_smtp_deferral_is_transient_and_retried(personas, event_types, smtp_server):
+    p = personas
+    only_email(event_types)
+    smtp_server.refuse["tech1@alpha.test"] = "450 4.2.1 mailbox busy, try later"
+    emit(p.company_a, users=[p.tech_a.user])
+    start = timezone.now()
+    assert send_due() == {"queued": 1}
+    [d] = deliveries(p.company_a)
+    assert "recipient deferred" in d.last_error and "450" in d.last_error
+    del smtp_server.refuse["tech1@alpha.test"]
+    with time_machine.travel(start + timedelta(seconds=61)):
+        assert send_due() == {"sent": 1}
+    assert [m.rcpt_tos for m in smtp_server.messages] == [["tech1@alpha.test"]]
 
 
 def test_mail_server_down_is_transient(personas, event_types, settings):

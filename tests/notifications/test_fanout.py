@@ -221,3 +221,16 @@ def test_new_member_without_preferences_uses_defaults(personas, event_types):
         m = add_member(p.company_a, email="newbie@alpha.test", role="billing")
     emit(p.company_a, users=[m.user])
     assert rows(p.company_a) == [("inapp", m.user.pk, "")]
+
+
+def test_context_values_are_stored_as_json(personas, event_types):
+    from datetime import date
+    from decimal import Decimal
+
+    p = personas
+    emit(p.company_a, users=[p.tech_a.user], amount=Decimal("10.50"), due=date(2026, 1, 31),
+         client_obj=p.client_a)
+    with scopes_disabled():
+        context = StoredEvent.objects.get().context
+    assert context["amount"] == "10.50" and context["due"] == "2026-01-31"
+    assert context["client_obj"] == "Acme Dental"  # not JSON: kept as text, action not broken

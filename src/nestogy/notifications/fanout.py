@@ -12,6 +12,7 @@ The number of queries does not depend on the number of recipients (apart from on
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 
@@ -46,10 +47,21 @@ class Planned:
     webhook_id: int | None = None
 
 
-def _jsonable(value):
-    import json
+class _ContextEncoder(DjangoJSONEncoder):
+    """Decimals, dates, UUIDs as Django encodes them; anything else (a model instance a
+    payload builder forgot to flatten) as its ``str()``, with a warning, rather than failing
+    the business action that emitted the event."""
 
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+    def default(self, o):
+        try:
+            return super().default(o)
+        except TypeError:
+            logger.warning("event context value %r is not JSON; stored as text", type(o))
+            return str(o)
+
+
+def _jsonable(value):
+    return json.loads(json.dumps(value, cls=_ContextEncoder))
 
 
 def handle_event(event: events.Event) -> StoredEvent:
