@@ -7,6 +7,7 @@ import email
 import json
 from datetime import timedelta
 
+import pytest
 import time_machine
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
@@ -421,3 +422,43 @@ def test_private_network_targets_are_refused_unless_allowed(personas, event_type
     assert response.status_code == 422
     assert response.data["error"]["field"] == "addresses.slack"
     assert "non-public" in response.data["error"]["message"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_senders_never_claim_one_delivery_twice(personas, event_types):
+    """Four threads (four database connections) claim from the same outbox at once."""
+    import threading
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers (SKIP LOCKED is the point)")
+    from nestogy.accounts.models import Membership, User
+
+    p = personas
+    only_email(event_types)
+    users = User.objects.bulk_create([User(email=f"c{i}@alpha.test") for i in range(300)])
+    with scope(company=p.company_a.pk):
+        Membership.objects.bulk_create([Membership(company=p.company_a, user=u,
+                                                   role="technician") for u in users])
+    emit(p.company_a, users=users)
+    claimed: list[list[int]] = [[] for _ in range(4)]
+    start = threading.Barrier(4)
+
+    def worker(slot):
+        try:
+            start.wait()
+            while batch := claim(limit=7):
+                claimed[slot].extend(d.pk for d in batch)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    all_ids = [pk for ids in claimed for pk in ids]
+    assert len(all_ids) == 300 == len(set(all_ids))
+    assert sum(1 for ids in claimed if ids) >= 2, "the claims should interleave"
