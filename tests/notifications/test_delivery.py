@@ -462,3 +462,22 @@ def test_concurrent_senders_never_claim_one_delivery_twice(personas, event_types
     all_ids = [pk for ids in claimed for pk in ids]
     assert len(all_ids) == 300 == len(set(all_ids))
     assert sum(1 for ids in claimed if ids) >= 2, "the claims should interleave"
+
+
+def test_send_notifications_command(personas, event_types, mailoutbox):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    p = personas
+    only_email(event_types)
+    emit(p.company_a, users=[p.tech_a.user, p.tech2_a.user])
+    emit(p.company_a, "test.missing", users=[p.owner_a.user])
+    out = StringIO()
+    call_command("send_notifications", "--json", stdout=out)
+    assert json.loads(out.getvalue()) == {"sent": 2, "failed": 1, "retry_later": 0,
+                                          "queued_total_by_channel": {}}
+    assert len(mailoutbox) == 2
+    out = StringIO()
+    call_command("send_notifications", stdout=out)
+    assert "Sent 0, failed 0, 0 to retry later; still queued: none" in out.getvalue()
