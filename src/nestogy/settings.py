@@ -186,6 +186,8 @@ NESTOGY_NOTIFY_BACKOFF_SECONDS = int(os.environ.get("NESTOGY_NOTIFY_BACKOFF_SECO
 NESTOGY_NOTIFY_BACKOFF_CAP_SECONDS = int(os.environ.get("NESTOGY_NOTIFY_BACKOFF_CAP_SECONDS",
                                                         "3600"))
 NESTOGY_NOTIFY_BATCH_SIZE = 500
+NESTOGY_NOTIFY_LOG_RETENTION_DAYS = int(os.environ.get("NESTOGY_NOTIFY_LOG_RETENTION_DAYS",
+                                                       "90"))
 NESTOGY_NOTIFY_TEMPLATE_DIRS: list[str] = []
 # Tasks left RUNNING longer than this by a worker that died are re-queued (or failed after
 # NESTOGY_TASK_MAX_TRIES runs) by the reaper in nestogy.ops.tasks.

@@ -481,3 +481,23 @@ def test_send_notifications_command(personas, event_types, mailoutbox):
     out = StringIO()
     call_command("send_notifications", stdout=out)
     assert "Sent 0, failed 0, 0 to retry later; still queued: none" in out.getvalue()
+
+
+def test_prune_delivery_log_keeps_recent_pending_and_inbox(personas, event_types):
+    from nestogy.notifications.models import StoredEvent
+    from nestogy.notifications.tasks import prune_delivery_log
+
+    p = personas
+    emit(p.company_a, users=[p.tech_a.user])  # old, sent
+    send_due()
+    emit(p.company_a, "test.plain", users=[p.tech2_a.user])  # old, still queued
+    with scopes_disabled():
+        StoredEvent.objects.update(occurred_at=timezone.now() - timedelta(days=100))
+    emit(p.company_a, "test.empty", users=[p.owner_a.user])  # recent
+    assert prune_delivery_log.call() == 1
+    with scopes_disabled():
+        assert sorted(StoredEvent.objects.values_list("type", flat=True)) == ["test.empty",
+                                                                              "test.plain"]
+        assert not Delivery.objects.filter(event_type="test.ping").exists()
+        entry = Notification.objects.get(user=p.tech_a.user)
+    assert entry.delivery_id is None and entry.title.startswith("Ticket T-1001")

@@ -36,6 +36,8 @@ ENTRIES += [
           "Notifications: send deliveries whose (re)try time has come"),
     Entry("*/5 * * * *", ops_tasks.reap_stale_tasks,
           "Jobs: re-queue or fail tasks left running by a dead worker"),
+    Entry("45 3 * * *", notification_tasks.prune_delivery_log,
+          "Notifications: delete delivery logs older than 90 days (inbox entries stay)"),
 ]
 
 for _entry in ENTRIES:
