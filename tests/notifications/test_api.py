@@ -168,3 +168,19 @@ def test_delivery_log_query_count(personas, event_types, django_assert_max_num_q
     with django_assert_max_num_queries(8):
         response = p.owner_a.api.get("/notifications/deliveries", limit=80)
     assert len(response.data["items"]) == 80
+
+
+def test_preferences_query_count_does_not_grow_with_event_types(personas, event_types,
+                                                                django_assert_max_num_queries):
+    from nestogy.core import events
+
+    p = personas
+    for i in range(20):
+        events.register(f"test.extra{i}", description="extra")
+    try:
+        with django_assert_max_num_queries(6):
+            response = p.tech_a.api.get("/notification-preferences")
+        assert len(response.data["items"]) >= 25
+    finally:
+        for i in range(20):
+            events.REGISTRY.pop(f"test.extra{i}", None)

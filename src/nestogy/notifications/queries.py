@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from nestogy.core import events
 from nestogy.core.errors import NotFound
 from nestogy.notifications import preferences
-from nestogy.notifications.models import ChannelAddress, Delivery, Notification
+from nestogy.notifications.models import ChannelAddress, Delivery, Notification, Preference
 
 
 def inbox(principal, *, unread: bool | None = None) -> QuerySet[Notification]:
@@ -30,9 +30,14 @@ def get_notification_for(principal, public_id: str) -> Notification:
 def effective_preferences(principal) -> dict:
     """Every registered event type with the channels the caller gets, and their addresses."""
     items = []
+    mine: dict[str, dict[str, bool]] = {}
+    # One query for the caller's own choices (the per-event cache serves fan-out instead).
+    for event_type, channel, enabled in Preference.objects.filter(
+            user=principal.user).values_list("event_type", "channel", "enabled"):
+        mine.setdefault(event_type, {})[channel] = enabled
     for name in sorted(events.REGISTRY):
         definition = events.REGISTRY[name]
-        stored = preferences.stored_choices(principal.company_id, name).get(principal.user.pk, {})
+        stored = mine.get(name, {})
         defaults = preferences.default_channels(name, principal.role)
         on = set(preferences.channels_for(name, principal.role, stored))
         items.append({
