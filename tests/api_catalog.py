@@ -43,6 +43,7 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     # notifications
     ("GET", "/notifications"): "notifications.own",
     ("POST", "/notifications/{notification_id}/read"): "notifications.own",
+    ("POST", "/notifications/read-all"): "notifications.own",
     ("GET", "/notifications/deliveries"): "notifications.deliveries",
     ("GET", "/notification-preferences"): "notifications.own",
     ("PUT", "/notification-preferences"): "notifications.own",

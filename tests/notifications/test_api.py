@@ -184,3 +184,17 @@ def test_preferences_query_count_does_not_grow_with_event_types(personas, event_
     finally:
         for i in range(20):
             events.REGISTRY.pop(f"test.extra{i}", None)
+
+
+def test_read_all_marks_only_my_unread_entries(personas):
+    p = personas
+    for i in range(3):
+        inbox_entry(p, p.tech_a, title=f"mine{i}")
+    theirs = inbox_entry(p, p.tech2_a, title="theirs")
+    response = p.tech_a.api.post("/notifications/read-all")
+    assert response.status_code == 200 and response.data == {"updated": 3}
+    assert p.tech_a.api.get("/notifications", unread="true").data["items"] == []
+    assert p.tech_a.api.post("/notifications/read-all").data == {"updated": 0}
+    with scopes_disabled():
+        theirs.refresh_from_db()
+    assert theirs.read_at is None

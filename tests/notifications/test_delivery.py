@@ -61,6 +61,7 @@ def test_real_email_over_smtp_with_text_html_and_attachment(personas, event_type
     message = email.message_from_bytes(received.content)
     assert message["Subject"] == "Ticket T-1001: Printer on fire"
     assert message["Reply-To"] == "help@alpha.test"
+    assert message["From"] == "Alpha IT <nestogy@localhost>"
     assert message["X-Nestogy-Event"] == "test.ping"
     parts = {part.get_content_type(): part for part in message.walk()}
     text = parts["text/plain"].get_payload(decode=True).decode()

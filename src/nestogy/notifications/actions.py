@@ -121,6 +121,13 @@ def mark_read(notification: Notification, *, actor) -> Notification:
 
 
 @transaction.atomic
+def mark_all_read(principal) -> int:
+    """Mark every unread inbox entry of the caller read; return how many."""
+    return Notification.objects.filter(user=principal.user, read_at__isnull=True).update(
+        read_at=timezone.now(), updated_at=timezone.now())
+
+
+@transaction.atomic
 def retry_deliveries(deliveries, *, actor) -> int:
     """Queue failed deliveries again, due now (e.g. after fixing a webhook or SMTP setting).
 

@@ -124,6 +124,17 @@ def list_deliveries(request, limit: int = Query(50), cursor: str | None = None,
     return {"items": [delivery_out(d) for d in rows], "next_cursor": next_cursor}
 
 
+class ReadAllOut(Schema):
+    updated: int
+
+
+@router.post("/read-all", response=responses({200: ReadAllOut}),
+             summary="Mark all my notifications read")
+def read_all_notifications(request):
+    require(request.auth, "notifications.own")
+    return {"updated": actions.mark_all_read(request.auth)}
+
+
 @router.post("/{notification_id}/read", response=responses({200: NotificationOut}),
              summary="Mark one of my notifications read")
 def read_notification(request, notification_id: str):

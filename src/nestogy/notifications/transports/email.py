@@ -13,6 +13,7 @@ which the retry goes through.
 from __future__ import annotations
 
 import smtplib
+from email.utils import formataddr, parseaddr
 from typing import Any
 
 from django.conf import settings
@@ -60,7 +61,9 @@ class EmailTransport(Transport):
 
     def build_message(self, delivery: Any, rendered: Any) -> EmailMultiAlternatives:
         company = delivery.company
-        sender = company.get_setting("notifications.from_email") or settings.DEFAULT_FROM_EMAIL
+        # The company's own sender if set; else the server's address under the company's name.
+        sender = company.get_setting("notifications.from_email") or formataddr(
+            (company.name, parseaddr(settings.DEFAULT_FROM_EMAIL)[1]))
         reply_to = company.get_setting("branding.support_email")
         message = EmailMultiAlternatives(
             subject=rendered.title, body=rendered.body, from_email=sender,
