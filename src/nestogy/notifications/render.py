@@ -71,42 +71,47 @@ class Renderer:
         self.overrides = overrides or {}
         self._compiled: dict[tuple, Any] = {}
 
-    def _template(self, key: tuple, source: str | None, names: list[str], autoescape: bool):
-        """A compiled template from an override source, or the first existing file name."""
-        if key in self._compiled:
-            return self._compiled[key]
-        try:
-            if source is not None:
-                template = _engine(autoescape).from_string(source)
-            else:
-                template = _engine(autoescape).select_template(names) if names else None
-        except TemplateDoesNotExist:
-            template = None
-        except Exception as exc:  # a syntax error in a template
-            raise RenderError(f"template {names[0] if names else key} is invalid: {exc}") from exc
-        self._compiled[key] = template
-        return template
+    def _compile(self, key: tuple, source: str, label: str, autoescape: bool):
+        if key not in self._compiled:
+            try:
+                self._compiled[key] = _engine(autoescape).from_string(source)
+            except Exception as exc:  # a syntax error
+                raise RenderError(f"template {label} is invalid: {exc}") from exc
+        return self._compiled[key]
+
+    def _file(self, names: list[str], autoescape: bool):
+        """The first of ``names`` that exists, compiled (cached), or None."""
+        key = ("f", autoescape, tuple(names))
+        if key not in self._compiled:
+            found = None
+            for name in names:
+                try:
+                    found = _engine(autoescape).get_template(name)
+                    break
+                except TemplateDoesNotExist:
+                    continue
+                except Exception as exc:  # a syntax error in the file
+                    raise RenderError(f"template {name} is invalid: {exc}") from exc
+            self._compiled[key] = found
+        return self._compiled[key]
 
     def _part(self, company_id: int, event_type: str, channel: str, part: str,
-              names: list[str], autoescape: bool = False) -> tuple[Template | None, bool]:
-        specific = self.overrides.get((company_id, event_type, channel, part))
-        general = self.overrides.get((company_id, event_type, "", part))
-        if specific is not None:
-            return self._template(("o", company_id, event_type, channel, part), specific,
-                                  [], autoescape), True
-        if general is not None:
-            return self._template(("o", company_id, event_type, "", part), general, [],
-                                  autoescape), False
-        template = self._template(("f", event_type, part, channel, tuple(names)), None, names,
-                                  autoescape)
-        return template, False
+              names: list[str], autoescape: bool = False) -> Template | None:
+        """A company override for this channel, else one for all channels, else the files."""
+        for chan in (channel, ""):
+            source = self.overrides.get((company_id, event_type, chan, part))
+            if source is not None:
+                label = f"override {event_type}/{chan or '*'}/{part}"
+                return self._compile(("o", company_id, event_type, chan, part), source, label,
+                                     autoescape)
+        return self._file(names, autoescape)
 
     def render(self, company_id: int, event_type: str, channel: str,
                context: dict[str, Any]) -> Rendered:
         base = f"notifications/{event_type}"
-        title_t, _ = self._part(company_id, event_type, channel, "title",
+        title_t = self._part(company_id, event_type, channel, "title",
                                 [f"{base}/title.txt"])
-        body_t, _ = self._part(company_id, event_type, channel, "body",
+        body_t = self._part(company_id, event_type, channel, "body",
                                [f"{base}/{channel}.txt", f"{base}/body.txt"])
         if title_t is None:
             raise RenderError(f"no template {base}/title.txt")
@@ -123,7 +128,7 @@ class Renderer:
             raise RenderError(f"{base}: the body rendered empty")
         html = ""
         if channel == "email":
-            html_t, _ = self._part(company_id, event_type, channel, "html",
+            html_t = self._part(company_id, event_type, channel, "html",
                                    [f"{base}/body.html"], autoescape=True)
             if html_t is not None:
                 html = self._run(html_t, Context(context, autoescape=True), "html").strip()
