@@ -27,3 +27,8 @@ api.add_router("/contacts", contacts.router)
 api.add_router("/users", users.router)
 api.add_router("/tokens", users.tokens_router)
 api.add_router("/me", users.me_router)
+
+from nestogy.api.v1 import notifications  # noqa: E402  (appended block: notifications)
+
+api.add_router("/notifications", notifications.router)
+api.add_router("/notification-preferences", notifications.preferences_router)
