@@ -27,3 +27,11 @@ api.add_router("/contacts", contacts.router)
 api.add_router("/users", users.router)
 api.add_router("/tokens", users.tokens_router)
 api.add_router("/me", users.me_router)
+
+# Service desk: calendars, SLA policies, tickets.
+from nestogy.api.v1 import sla as sla_api  # noqa: E402
+from nestogy.api.v1 import tickets as tickets_api  # noqa: E402
+
+api.add_router("/calendars", sla_api.router)
+api.add_router("/sla-policies", sla_api.policies_router)
+api.add_router("/tickets", tickets_api.router)
