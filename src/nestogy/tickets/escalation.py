@@ -170,27 +170,31 @@ def _process_batch(tickets: list[Ticket], now: datetime, report: Report, *,
 
         result = evaluate(fired[ticket.pk])
         levels = {lv.level: lv for lv in rules.ladder}
-        raise_priority = False
-        for clk, number in result.due_levels:
-            rung = levels[number]
-            percent = rules.warning_percent if rung.percent is None else rung.percent
-            finding = Finding(ticket.public_id, ticket.number, clk, number, percent,
-                              event_for(percent), {"notify": rung.notify})
-            if rung.raise_priority:
-                raise_priority = True
-            if rung.reassign:
-                # Reassignment through routing when the assignee is unavailable is wired by
-                # the routing step; until then the rung only notifies and raises priority.
-                finding.actions["reassign"] = "not available (routing not installed)"
-            pending.append((ticket, finding, {"due_at": result.clock(clk).due_at}))
-            fired[ticket.pk].add((clk, number))
-            new_escalations.append(Escalation(
-                company_id=ticket.company_id, ticket=ticket, clock=clk, level=number,
-                percent=percent, fired_at=now, fired_by="system", actions=finding.actions,
-                run_id=run_id))
-        if raise_priority:
+        raised = False
+        # Fire every reached level; a raised priority may bring new levels within reach,
+        # so loop until nothing is due (bounded: each pass fires at least one new level).
+        while result.due_levels:
+            raise_now: list[Finding] = []
+            for clk, number in result.due_levels:
+                rung = levels[number]
+                percent = rules.warning_percent if rung.percent is None else rung.percent
+                finding = Finding(ticket.public_id, ticket.number, clk, number, percent,
+                                  event_for(percent), {"notify": rung.notify})
+                if rung.raise_priority:
+                    raise_now.append(finding)
+                if rung.reassign:
+                    # Reassignment through routing when the assignee is unavailable is wired
+                    # by the routing step; until then the rung notifies and raises priority.
+                    finding.actions["reassign"] = "not available (routing not installed)"
+                pending.append((ticket, finding, {"due_at": result.clock(clk).due_at}))
+                fired[ticket.pk].add((clk, number))
+                new_escalations.append(Escalation(
+                    company_id=ticket.company_id, ticket=ticket, clock=clk, level=number,
+                    percent=percent, fired_at=now, fired_by="system",
+                    actions=finding.actions, run_id=run_id))
             step = PRIORITY_STEPS.index(ticket.priority)
-            if step + 1 < len(PRIORITY_STEPS):
+            if raise_now and not raised and step + 1 < len(PRIORITY_STEPS):
+                raised = True  # one step per run, never above critical
                 new = PRIORITY_STEPS[step + 1]
                 priority_changes.append(PriorityChange(
                     company_id=ticket.company_id, ticket=ticket,
@@ -198,12 +202,12 @@ def _process_batch(tickets: list[Ticket], now: datetime, report: Report, *,
                 events.append(clock.PriorityChange(now, new))
                 if h["priority0"] is None:
                     initial = (ticket.priority, initial[1])
-                for _, finding, _extra in pending:
-                    if finding.ticket_id == ticket.public_id and levels[finding.level]\
-                            .raise_priority:
-                        finding.actions["raised_priority"] = new
+                for finding in raise_now:
+                    finding.actions["raised_priority"] = new
                 ticket.priority = new
-                result = evaluate(fired[ticket.pk], events=events, initial=initial)
+            # Re-evaluate with the levels just fired (and any raised priority), so the
+            # stored next check moves on to the next threshold.
+            result = evaluate(fired[ticket.pk], events=events, initial=initial)
         before_state = ticket.sla_state
         fields = apply_result(ticket, result, now)
         if before_state != ticket.sla_state:
