@@ -26,7 +26,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django_scopes import scope, scopes_disabled
 from ninja import Schema
 
@@ -152,12 +152,15 @@ def _process_batch(tickets: list[Ticket], now: datetime, report: Report, *,
     pending: list[tuple[Ticket, Finding, dict]] = []
     priority_changes: list[PriorityChange] = []
     changed: list[Ticket] = []
+    compiled: dict[int, tuple] = {}
     for ticket in tickets:
         report.checked += 1
         if ticket.policy is None:
             continue
-        rules = ticket.policy.rules()
-        calendar = ticket.policy.calendar.as_calendar()
+        if ticket.policy_id not in compiled:  # one Calendar (and holiday cache) per policy
+            compiled[ticket.policy_id] = (ticket.policy.rules(),
+                                          ticket.policy.calendar.as_calendar())
+        rules, calendar = compiled[ticket.policy_id]
         h = histories[ticket.pk]
         initial = (h["priority0"] or ticket.priority, h["status0"] or ticket.status)
         events = list(h["events"])
@@ -223,8 +226,7 @@ def _process_batch(tickets: list[Ticket], now: datetime, report: Report, *,
                .values_list("ticket_id", "clock", "level"))
     if priority_changes:
         PriorityChange.objects.bulk_create(priority_changes)
-    Ticket.objects.bulk_update(changed, [*SLA_FIELDS, "sla_computed_at", "priority"],
-                               batch_size=BATCH_SIZE)
+    _write_columns(changed, [*SLA_FIELDS, "sla_computed_at", "priority"])
     audit = []
     for ticket, finding, extra in pending:
         if (ticket.pk, finding.clock, finding.level) not in mine:
@@ -243,6 +245,40 @@ def _process_batch(tickets: list[Ticket], now: datetime, report: Report, *,
             "due_at": extra["due_at"].isoformat()})
     if audit:
         log_actions_bulk(audit)
+
+
+def _write_columns(tickets: list[Ticket], names: list[str]) -> None:
+    """One ``WITH v AS (VALUES ...) UPDATE ... FROM v`` for the whole batch.
+
+    Django's ``bulk_update`` builds a ``CASE WHEN`` per row and column, which costs seconds
+    for 500 rows x 17 columns; this is one statement with one row of values per ticket
+    (PostgreSQL, and SQLite >= 3.33).
+    """
+    if not tickets:
+        return
+    fields = [Ticket._meta.get_field(n) for n in names]
+    postgres = connection.vendor == "postgresql"
+    table = connection.ops.quote_name(Ticket._meta.db_table)
+    columns = [connection.ops.quote_name(f.column) for f in fields]
+    casts = [f"::{f.db_type(connection).split('(')[0].replace('serial', 'integer')}"
+             if postgres else "" for f in fields]
+    for start in range(0, len(tickets), BATCH_SIZE):
+        chunk = tickets[start:start + BATCH_SIZE]
+        row = "(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"
+        params: list = []
+        for ticket in chunk:
+            params.append(ticket.pk)
+            params.extend(f.get_db_prep_save(getattr(ticket, f.attname), connection)
+                          for f in fields)
+        names_sql = ", ".join(["id", *[f"c{i}" for i in range(len(fields))]])
+        assignments = ", ".join(f"{col} = v.c{i}{casts[i]}" for i, col in enumerate(columns))
+        # Only quoted column names and placeholders are interpolated; values are parameters.
+        values = ", ".join([row] * len(chunk))
+        id_cast = "::integer" if postgres else ""
+        sql = (f"WITH v({names_sql}) AS (VALUES {values}) "  # noqa: S608
+               f"UPDATE {table} SET {assignments} FROM v WHERE {table}.id = v.id{id_cast}")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
 
 
 def check_company(company, *, dry_run: bool = False, now: datetime | None = None,

@@ -258,7 +258,8 @@ def list_tickets(request, limit: int = Query(50), cursor: str | None = None,
         opened_before=as_utc(opened_before, "opened_before") if opened_before else None)
     qs, order = queries.sorted_tickets(qs, sort)
     rows, next_cursor = paginate(qs, limit=limit, cursor=cursor, order=order)
-    return {"items": [ticket_out(t) for t in rows], "next_cursor": next_cursor}
+    return {"items": [ticket_out(t) for t in queries.with_relations(rows)],
+            "next_cursor": next_cursor}
 
 
 @router.post("", response=responses({201: TicketOut}), summary="Open a ticket")
