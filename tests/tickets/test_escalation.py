@@ -209,6 +209,15 @@ def test_command_and_api(personas):
         assert "Fired: 4 warnings, 2 breaches, 2 escalations" in out.getvalue()
         again = p.manager_a.api.post("/tickets/escalations/check", {"dry_run": False})
         assert again.data["findings"] == []
+    open_tickets(p, n=1)
+    with time_machine.travel(MON_9 + 4 * H, tick=False):
+        by_api = p.manager_a.api.post("/tickets/escalations/check", {"dry_run": False})
+    assert by_api.data["breaches"] == 1
+    with scopes_disabled():
+        assert set(Escalation.objects.values_list("fired_by", flat=True)) == {
+            "system", "manager@alpha.test"}
+        assert AuditEntry.objects.filter(action="ticket.escalation_fired",
+                                         actor=p.manager_a.user).count() == 4
     assert p.tech_a.api.post("/tickets/escalations/check", {}).status_code == 403
 
 

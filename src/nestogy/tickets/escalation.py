@@ -143,11 +143,12 @@ def _fired(ids: list[int]) -> dict[int, set]:
 
 
 def _process_batch(tickets: list[Ticket], now: datetime, report: Report, *,
-                   dry_run: bool) -> None:
+                   dry_run: bool, actor=None) -> None:
     ids = [t.pk for t in tickets]
     histories = _histories(ids)
     fired = _fired(ids)
     run_id = uuid.uuid4().hex
+    fired_by = getattr(actor, "email", "") or "system"
     new_escalations: list[Escalation] = []
     pending: list[tuple[Ticket, Finding, dict]] = []
     priority_changes: list[PriorityChange] = []
@@ -193,7 +194,7 @@ def _process_batch(tickets: list[Ticket], now: datetime, report: Report, *,
                 fired[ticket.pk].add((clk, number))
                 new_escalations.append(Escalation(
                     company_id=ticket.company_id, ticket=ticket, clock=clk, level=number,
-                    percent=percent, fired_at=now, fired_by="system",
+                    percent=percent, fired_at=now, fired_by=fired_by,
                     actions=finding.actions, run_id=run_id))
             step = PRIORITY_STEPS.index(ticket.priority)
             if raise_now and not raised and step + 1 < len(PRIORITY_STEPS):
@@ -232,7 +233,7 @@ def _process_batch(tickets: list[Ticket], now: datetime, report: Report, *,
         if (ticket.pk, finding.clock, finding.level) not in mine:
             continue  # another run fired it first
         report.add(finding)
-        audit.append(build_entry(ticket, "ticket.escalation_fired",
+        audit.append(build_entry(ticket, "ticket.escalation_fired", actor=actor,
                                  data={"clock": finding.clock, "level": finding.level,
                                        "percent": finding.percent, **finding.actions}))
         emit(finding.event, company_id=ticket.company_id, data={
@@ -282,8 +283,11 @@ def _write_columns(tickets: list[Ticket], names: list[str]) -> None:
 
 
 def check_company(company, *, dry_run: bool = False, now: datetime | None = None,
-                  batch_size: int = BATCH_SIZE) -> Report:
-    """Check one company's due tickets (call inside its scope or not; it enters it)."""
+                  batch_size: int = BATCH_SIZE, actor=None) -> Report:
+    """Check one company's due tickets (call inside its scope or not; it enters it).
+
+    ``actor`` is who asked (the API caller); scheduled and command runs are "system".
+    """
     now = now or utc_now()
     report = Report(dry_run=dry_run)
     last_pk = 0
@@ -300,7 +304,7 @@ def check_company(company, *, dry_run: bool = False, now: datetime | None = None
                 last_pk = ids[-1]
                 tickets = list(Ticket.objects.filter(pk__in=ids)
                                .select_related("policy__calendar").order_by("pk"))
-                _process_batch(tickets, now, report, dry_run=dry_run)
+                _process_batch(tickets, now, report, dry_run=dry_run, actor=actor)
             if len(ids) < batch_size:
                 break
     return report

@@ -317,7 +317,8 @@ def sla_report(request, group_by: str = "priority",
              summary="Find and fire due SLA warnings, breaches and escalations now")
 def check_escalations(request, payload: CheckIn):
     require(request.auth, "tickets.escalations")
-    report = escalation.check_company(request.auth.company, dry_run=payload.dry_run)
+    report = escalation.check_company(request.auth.company, dry_run=payload.dry_run,
+                                      actor=request.auth.user)
     return report.as_dict()
 
 
