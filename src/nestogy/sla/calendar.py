@@ -159,7 +159,20 @@ class Calendar:
         return moment.astimezone(self.tz).date()
 
     def intervals(self, day: date) -> list[tuple[datetime, datetime]]:
-        """The working intervals of local date ``day`` as aware UTC ``[start, end)`` pairs."""
+        """The working intervals of local date ``day`` as aware UTC ``[start, end)`` pairs.
+
+        Memoised per date on this calendar value (a batch of tickets on one policy shares
+        one ``Calendar``, so each date is converted once).
+        """
+        key = ("iv", day)
+        cached = self._cache.get(key)
+        if cached is None:
+            if len(self._cache) > 50_000:  # a long-lived value: keep memory bounded
+                self._cache.clear()
+            cached = self._cache[key] = self._compute_intervals(day)
+        return cached
+
+    def _compute_intervals(self, day: date) -> list[tuple[datetime, datetime]]:
         if self.is_holiday(day):
             return []
         base = datetime(day.year, day.month, day.day, tzinfo=self.tz)
