@@ -59,3 +59,51 @@ SELF_SERVICE: set[tuple[str, str]] = {
 
 # Operations that take no bearer token (they authenticate otherwise or are public).
 PUBLIC: set[tuple[str, str]] = set()
+
+# Service desk: calendars, SLA policies, tickets.
+SAMPLE_BODIES.update({
+    ("POST", "/calendars"): {"name": "Matrix hours", "timezone": "UTC",
+                             "hours": {"mon": [["09:00", "17:00"]]}},
+    ("POST", "/calendars/{calendar_id}/add-business-time"): {
+        "start": "2025-03-03T09:00:00+00:00", "seconds": 3600},
+    ("POST", "/calendars/{calendar_id}/business-seconds"): {
+        "start": "2025-03-03T09:00:00+00:00", "end": "2025-03-04T09:00:00+00:00"},
+    ("POST", "/sla-policies"): {
+        "name": "Matrix policy", "calendar_id": "{calendar_id}",
+        "targets": {p: {"first_response_minutes": 60, "resolution_minutes": 480}
+                    for p in ("critical", "high", "medium", "low")}},
+    ("POST", "/tickets"): {"client_id": "{client_id}", "subject": "Matrix ticket",
+                           "priority": "high"},
+    ("POST", "/tickets/import"): {"client_id": "{client_id}", "subject": "Imported",
+                                  "priority": "low", "opened_at": "2025-03-03T09:00:00+00:00",
+                                  "events": []},
+    ("POST", "/tickets/{ticket_id}/replies"): {"body": "On it", "public": True},
+    ("POST", "/tickets/bulk/assign"): {"ticket_ids": ["{ticket_id}"],
+                                       "assignee_id": "{user_id}"},
+    ("POST", "/tickets/bulk/status"): {"ticket_ids": ["{ticket_id}"], "status": "open"},
+})
+PERMISSIONS.update({
+    ("GET", "/calendars"): "calendars.view",
+    ("POST", "/calendars"): "calendars.manage",
+    ("GET", "/calendars/{calendar_id}"): "calendars.view",
+    ("PATCH", "/calendars/{calendar_id}"): "calendars.manage",
+    ("POST", "/calendars/{calendar_id}/add-business-time"): "calendars.view",
+    ("POST", "/calendars/{calendar_id}/business-seconds"): "calendars.view",
+    ("GET", "/sla-policies"): "sla_policies.view",
+    ("POST", "/sla-policies"): "sla_policies.manage",
+    ("GET", "/sla-policies/{policy_id}"): "sla_policies.view",
+    ("PATCH", "/sla-policies/{policy_id}"): "sla_policies.manage",
+    ("GET", "/tickets"): "tickets.view",
+    ("POST", "/tickets"): "tickets.create",
+    ("POST", "/tickets/import"): "tickets.import",
+    ("POST", "/tickets/bulk/assign"): "tickets.assign",
+    ("POST", "/tickets/bulk/status"): "tickets.update",
+    ("GET", "/tickets/sla-report"): "tickets.reports",
+    ("POST", "/tickets/escalations/check"): "tickets.escalations",
+    ("GET", "/tickets/{ticket_id}"): "tickets.view",
+    ("PATCH", "/tickets/{ticket_id}"): "tickets.update",
+    ("DELETE", "/tickets/{ticket_id}"): "tickets.delete",
+    ("GET", "/tickets/{ticket_id}/replies"): "tickets.view",
+    ("POST", "/tickets/{ticket_id}/replies"): "tickets.update",
+    ("GET", "/tickets/{ticket_id}/escalations"): "tickets.view",
+})

@@ -60,7 +60,20 @@ def object_ids(p) -> dict[str, str]:
         ids["notification_id"] = Notification.objects.create(
             company=p.company_a, user=p.tech_a.user, event_type="ticket.created",
             title="Matrix notification").public_id
+    ids.update(desk_object_ids(p))
     return ids
+
+
+def desk_object_ids(p) -> dict[str, str]:
+    """Service desk objects of company A: a calendar, a policy, a ticket."""
+    from nestogy.sla.models import SLAPolicy
+    from nestogy.tickets.actions import create_ticket
+
+    with scope(company=p.company_a.pk):
+        policy = SLAPolicy.objects.select_related("calendar").get(is_default=True)
+        ticket = create_ticket(p.company_a, {"client": p.client_a, "subject": "Printer"})
+    return {"calendar_id": policy.calendar.public_id, "policy_id": policy.public_id,
+            "ticket_id": ticket.public_id}
 
 
 def fill(path: str, ids: dict[str, str]) -> str:
@@ -193,4 +206,9 @@ def fresh_for_delete(p, path, ids):
                                         role="technician").user.public_id
         elif path == "/sites/{site_id}":
             ids["site_id"] = create_site(p.client_a, {"name": "Doomed"}).public_id
+        elif path == "/tickets/{ticket_id}":
+            from nestogy.tickets.actions import create_ticket
+
+            ids["ticket_id"] = create_ticket(p.company_a, {"client": p.client_a,
+                                                           "subject": "Doomed"}).public_id
     return ids

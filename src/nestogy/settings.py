@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "nestogy.audit",
     "nestogy.accounts",
     "nestogy.clients",
+    "nestogy.sla",
+    "nestogy.tickets",
     "nestogy.api",
     "nestogy.portal",
     "nestogy.ops",

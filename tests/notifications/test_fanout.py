@@ -234,3 +234,30 @@ def test_context_values_are_stored_as_json(personas, event_types):
         context = StoredEvent.objects.get().context
     assert context["amount"] == "10.50" and context["due"] == "2026-01-31"
     assert context["client_obj"] == "Acme Dental"  # not JSON: kept as text, action not broken
+
+
+def test_emit_many_writes_a_batch_with_a_constant_number_of_queries(personas, event_types):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from nestogy.core import events
+    from nestogy.notifications.models import Delivery, StoredEvent
+
+    p = personas
+    users = [p.tech_a.user, p.owner_a.user]
+
+    def batch(n):
+        items = [("test.ping", {"number": f"T-{i}", "subject": "Disk full", "client": "Acme",
+                                "priority": "low", "user_ids": [u.pk for u in users],
+                                "contacts": []}) for i in range(n)]
+        with scope(company=p.company_a.pk), transaction.atomic(), \
+                CaptureQueriesContext(connection) as queries:
+            events.emit_many(items, company_id=p.company_a.pk)
+        return len(queries)
+
+    small, large = batch(2), batch(40)
+    assert large <= small + 1  # +1: a second INSERT batch of deliveries is allowed
+    with scope(company=p.company_a.pk):
+        assert StoredEvent.objects.filter(type="test.ping").count() == 42
+        # tech: email + inapp; owner: email → 3 deliveries per event
+        assert Delivery.objects.filter(event_type="test.ping").count() == 42 * 3

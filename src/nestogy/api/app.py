@@ -6,7 +6,9 @@ from ninja import NinjaAPI
 
 from nestogy.api import errors
 from nestogy.api.auth import TokenAuth
-from nestogy.api.v1 import clients, contacts, users
+from nestogy.api.v1 import clients, contacts, notifications, users
+from nestogy.api.v1 import sla as sla_api
+from nestogy.api.v1 import tickets as tickets_api
 
 DESCRIPTION = """
 The Nestogy REST API. Authenticate with `Authorization: Bearer <token>`; every request acts
@@ -28,7 +30,8 @@ api.add_router("/users", users.router)
 api.add_router("/tokens", users.tokens_router)
 api.add_router("/me", users.me_router)
 
-from nestogy.api.v1 import notifications  # noqa: E402  (appended block: notifications)
-
 api.add_router("/notifications", notifications.router)
 api.add_router("/notification-preferences", notifications.preferences_router)
+api.add_router("/calendars", sla_api.router)
+api.add_router("/sla-policies", sla_api.policies_router)
+api.add_router("/tickets", tickets_api.router)

@@ -9,6 +9,6 @@ class NotificationsConfig(AppConfig):
     def ready(self):
         from nestogy.core import events
         from nestogy.notifications import conf  # noqa: F401  (declares company settings)
-        from nestogy.notifications.fanout import handle_event
+        from nestogy.notifications.fanout import handle_events
 
-        events.subscribe(handle_event)
+        events.subscribe_batch(handle_events)

@@ -65,64 +65,107 @@ def _jsonable(value):
 
 
 def handle_event(event: events.Event) -> StoredEvent:
-    """Write the outbox rows for ``event`` and enqueue their sending after commit."""
-    with scope(company=event.company_id):
-        return _handle(event)
+    """Write the outbox rows for one event and enqueue their sending after commit."""
+    return handle_events([event])[0]
 
 
-def _handle(event: events.Event) -> StoredEvent:
-    definition = events.REGISTRY[event.type]
-    context = definition.context(event) if definition.context else dict(event.data)
-    recipients = definition.recipients(event) if definition.recipients else []
-    attachments = list(event.data.get("attachments") or [])
-    stored = StoredEvent.objects.create(
-        company_id=event.company_id, type=event.type, context=_jsonable(context),
-        attachments=_jsonable(attachments), actor_id=event.actor_id,
-        occurred_at=event.occurred_at)
-    planned = plan(event.company_id, event.type, recipients)
-    rows = [Delivery(company_id=event.company_id, event=stored, event_type=event.type,
-                     channel=p.channel, target=p.target, recipient_user_id=p.user_id,
-                     recipient_name=p.name[:200], webhook_id=p.webhook_id,
-                     next_attempt_at=event.occurred_at)
-            for p in planned]
+def handle_events(batch: list[events.Event]) -> list[StoredEvent]:
+    """Write the outbox rows for a batch of one company's events, with a constant number of
+    queries for the whole batch (besides what payload builders and resolvers need), and
+    enqueue their sending after commit."""
+    if not batch:
+        return []
+    company_id = batch[0].company_id
+    with scope(company=company_id):
+        return _handle(company_id, batch)
+
+
+def _handle(company_id: int, batch: list[events.Event]) -> list[StoredEvent]:
+    resolved = []
+    for event in batch:
+        definition = events.REGISTRY[event.type]
+        context = definition.context(event) if definition.context else dict(event.data)
+        recipients = definition.recipients(event) if definition.recipients else []
+        resolved.append((event, context, recipients))
+    stored = StoredEvent.objects.bulk_create([
+        StoredEvent(company_id=event.company_id, type=event.type, context=_jsonable(context),
+                    attachments=_jsonable(list(event.data.get("attachments") or [])),
+                    actor_id=event.actor_id, occurred_at=event.occurred_at)
+        for event, context, _ in resolved])
+    lookups = Lookups.load(company_id, {r.user_id for _, _, rs in resolved for r in rs
+                                        if r.user_id})
+    rows: list[Delivery] = []
+    for (event, _, recipients), stored_event in zip(resolved, stored, strict=True):
+        rows.extend(Delivery(company_id=company_id, event=stored_event, event_type=event.type,
+                             channel=p.channel, target=p.target, recipient_user_id=p.user_id,
+                             recipient_name=p.name[:200], webhook_id=p.webhook_id,
+                             next_attempt_at=event.occurred_at)
+                    for p in plan(company_id, event.type, recipients, lookups=lookups))
     for start in range(0, len(rows), BATCH):
         Delivery.objects.bulk_create(rows[start:start + BATCH])
     if rows:
         from nestogy.notifications.tasks import send_event_deliveries
 
-        enqueue_on_commit(send_event_deliveries, event.company_id, stored.pk)
+        if len(stored) == 1:
+            enqueue_on_commit(send_event_deliveries, company_id, stored[0].pk)
+        else:
+            enqueue_on_commit(send_event_deliveries, company_id)
     return stored
 
 
-def plan(company_id: int, event_type: str,
-         recipients: list[events.Recipient]) -> list[Planned]:
+@dataclass
+class Lookups:
+    """What planning needs from the database, read once per batch of events."""
+
+    members: dict[int, tuple[str, str, str]]
+    addresses: dict[tuple[int, str], str]
+    company: Company
+    hooks: list[WebhookEndpoint]
+    choices: dict[str, dict]
+
+    @classmethod
+    def load(cls, company_id: int, user_ids: set[int]) -> Lookups:
+        members: dict[int, tuple[str, str, str]] = {}
+        addresses: dict[tuple[int, str], str] = {}
+        with scopes_disabled():
+            if user_ids:
+                # A few recipients: filter by id. Many: read the company's members once
+                # instead of sending thousands of ids as query parameters.
+                member_qs = Membership.objects.filter(company_id=company_id, is_active=True,
+                                                      user__is_active=True)
+                address_qs = ChannelAddress.objects.filter(company_id=company_id)
+                if len(user_ids) <= IN_LIST_LIMIT:
+                    member_qs = member_qs.filter(user_id__in=user_ids)
+                    address_qs = address_qs.filter(user_id__in=user_ids)
+                for uid, role, email, name in member_qs.values_list(
+                        "user_id", "role", "user__email", "user__name"):
+                    if uid in user_ids:
+                        members[uid] = (role, email, name)
+                for uid, channel, address in address_qs.values_list("user_id", "channel",
+                                                                    "address"):
+                    if uid in user_ids:
+                        addresses[(uid, channel)] = address
+            company = Company.objects.only("settings").get(pk=company_id)
+            hooks = list(WebhookEndpoint.objects.filter(company_id=company_id, is_active=True))
+        return cls(members, addresses, company, hooks, {})
+
+    def choices_for(self, company_id: int, event_type: str) -> dict:
+        if event_type not in self.choices:
+            self.choices[event_type] = preferences.stored_choices(company_id, event_type)
+        return self.choices[event_type]
+
+
+def plan(company_id: int, event_type: str, recipients: list[events.Recipient],
+         *, lookups: Lookups | None = None) -> list[Planned]:
     """Who gets what on which channel, deduplicated by (channel, target)."""
     user_ids = {r.user_id for r in recipients if r.user_id}
-    members: dict[int, tuple[str, str, str]] = {}
-    addresses: dict[tuple[int, str], str] = {}
-    with scopes_disabled():
-        if user_ids:
-            # A few recipients: filter by id. Many: read the company's members once instead of
-            # sending thousands of ids as query parameters. One query either way.
-            member_qs = Membership.objects.filter(company_id=company_id, is_active=True,
-                                                  user__is_active=True)
-            address_qs = ChannelAddress.objects.filter(company_id=company_id)
-            if len(user_ids) <= IN_LIST_LIMIT:
-                member_qs = member_qs.filter(user_id__in=user_ids)
-                address_qs = address_qs.filter(user_id__in=user_ids)
-            for uid, role, email, name in member_qs.values_list("user_id", "role",
-                                                                "user__email", "user__name"):
-                if uid in user_ids:
-                    members[uid] = (role, email, name)
-            for uid, channel, address in address_qs.values_list("user_id", "channel", "address"):
-                if uid in user_ids:
-                    addresses[(uid, channel)] = address
-        company = Company.objects.only("settings").get(pk=company_id)
-        hooks = [h for h in WebhookEndpoint.objects.filter(company_id=company_id, is_active=True)
-                 if h.wants(event_type)]
-    slack_urls = [u for u in company.get_setting("notifications.slack_urls") if u]
-    sms_url = company.get_setting("notifications.sms_url")
-    choices = preferences.stored_choices(company_id, event_type) if user_ids else {}
+    if lookups is None:
+        lookups = Lookups.load(company_id, user_ids)
+    members, addresses = lookups.members, lookups.addresses
+    hooks = [h for h in lookups.hooks if h.wants(event_type)]
+    slack_urls = [u for u in lookups.company.get_setting("notifications.slack_urls") if u]
+    sms_url = lookups.company.get_setting("notifications.sms_url")
+    choices = lookups.choices_for(company_id, event_type) if user_ids else {}
 
     out: list[Planned] = []
     seen: set[tuple[str, str]] = set()

@@ -12,8 +12,9 @@ from nestogy.notifications import sending
 
 
 @tenant_task(queue_name="notifications")
-def send_event_deliveries(company_id: int, event_id: int) -> dict[str, int]:
-    """Send one event's deliveries right after the emitting transaction committed."""
+def send_event_deliveries(company_id: int, event_id: int | None = None) -> dict[str, int]:
+    """Send one event's deliveries (or all the company's due ones, for a batch of events)
+    right after the emitting transaction committed."""
     return sending.send_due(company_id=company_id, event_id=event_id)
 
 

@@ -174,3 +174,9 @@ def _seed_clients(company, spec, rng, multiplier, counts, report) -> list:
         if (i + 1) % 10 == 0 or i + 1 == total:
             report(f"  {company.name}: clients {i + 1}/{total}")
     return clients
+
+
+# Service desk: premium 24x7 policy and tickets with SLA history (through the import path).
+from nestogy.ops.demo_desk import seed_service_desk  # noqa: E402
+
+EXTRA_STEPS.append(seed_service_desk)

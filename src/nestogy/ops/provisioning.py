@@ -43,3 +43,13 @@ def provision_company(*, name: str, owner_email: str, owner_name: str = "",
             make_defaults(company, owner)
         _, raw = issue_api_token(owner, name="Created with the company")
     return Provisioned(company=company, owner=owner, api_token=raw)
+
+
+# Service desk: a business-hours calendar and the default SLA policy.
+def _sla_defaults(company: Company, owner: Membership) -> None:
+    from nestogy.sla.actions import provision_defaults
+
+    provision_defaults(company, owner)
+
+
+COMPANY_DEFAULTS.append(_sla_defaults)

@@ -42,3 +42,10 @@ ENTRIES += [
 
 for _entry in ENTRIES:
     cron(_entry.cron, sentry_monitor_config=None)(_entry.task)
+
+# Service desk: SLA warnings, breaches and escalations every 15 minutes.
+from nestogy.tickets import tasks as ticket_tasks  # noqa: E402
+
+ENTRIES.append(Entry("*/15 * * * *", ticket_tasks.check_sla_breaches,
+                     "SLA warnings, breaches and escalations (check_sla_breaches)"))
+cron(ENTRIES[-1].cron, sentry_monitor_config=None)(ENTRIES[-1].task)

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db import transaction
 from ninja import Query, Router, Schema, Status
 
 from nestogy.accounts.roles import require
 from nestogy.api.pagination import paginate
 from nestogy.api.schemas import InputSchema, responses
+from nestogy.api.v1.sla import ref
 from nestogy.clients import actions, queries
 from nestogy.clients.models import Client, Site
+from nestogy.sla.actions import set_client_policy
+from nestogy.sla.queries import client_policy_ids as sla_policy_ids
+from nestogy.sla.queries import get_policy
 
 router = Router(tags=["clients"])
+
 
 
 class ClientIn(InputSchema):
@@ -22,6 +28,7 @@ class ClientIn(InputSchema):
     phone: str | None = None
     website: str | None = None
     notes: str | None = None
+    sla_policy_id: str | None = None
 
 
 class ClientPatch(InputSchema):
@@ -31,6 +38,7 @@ class ClientPatch(InputSchema):
     phone: str | None = None
     website: str | None = None
     notes: str | None = None
+    sla_policy_id: str | None = None
 
 
 class ClientOut(Schema):
@@ -41,6 +49,7 @@ class ClientOut(Schema):
     phone: str
     website: str
     notes: str
+    sla_policy_id: str | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -84,13 +93,32 @@ class SiteList(Schema):
     next_cursor: str | None
 
 
-def client_out(client: Client) -> dict:
+def client_out(client: Client, sla_policy_id: str | None = None) -> dict:
     return {
         "id": client.public_id, "name": client.name, "status": client.status,
         "email": client.email, "phone": client.phone, "website": client.website,
-        "notes": client.notes,
+        "notes": client.notes, "sla_policy_id": sla_policy_id,
         "created_at": client.created_at, "updated_at": client.updated_at,
     }
+
+
+def _client_body(client: Client) -> dict:
+    return client_out(client, sla_policy_ids([client.pk]).get(client.pk))
+
+
+def _save_client(request, data: dict, client: Client | None = None) -> Client:
+    """Create or update a client and, when given, its SLA policy, in one transaction."""
+    has_policy = "sla_policy_id" in data
+    policy_id = data.pop("sla_policy_id", None)
+    with transaction.atomic():
+        policy = ref(get_policy, policy_id, "sla_policy_id") if policy_id else None
+        if client is None:
+            client = actions.create_client(request.auth.company, data, actor=request.auth.user)
+        else:
+            client = actions.update_client(client, data, actor=request.auth.user)
+        if has_policy:
+            set_client_policy(client, policy, actor=request.auth.user)
+    return client
 
 
 def site_out(site: Site) -> dict:
@@ -107,30 +135,30 @@ def list_clients(request, limit: int = Query(50), cursor: str | None = None,
     require(request.auth, "clients.view")
     qs = queries.clients(q=q, status=status)
     rows, next_cursor = paginate(qs, limit=limit, cursor=cursor, order=("name", "id"))
-    return {"items": [client_out(c) for c in rows], "next_cursor": next_cursor}
+    policies = sla_policy_ids(c.pk for c in rows)
+    return {"items": [client_out(c, policies.get(c.pk)) for c in rows],
+            "next_cursor": next_cursor}
 
 
 @router.post("", response=responses({201: ClientOut}), summary="Create a client")
 def create_client(request, payload: ClientIn):
     require(request.auth, "clients.create")
-    client = actions.create_client(request.auth.company, payload.model_dump(exclude_unset=True),
-                                   actor=request.auth.user)
-    return Status(201, client_out(client))
+    client = _save_client(request, payload.model_dump(exclude_unset=True))
+    return Status(201, _client_body(client))
 
 
 @router.get("/{client_id}", response=responses({200: ClientOut}), summary="Get a client")
 def get_client(request, client_id: str):
     require(request.auth, "clients.view")
-    return client_out(queries.get_client(client_id))
+    return _client_body(queries.get_client(client_id))
 
 
 @router.patch("/{client_id}", response=responses({200: ClientOut}), summary="Update a client")
 def update_client(request, client_id: str, payload: ClientPatch):
     require(request.auth, "clients.update")
     client = queries.get_client(client_id)
-    client = actions.update_client(client, payload.model_dump(exclude_unset=True),
-                                   actor=request.auth.user)
-    return client_out(client)
+    client = _save_client(request, payload.model_dump(exclude_unset=True), client)
+    return _client_body(client)
 
 
 @router.delete("/{client_id}", response=responses({204: None}), summary="Delete a client")
@@ -159,6 +187,7 @@ def create_site(request, client_id: str, payload: SiteIn):
 
 
 sites_router = Router(tags=["clients"])
+
 
 
 @sites_router.get("/{site_id}", response=responses({200: SiteOut}), summary="Get a site")

@@ -1,0 +1,254 @@
+"""SLA benchmark on PostgreSQL: the breach checker and the ticket list at 200,000 tickets.
+
+    DATABASE_URL=postgres://root@127.0.0.1:5432/nestogy_bench_sla .venv/bin/python bench/sla.py
+
+Creates the database if needed, migrates, and (once) generates company "Bench SLA" with
+200,000 tickets of which 50,000 are open, plus a small company "Bench SLA small" with 2,000
+open tickets. Each run re-arms 1,000 due checks per company and prints:
+
+- one ``check_sla_breaches`` run over the big company: time and query count, and the same
+  count for the small company (query count does not depend on the number of open tickets);
+- its ratio to one hand-written SQL query selecting the same due rows;
+- the median and p95 latency and query count of a filtered, sorted ticket list page.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+DEFAULT_URL = "postgres://root@127.0.0.1:5432/nestogy_bench_sla"
+URL = os.environ.get("DATABASE_URL") or DEFAULT_URL
+if not URL.startswith("postgres"):
+    sys.exit("bench/sla.py needs PostgreSQL: set DATABASE_URL=postgres://...")
+os.environ["DATABASE_URL"] = URL
+os.environ.setdefault("NESTOGY_DATA_DIR", tempfile.mkdtemp(prefix="nestogy-bench-"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nestogy.settings")
+
+TOTAL = int(os.environ.get("BENCH_TICKETS", 200_000))
+OPEN = int(os.environ.get("BENCH_OPEN", 50_000))
+SMALL_OPEN = 2_000
+DUE = 1_000
+LIST_RUNS = 60
+
+
+def ensure_database() -> None:
+    import psycopg
+
+    parts = urlparse(URL)
+    name = parts.path.lstrip("/")
+    admin = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def generate(name: str, total: int, open_count: int) -> None:
+    from django.db import transaction
+    from django_scopes import scope
+
+    from nestogy.clients.models import Client
+    from nestogy.core.timeutil import now
+    from nestogy.ops.provisioning import provision_company
+    from nestogy.tickets.models import Ticket, TicketCounter
+
+    started = time.monotonic()
+    rng = random.Random(7)
+    provisioned = provision_company(name=name, owner_email=f"owner@{name.replace(' ', '-')}"
+                                    ".bench".lower(), timezone="America/New_York")
+    company = provisioned.company
+    with scope(company=company.pk), transaction.atomic():
+        clients = Client.objects.bulk_create(
+            [Client(company=company, name=f"Client {i:04d}") for i in range(200)])
+        from nestogy.sla.models import SLAPolicy
+
+        policy = SLAPolicy.objects.get(is_default=True)
+        current = now()
+        statuses_closed = ["resolved", "closed"]
+        statuses_open = ["new", "open", "in_progress", "waiting_on_client"]
+        batch = []
+        for n in range(1, total + 1):
+            is_open = n > total - open_count
+            opened = current - timedelta(minutes=rng.randint(10, 60 * 24 * 365))
+            if is_open:
+                opened = current - timedelta(minutes=rng.randint(10, 60 * 24 * 10))
+            fr_due = opened + timedelta(hours=rng.choice([1, 2, 4, 8]))
+            res_due = opened + timedelta(hours=rng.choice([4, 8, 24, 40]))
+            status = rng.choice(statuses_open if is_open else statuses_closed)
+            batch.append(Ticket(
+                company=company, number=n, subject=f"Ticket {n} about printers and VPN",
+                client=clients[n % len(clients)], priority=rng.choice(
+                    ["low", "medium", "high", "critical"]), status=status, opened_at=opened,
+                policy=policy, first_response_due_at=fr_due, resolution_due_at=res_due,
+                sla_state="running" if is_open else "met",
+                first_response_state="running" if is_open else "met",
+                resolution_state="running" if is_open else "met",
+                resolved_at=None if is_open else res_due - timedelta(hours=1),
+                first_response_seconds=None if is_open else rng.randint(60, 7200),
+                resolution_seconds=None if is_open else rng.randint(600, 80000),
+                next_check_at=(current + timedelta(minutes=rng.randint(20, 60 * 24 * 3)))
+                if is_open and status != "waiting_on_client" else None))
+            if len(batch) == 5000:
+                Ticket.objects.bulk_create(batch)
+                batch = []
+                print(f"  {name}: {n}/{total} tickets", flush=True)
+        if batch:
+            Ticket.objects.bulk_create(batch)
+        TicketCounter.objects.update_or_create(company=company, defaults={"last_number": total})
+    print(f"  generated {name} in {time.monotonic() - started:.1f}s", flush=True)
+
+
+def rearm(company) -> None:
+    """Make exactly DUE open tickets due now, with no escalation fired yet."""
+    from django.db import transaction
+    from django_scopes import scope
+
+    from nestogy.core.timeutil import now
+    from nestogy.tickets.models import Escalation, Ticket
+
+    with scope(company=company.pk), transaction.atomic():
+        Escalation.objects.all().delete()
+        current = now()
+        Ticket.objects.filter(next_check_at__lte=current).update(
+            next_check_at=current + timedelta(days=2))
+        open_ids = list(Ticket.objects.exclude(status__in=["resolved", "closed"])
+                        .exclude(status="waiting_on_client")
+                        .order_by("?").values_list("pk", flat=True)[:DUE])
+        Ticket.objects.filter(pk__in=open_ids).update(
+            next_check_at=current - timedelta(minutes=5), priority="high")
+
+
+def measure_check(company):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from nestogy.tickets.escalation import check_company
+
+    rearm(company)
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        report = check_company(company)
+        elapsed = time.perf_counter() - started
+    return elapsed, len(queries), report
+
+
+def hand_written_sql(company) -> float:
+    from django.db import connection
+
+    from nestogy.core.timeutil import now
+
+    rearm(company)
+    timings = []
+    with connection.cursor() as cursor:
+        for _ in range(5):
+            started = time.perf_counter()
+            cursor.execute("SELECT id FROM tickets_ticket WHERE company_id = %s "
+                           "AND next_check_at <= %s ORDER BY id", [company.pk, now()])
+            rows = cursor.fetchall()
+            timings.append(time.perf_counter() - started)
+    assert len(rows) == DUE, len(rows)
+    return statistics.median(timings)
+
+
+def measure_list(company):
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client as HttpClient
+    from django.test.utils import CaptureQueriesContext
+    from django_scopes import scope
+
+    from nestogy.accounts.actions import issue_api_token
+    from nestogy.accounts.models import Membership
+
+    settings.ALLOWED_HOSTS = ["*"]
+    with scope(company=company.pk):
+        owner = Membership.objects.filter(role="owner").first()
+        _, token = issue_api_token(owner, name="bench")
+    http = HttpClient()
+    headers = {"Authorization": f"Bearer {token}"}
+    url = "/api/v1/tickets"
+    params = {"status": "open,in_progress", "priority": "high,critical",
+              "sort": "-resolution_due_at", "limit": 50}
+    http.get(url, params, headers=headers)  # warm up
+    timings, counts = [], set()
+    cursor = None
+    for i in range(LIST_RUNS):
+        page = dict(params)
+        if cursor and i % 3:
+            page["cursor"] = cursor
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            response = http.get(url, page, headers=headers)
+            timings.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.content[:300]
+        body = response.json()
+        assert len(body["items"]) == 50
+        cursor = body["next_cursor"]
+        counts.add(len(queries))
+    timings.sort()
+    return statistics.median(timings), timings[int(len(timings) * 0.95) - 1], counts
+
+
+def main() -> None:
+    ensure_database()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.utils import OperationalError  # noqa: F401
+
+    from nestogy.tenancy.models import Company
+
+    print(f"database: {connection.settings_dict['NAME']}", flush=True)
+    call_command("migrate", verbosity=0)
+    big = Company.objects.filter(name="Bench SLA").first()
+    if big is None:
+        generate("Bench SLA", TOTAL, OPEN)
+        big = Company.objects.get(name="Bench SLA")
+    small = Company.objects.filter(name="Bench SLA small").first()
+    if small is None:
+        generate("Bench SLA small", SMALL_OPEN + 500, SMALL_OPEN)
+        small = Company.objects.get(name="Bench SLA small")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE tickets_ticket")
+
+    from django_scopes import scope
+
+    from nestogy.tickets.models import Ticket
+
+    with scope(company=big.pk):
+        total = Ticket.objects.count()
+        open_count = Ticket.objects.exclude(status__in=["resolved", "closed"]).count()
+    print(f"tickets: {total} ({open_count} open) in the big company; "
+          f"{SMALL_OPEN} open in the small one; {DUE} due checks each run", flush=True)
+
+    elapsed, queries, report = measure_check(big)
+    small_elapsed, small_queries, small_report = measure_check(small)
+    sql = hand_written_sql(big)
+    print(f"check_sla_breaches (big):   {elapsed * 1000:.0f} ms, {queries} queries, "
+          f"{report.checked} checked, {report.warnings} warnings, {report.breaches} breaches, "
+          f"{report.escalations} escalations")
+    print(f"check_sla_breaches (small): {small_elapsed * 1000:.0f} ms, {small_queries} queries "
+          f"({small_report.checked} checked) -> query count independent of open tickets: "
+          f"{'yes' if queries == small_queries else 'NO'}")
+    print(f"hand-written due-row SQL:   {sql * 1000:.2f} ms; checker / SQL ratio: "
+          f"{elapsed / sql:.0f}x (the checker also evaluates clocks and writes results)")
+    median, p95, counts = measure_list(big)
+    print(f"ticket list page (status+priority filter, sorted by resolution due, 50 rows): "
+          f"median {median * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, queries per page "
+          f"{sorted(counts)}; target p95 < 50 ms: {'met' if p95 < 0.05 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

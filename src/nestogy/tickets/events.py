@@ -1,0 +1,123 @@
+"""The service desk's event types: payload builders and who hears of them.
+
+Templates: ``tickets/templates/notifications/<event type>/title.txt`` and ``body.txt``
+(Django templates rendered with the ``context`` below). The notifications app delivers.
+
+Recipients:
+- ``ticket.created``, ``ticket.unassignable``: the dispatchers (owners, admins, managers);
+  ``ticket.created`` goes to the assignee instead when there is one.
+- ``ticket.assigned``: the assignee.
+- ``sla.warning`` (ladder level 1): the assignee, or the dispatchers when unassigned.
+- ``sla.breached`` (level 2): the managers (the owners/admins when there is no manager).
+- ``ticket.escalated`` (level 3): owners and admins.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django_scopes import scope
+
+from nestogy.accounts.queries import members_with_role
+from nestogy.core.events import Event, Recipient, current_batch, memo, register
+
+DISPATCHER_ROLES = ("owner", "admin", "manager")
+
+
+def _ticket(event: Event):
+    """The event's ticket; in a batch (``emit_many``) every ticket is read in one query."""
+    from nestogy.tickets.models import Ticket
+
+    def load() -> dict:
+        pks = {e.data.get("ticket_pk") for e in current_batch() or [event]}
+        return {t.pk: t for t in Ticket.objects.select_related("client", "assignee")
+                .filter(pk__in=pks - {None})}
+
+    tickets = memo(("tickets.events.tickets", event.company_id), load)
+    found = tickets.get(event.data.get("ticket_pk"))
+    if found is None and event.data.get("ticket_pk") is not None:
+        found = (Ticket.objects.select_related("client", "assignee")
+                 .filter(pk=event.data.get("ticket_pk")).first())
+    return found
+
+
+def context(event: Event) -> dict[str, Any]:
+    with scope(company=event.company_id):
+        ticket = _ticket(event)
+        if ticket is None:
+            return dict(event.data)
+        return {
+            **event.data,
+            "ticket": {
+                "id": ticket.public_id, "number": ticket.number, "subject": ticket.subject,
+                "priority": ticket.priority, "status": ticket.status,
+                "client": ticket.client.name,
+                "assignee": str(ticket.assignee) if ticket.assignee else "",
+                "first_response_due_at": ticket.first_response_due_at,
+                "resolution_due_at": ticket.resolution_due_at,
+                "sla_state": ticket.sla_state,
+            },
+        }
+
+
+def _users(*roles: str) -> list[Recipient]:
+    from django_scopes import get_scope
+
+    def load() -> list[Recipient]:
+        return [Recipient(user_id=uid) for uid in members_with_role(*roles)
+                .values_list("user_id", flat=True).order_by("user_id")]
+
+    return memo(("tickets.events.users", repr(get_scope().get("company")), roles), load)
+
+
+def _assignee_or_dispatchers(event: Event) -> list[Recipient]:
+    with scope(company=event.company_id):
+        assignee = event.data.get("assignee_user_id")
+        if assignee:
+            return [Recipient(user_id=assignee)]
+        return _users(*DISPATCHER_ROLES)
+
+
+def _assignee(event: Event) -> list[Recipient]:
+    assignee = event.data.get("assignee_user_id")
+    return [Recipient(user_id=assignee)] if assignee else []
+
+
+def _managers(event: Event) -> list[Recipient]:
+    with scope(company=event.company_id):
+        return _users("manager") or _users("owner", "admin")
+
+
+def _owners_admins(event: Event) -> list[Recipient]:
+    with scope(company=event.company_id):
+        return _users("owner", "admin")
+
+
+def _dispatchers(event: Event) -> list[Recipient]:
+    with scope(company=event.company_id):
+        return _users(*DISPATCHER_ROLES)
+
+
+RECIPIENTS_BY_NOTIFY = {"assignee": _assignee_or_dispatchers, "managers": _managers,
+                        "owners_admins": _owners_admins}
+
+
+def _ladder(default: str):
+    """Escalation events go to whom the policy's ladder rung says (``data["notify"]``)."""
+    def resolve(event: Event) -> list[Recipient]:
+        notify = event.data.get("notify") or default
+        return RECIPIENTS_BY_NOTIFY.get(notify, RECIPIENTS_BY_NOTIFY[default])(event)
+    return resolve
+
+register("ticket.created", description="A ticket was opened (or imported)",
+         context=context, recipients=_assignee_or_dispatchers)
+register("ticket.assigned", description="A ticket was assigned to someone",
+         context=context, recipients=_assignee)
+register("ticket.unassignable", description="Routing found nobody to take a ticket",
+         context=context, recipients=_dispatchers)
+register("sla.warning", description="An SLA clock passed its warning threshold",
+         context=context, recipients=_ladder("assignee"))
+register("sla.breached", description="An SLA clock passed its due time",
+         context=context, recipients=_ladder("managers"))
+register("ticket.escalated", description="A ticket reached the top of the escalation ladder",
+         context=context, recipients=_ladder("owners_admins"))

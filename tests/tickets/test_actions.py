@@ -1,0 +1,102 @@
+"""Ticket actions called directly: history, timestamps, events, the scheduled task."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import time_machine
+from django_scopes import scope
+
+from nestogy.audit.models import AuditEntry
+from nestogy.core import events as core_events
+from nestogy.tickets import actions
+from nestogy.tickets.models import PriorityChange, StatusChange, Ticket
+
+MON_9 = datetime(2025, 3, 3, 14, tzinfo=UTC)  # Monday 09:00 EST (company A)
+
+
+def test_reopen_clears_resolved_at_and_resolution_runs_again(in_a):
+    p = in_a
+    with time_machine.travel(MON_9, tick=False):
+        t = actions.create_ticket(p.company_a, {"client": p.client_a, "subject": "Mail"})
+    with time_machine.travel(MON_9 + timedelta(hours=1), tick=False):
+        t = actions.change_status(t, "resolved", actor=p.tech_a.user)
+        assert t.resolved_at == MON_9 + timedelta(hours=1) and t.resolution_state == "met"
+    with time_machine.travel(MON_9 + timedelta(hours=3), tick=False):
+        t = actions.change_status(t, "open", actor=p.tech_a.user)
+    t.refresh_from_db()
+    assert t.resolved_at is None and t.resolution_state in {"running", "warning"}
+    assert t.paused_business_seconds == 2 * 3600
+    history = list(StatusChange.objects.filter(ticket=t).values_list("from_status", "to_status"))
+    assert history == [("new", "resolved"), ("resolved", "open")]
+    # Unchanged status: no history row, no audit entry.
+    count = AuditEntry.objects.filter(object_id=t.public_id).count()
+    actions.change_status(t, "open")
+    assert AuditEntry.objects.filter(object_id=t.public_id).count() == count
+
+
+def test_change_priority_recomputes_due_times_and_records_history(in_a):
+    p = in_a
+    with time_machine.travel(MON_9, tick=False):
+        t = actions.create_ticket(p.company_a, {"client": p.client_a, "subject": "VPN",
+                                                "priority": "low"})
+        low_due = t.resolution_due_at
+    with time_machine.travel(MON_9 + timedelta(minutes=30), tick=False):
+        t = actions.change_priority(t, "critical", actor=p.manager_a.user)
+    t.refresh_from_db()
+    assert t.resolution_due_at == MON_9 + timedelta(hours=4) < low_due
+    assert list(PriorityChange.objects.filter(ticket=t)
+                .values_list("from_priority", "to_priority")) == [("low", "critical")]
+
+
+def test_contact_reply_does_not_meet_first_response(in_a):
+    p = in_a
+    t = actions.create_ticket(p.company_a, {"client": p.client_a, "subject": "Help",
+                                            "contact": p.contact_a})
+    reply = actions.add_reply(t, "Any update?", public=True, contact=p.contact_a)
+    t.refresh_from_db()
+    assert reply.by_staff is False and t.first_response_at is None
+    assert t.first_response_state in {"running", "warning", "breached"}
+
+
+def test_assignment_emits_ticket_assigned_once(in_a):
+    p = in_a
+    seen = []
+    core_events.subscribe(seen.append)
+    try:
+        t = actions.create_ticket(p.company_a, {"client": p.client_a, "subject": "Laptop"})
+        actions.update_ticket(t, {"assignee": p.tech_a.user}, actor=p.manager_a.user)
+        actions.assign_ticket(t, p.tech_a.user, actor=p.manager_a.user)  # no change
+        actions.assign_ticket(t, None, actor=p.manager_a.user)
+    finally:
+        core_events._subscribers.remove(seen.append)
+    assert [e.type for e in seen] == ["ticket.created", "ticket.assigned"]
+    assert core_events.REGISTRY["ticket.assigned"].recipients(seen[1])[0].user_id == \
+        p.tech_a.user.pk
+    t.refresh_from_db()
+    assert t.assignee is None
+
+
+def test_ticket_numbers_are_per_company(personas):
+    p = personas
+    with scope(company=p.company_a.pk):
+        a = [actions.create_ticket(p.company_a, {"client": p.client_a, "subject": "x"}).number
+             for _ in range(3)]
+    with scope(company=p.company_b.pk):
+        b = actions.create_ticket(p.company_b, {"client": p.client_b, "subject": "x"}).number
+    assert a == [1, 2, 3] and b == 1
+
+
+def test_scheduled_task_runs_the_checker(personas):
+    from nestogy.tickets.tasks import check_sla_breaches
+
+    with time_machine.travel(MON_9, tick=False), scope(company=personas.company_a.pk):
+        actions.create_ticket(personas.company_a, {"client": personas.client_a,
+                                                   "subject": "x", "priority": "high"})
+    with time_machine.travel(MON_9 + timedelta(hours=5), tick=False):
+        result = check_sla_breaches.call()
+    # First response breached (and past 150%: raised to critical, whose 4h resolution target
+    # is breached too by 14:00).
+    assert result["breaches"] == 2 and result["checked"] == 1
+    with scope(company=personas.company_a.pk):
+        assert Ticket.objects.get().sla_state == "breached"

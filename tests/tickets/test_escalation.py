@@ -1,0 +1,230 @@
+"""The breach checker: ladder levels once each, dry run, concurrency, query budget, CLI, API."""
+
+from __future__ import annotations
+
+import json
+import threading
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.db import connection
+from django_scopes import scope, scopes_disabled
+
+from nestogy.audit.models import AuditEntry
+from nestogy.core import events as core_events
+from nestogy.tickets import escalation
+from nestogy.tickets.actions import create_ticket
+from nestogy.tickets.models import Escalation, PriorityChange, Ticket
+
+MON_9 = datetime(2025, 3, 3, 14, tzinfo=UTC)  # Monday 09:00 EST (company A)
+H = timedelta(hours=1)
+
+
+@contextmanager
+def captured_events():
+    seen: list[core_events.Event] = []
+    core_events.subscribe(seen.append)
+    try:
+        yield seen
+    finally:
+        core_events._subscribers.remove(seen.append)
+
+
+def open_tickets(p, n=1, priority="high", assignee=None):
+    with time_machine.travel(MON_9, tick=False), scope(company=p.company_a.pk):
+        return [create_ticket(p.company_a, {"client": p.client_a, "subject": f"T{i}",
+                                            "priority": priority, "assignee": assignee})
+                for i in range(n)]
+
+
+def check(p, at, **kw):
+    with time_machine.travel(at, tick=False):
+        return escalation.check_company(p.company_a, **kw)
+
+
+def test_warning_breach_and_escalation_fire_once_each(personas):
+    p = personas
+    (ticket,) = open_tickets(p, assignee=p.tech_a.user)
+    with scope(company=p.company_a.pk):
+        ticket.refresh_from_db()
+        # High: first response 2h → warning at 96 min, due 11:00, 150% at 12:00.
+        assert ticket.next_check_at == MON_9 + timedelta(minutes=96)
+    assert check(p, MON_9 + timedelta(minutes=95)).checked == 0  # nothing due yet
+    with captured_events() as seen:
+        report = check(p, MON_9 + timedelta(minutes=100))
+    assert (report.warnings, report.breaches, report.escalations) == (1, 0, 0)
+    warning = [e for e in seen if e.type == "sla.warning"]
+    assert len(warning) == 1 and warning[0].data["clock"] == "first_response"
+    recipients = core_events.REGISTRY["sla.warning"].recipients(warning[0])
+    assert [r.user_id for r in recipients] == [p.tech_a.user.pk]
+    context = core_events.REGISTRY["sla.warning"].context(warning[0])
+    assert context["ticket"]["subject"] == "T0"
+    with scope(company=p.company_a.pk):
+        ticket.refresh_from_db()
+        assert ticket.sla_state == "warning"
+        assert ticket.next_check_at == MON_9 + 2 * H + timedelta(seconds=1)
+    # Again at the same moment: nothing new.
+    assert check(p, MON_9 + timedelta(minutes=100)).findings == []
+    # Exactly at the due second: not a breach. One second later: a breach.
+    assert check(p, MON_9 + 2 * H).breaches == 0
+    with captured_events() as seen:
+        report = check(p, MON_9 + 2 * H + timedelta(seconds=1))
+    assert report.breaches == 1
+    breached = [e for e in seen if e.type == "sla.breached"]
+    assert [r.user_id for r in core_events.REGISTRY["sla.breached"].recipients(breached[0])] \
+        == [p.manager_a.user.pk]
+    with captured_events() as seen:
+        report = check(p, MON_9 + 3 * H)
+    assert report.escalations == 1 and report.findings[0].actions["raised_priority"] == \
+        "critical"
+    escalated = [e for e in seen if e.type == "ticket.escalated"]
+    owners_admins = {r.user_id for r in
+                     core_events.REGISTRY["ticket.escalated"].recipients(escalated[0])}
+    assert owners_admins == {p.owner_a.user.pk, p.admin_a.user.pk}
+    with scope(company=p.company_a.pk):
+        ticket.refresh_from_db()
+        assert ticket.priority == "critical" and ticket.sla_state == "breached"
+        assert PriorityChange.objects.filter(ticket=ticket, to_priority="critical").count() == 1
+        fired = list(Escalation.objects.filter(ticket=ticket)
+                     .values_list("clock", "level", "percent"))
+        assert fired == [("first_response", 1, 80), ("first_response", 2, 100),
+                         ("first_response", 3, 150)]
+        assert AuditEntry.objects.filter(action="ticket.escalation_fired").count() == 3
+    # Many more runs later: the resolution clock's levels fire, nothing fires twice.
+    for hours in (4, 5, 8, 30, 60):
+        check(p, MON_9 + hours * H)
+    with scope(company=p.company_a.pk):
+        rows = list(Escalation.objects.filter(ticket=ticket).values_list("clock", "level"))
+        assert len(rows) == len(set(rows)) == 6
+        ticket.refresh_from_db()
+        assert ticket.priority == "critical"  # never above critical
+
+
+def test_unassigned_warning_goes_to_dispatchers(personas):
+    p = personas
+    open_tickets(p)
+    with captured_events() as seen:
+        check(p, MON_9 + timedelta(minutes=100))
+    recipients = core_events.REGISTRY["sla.warning"].recipients(seen[0])
+    assert {r.user_id for r in recipients} == {p.owner_a.user.pk, p.admin_a.user.pk,
+                                               p.manager_a.user.pk}
+
+
+def test_dry_run_reports_and_writes_nothing(personas):
+    p = personas
+    open_tickets(p, n=3)
+    with scopes_disabled():
+        before = (list(Ticket.objects.values_list("id", "next_check_at", "sla_state",
+                                                   "priority")), AuditEntry.objects.count())
+    with captured_events() as seen:
+        report = check(p, MON_9 + 4 * H, dry_run=True)
+    # First response: levels 1-3; level 3 raises high → critical, which brings the
+    # resolution clock (now 4h, 3h elapsed) past its warning in the same run.
+    assert (report.warnings, report.breaches, report.escalations) == (6, 3, 3)
+    assert seen == []
+    with scopes_disabled():
+        after = (list(Ticket.objects.values_list("id", "next_check_at", "sla_state",
+                                                  "priority")), AuditEntry.objects.count())
+        assert Escalation.objects.count() == 0
+    assert after == before
+    real = check(p, MON_9 + 4 * H)
+    assert real.as_dict()["findings"] == report.as_dict()["findings"]
+
+
+def test_stale_concurrent_run_does_not_fire_twice(personas):
+    """Two workers that loaded the same due tickets: the unique constraint decides."""
+    p = personas
+    open_tickets(p, n=2)
+    at = MON_9 + timedelta(minutes=100)
+    with scope(company=p.company_a.pk), time_machine.travel(at, tick=False):
+        stale_a = list(Ticket.objects.select_related("policy__calendar").order_by("pk"))
+        stale_b = list(Ticket.objects.select_related("policy__calendar").order_by("pk"))
+        first, second = escalation.Report(False), escalation.Report(False)
+        with captured_events() as seen:
+            escalation._process_batch(stale_a, at, first, dry_run=False)
+            escalation._process_batch(stale_b, at, second, dry_run=False)
+        assert first.warnings == 2 and second.warnings == 0
+        assert len(seen) == 2
+        assert Escalation.objects.count() == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks")
+@pytest.mark.django_db(transaction=True)
+def test_two_processes_at_once_fire_each_level_once(personas, transactional_db):
+    p = personas
+    open_tickets(p, n=40)
+    at = MON_9 + 4 * H
+    reports, errors = [], []
+
+    def run():
+        try:
+            reports.append(escalation.check_company(p.company_a, now=at, batch_size=7))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    with scopes_disabled():
+        assert Escalation.objects.count() == 40 * 4  # first response 1-3, resolution 1
+    assert sum(r.warnings + r.breaches + r.escalations for r in reports) == 40 * 4
+
+
+def test_query_count_does_not_grow_with_due_tickets(personas, django_assert_num_queries):
+    p = personas
+    open_tickets(p, n=3)
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as small:
+        check(p, MON_9 + 4 * H)
+    open_tickets(p, n=30)
+    with CaptureQueriesContext(connection) as large:
+        report = check(p, MON_9 + 4 * H)
+    assert report.checked == 30
+    assert len(large) <= len(small), (len(small), len(large))
+    # The checker's own work plus the notification fan-out of the whole batch (stored events,
+    # members, addresses, company, webhooks, deliveries): a constant, whatever the count.
+    assert len(large) <= 30
+
+
+def test_command_and_api(personas):
+    p = personas
+    open_tickets(p, n=2)
+    out = StringIO()
+    with time_machine.travel(MON_9 + 4 * H, tick=False):
+        call_command("check_sla_breaches", "--dry-run", "--json", stdout=out)
+        data = json.loads(out.getvalue())
+        assert data["dry_run"] is True and data["breaches"] == 2
+        api = p.manager_a.api.post("/tickets/escalations/check", {"dry_run": True})
+        assert api.status_code == 200 and api.data["breaches"] == 2
+        out = StringIO()
+        call_command("check_sla_breaches", stdout=out)
+        assert "Fired: 4 warnings, 2 breaches, 2 escalations" in out.getvalue()
+        again = p.manager_a.api.post("/tickets/escalations/check", {"dry_run": False})
+        assert again.data["findings"] == []
+    open_tickets(p, n=1)
+    with time_machine.travel(MON_9 + 4 * H, tick=False):
+        by_api = p.manager_a.api.post("/tickets/escalations/check", {"dry_run": False})
+    assert by_api.data["breaches"] == 1
+    with scopes_disabled():
+        assert set(Escalation.objects.values_list("fired_by", flat=True)) == {
+            "system", "manager@alpha.test"}
+        assert AuditEntry.objects.filter(action="ticket.escalation_fired",
+                                         actor=p.manager_a.user).count() == 4
+    assert p.tech_a.api.post("/tickets/escalations/check", {}).status_code == 403
+
+
+def test_scheduled_task_is_registered():
+    from nestogy.ops.schedule import ENTRIES
+    from nestogy.tickets.tasks import check_sla_breaches
+
+    assert any(e.task is check_sla_breaches and e.cron == "*/15 * * * *" for e in ENTRIES)
