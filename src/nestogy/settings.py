@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "nestogy.clients",
     "nestogy.api",
     "nestogy.ops",
+    "nestogy.contracts",
+    "nestogy.billing",
 ]
 
 MIDDLEWARE = [
