@@ -223,3 +223,31 @@ def test_query_count_grows_with_batches_not_contracts(personas, django_assert_ma
     assert (n_small, n_big) == (6, 80)  # January + February per contract
     assert big == small, (small, big)
     assert big <= 25
+
+
+def test_renewal_after_mid_period_end_bills_the_rest_of_the_period_once(in_a):
+    from nestogy.contracts.renewals import process_renewals
+
+    p = in_a
+    contract = make_contract(p.company_a, p.client_a, start="2025-01-01", end="2025-03-10",
+                             seats="1", price="31.00", auto_renew=True,
+                             renewal_term_months=1)
+    add_usage(contract, [("2025-03-05 12:00", "10"), ("2025-03-20 12:00", "30")])
+    run(p.company_a, "2025-03-05")
+    process_renewals(p.company_a, date(2025, 3, 10))
+    contract.refresh_from_db()
+    assert contract.end_date == date(2025, 4, 10)
+    run(p.company_a, "2025-04-01")
+    rows = [(i.period_start, i.period_end, i.lines.get(kind="fixed").amount,
+             i.lines.filter(kind="usage").first())
+            for i in Invoice.objects.filter(contract=contract).order_by("period_start")]
+    assert [(a, b, amount) for a, b, amount, _ in rows] == [
+        (date(2025, 1, 1), date(2025, 2, 1), Decimal("31.00")),
+        (date(2025, 2, 1), date(2025, 3, 1), Decimal("31.00")),
+        (date(2025, 3, 1), date(2025, 3, 11), Decimal("10.00")),
+        (date(2025, 3, 11), date(2025, 4, 1), Decimal("21.00")),
+        (date(2025, 4, 1), date(2025, 4, 11), Decimal("10.33"))]
+    usage = [(u.service_start, u.service_end, u.quantity) for *_, u in rows[2:]]
+    assert usage == [(date(2025, 2, 1), date(2025, 3, 1), Decimal("0")),
+                     (date(2025, 3, 1), date(2025, 3, 11), Decimal("10")),
+                     (date(2025, 3, 11), date(2025, 4, 1), Decimal("30"))]
