@@ -86,3 +86,26 @@ def test_weekly_contract_in_a_zero_decimal_currency(in_a):
     assert rows == [(date(2022, 6, 22), date(2022, 6, 27), Decimal("714")),  # 5/7 of 1000
                     (date(2022, 6, 27), date(2022, 7, 4), Decimal("1000")),
                     (date(2022, 7, 4), date(2022, 7, 11), Decimal("1000"))]
+
+
+def test_daily_tasks_run_per_company_on_local_dates(personas):
+    import time_machine
+
+    from nestogy.billing import tasks
+
+    with scope(company=personas.company_a.pk):
+        make_contract(personas.company_a, personas.client_a, start="2025-01-01",
+                      end="2025-01-31", metered=False, payment_terms_days=0)
+    # 2025-02-01 03:00 UTC is still Jan 31 in New York (company A)
+    with time_machine.travel("2025-02-01 03:00:00+00:00", tick=False):
+        created = tasks.generate_recurring_invoices_daily.call()
+        renewals = tasks.process_contract_renewals_daily.call()
+    assert created[personas.company_a.slug] == 1
+    assert renewals[personas.company_a.slug]["ended"] == 0  # not past its end date locally
+    with time_machine.travel("2025-02-02 12:00:00+00:00", tick=False):
+        marked = tasks.mark_overdue_invoices_daily.call()
+        renewals = tasks.process_contract_renewals_daily.call()
+    assert marked[personas.company_a.slug] == 1
+    assert renewals[personas.company_a.slug]["ended"] == 1
+    with time_machine.travel("2025-02-05 12:00:00+00:00", tick=False):
+        assert tasks.prune_idempotency_records.call() == 0
