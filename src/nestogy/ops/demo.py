@@ -180,3 +180,7 @@ def _seed_clients(company, spec, rng, multiplier, counts, report) -> list:
 from nestogy.ops.demo_desk import seed_service_desk  # noqa: E402
 
 EXTRA_STEPS.append(seed_service_desk)
+# Billing step: contracts, usage and six months of invoices for every demo client.
+from nestogy.billing.demo import seed_billing  # noqa: E402
+
+EXTRA_STEPS.append(seed_billing)

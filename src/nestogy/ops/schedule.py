@@ -49,3 +49,19 @@ from nestogy.tickets import tasks as ticket_tasks  # noqa: E402
 ENTRIES.append(Entry("*/15 * * * *", ticket_tasks.check_sla_breaches,
                      "SLA warnings, breaches and escalations (check_sla_breaches)"))
 cron(ENTRIES[-1].cron, sentry_monitor_config=None)(ENTRIES[-1].task)
+# Billing (contracts, renewals, recurring invoices, overdue marking): daily, in this order.
+from nestogy.billing import tasks as billing_tasks  # noqa: E402
+
+_BILLING_ENTRIES = [
+    Entry("15 0 * * *", billing_tasks.process_contract_renewals_daily,
+          "Billing: renewal notices, auto-renewals with uplift, ended contracts"),
+    Entry("30 0 * * *", billing_tasks.generate_recurring_invoices_daily,
+          "Billing: recurring invoices for every due contract period (catches up)"),
+    Entry("45 0 * * *", billing_tasks.mark_overdue_invoices_daily,
+          "Billing: mark invoices past due as overdue and notify once"),
+    Entry("20 3 * * *", billing_tasks.prune_idempotency_records,
+          "Housekeeping: forget Idempotency-Key responses older than 24 hours"),
+]
+ENTRIES.extend(_BILLING_ENTRIES)
+for _entry in _BILLING_ENTRIES:
+    cron(_entry.cron, sentry_monitor_config=None)(_entry.task)
