@@ -201,6 +201,9 @@ def _queries_for(company, as_of, n_contracts, start_index, client_factory):
         client = client_factory(start_index + i)
         contract = make_contract(company, client, start="2025-01-01")
         add_usage(contract, [("2025-01-05 10:00", "42")], prefix=f"q{start_index}")
+    from django.core.cache import cache
+
+    cache.clear()  # notification preferences are cached per company: start both runs cold
     with CaptureQueriesContext(connection) as ctx:
         result = recurring.run_recurring(company, date.fromisoformat(as_of), batch_size=100)
     return len(ctx.captured_queries), len(result.invoices)

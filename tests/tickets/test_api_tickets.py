@@ -309,3 +309,39 @@ def test_client_policy_assignment_selects_the_ticket_policy(personas):
     assert moved["sla"]["policy_id"] == other["sla"]["policy_id"]
     bad = api.post("/clients", {"name": "X", "sla_policy_id": "slp_nope"})
     assert bad.status_code == 422 and bad.data["error"]["field"] == "sla_policy_id"
+
+
+def test_active_contract_policy_wins_and_contract_changes_reselect(personas):
+    """SEMANTICS 2: contract policy → client policy → company default, re-selected when the
+    contract changes (open tickets move, due times recomputed)."""
+    p = personas
+    api = p.owner_a.api
+    cal = api.post("/calendars", {"name": "24x7", "timezone": "UTC", "is_24x7": True}).data
+    targets = {pr: {"first_response_minutes": 30, "resolution_minutes": 120}
+               for pr in ("critical", "high", "medium", "low")}
+    client_policy = api.post("/sla-policies", {"name": "Client", "calendar_id": cal["id"],
+                                               "targets": targets}).data
+    contract_policy = api.post("/sla-policies", {
+        "name": "Contract", "calendar_id": cal["id"],
+        "targets": {pr: {"first_response_minutes": 15, "resolution_minutes": 60}
+                    for pr in targets}}).data
+    api.patch(f"/clients/{p.client_a.public_id}", {"sla_policy_id": client_policy["id"]})
+    before = open_ticket(p)
+    assert before["sla"]["policy_id"] == client_policy["id"]
+    contract = api.post("/contracts", {
+        "client_id": p.client_a.public_id, "name": "Managed services",
+        "start_date": "2020-01-01", "billing_cycle": "monthly", "currency": "USD",
+        "sla_policy_id": contract_policy["id"]})
+    assert contract.status_code == 201, contract.data
+    assert contract.data["sla_policy_id"] == contract_policy["id"]
+    # The open ticket moved to the contract's policy with recomputed (shorter) due times.
+    moved = api.get(f"/tickets/{before['id']}").data
+    assert moved["sla"]["policy_id"] == contract_policy["id"]
+    assert moved["sla"]["first_response"]["due_at"] < before["sla"]["first_response"]["due_at"]
+    assert open_ticket(p)["sla"]["policy_id"] == contract_policy["id"]
+    # Ending the contract falls back to the client's policy for open tickets.
+    ended = api.patch(f"/contracts/{contract.data['id']}", {"status": "ended"})
+    assert ended.status_code == 200
+    assert api.get(f"/tickets/{before['id']}").data["sla"]["policy_id"] == client_policy["id"]
+    bad = api.patch(f"/contracts/{contract.data['id']}", {"sla_policy_id": "slp_nope"})
+    assert bad.status_code == 422 and bad.data["error"]["field"] == "sla_policy_id"

@@ -15,11 +15,14 @@ from nestogy.contracts.models import Contract, ContractItem, ContractItemQuantit
 from nestogy.contracts.pricing import Cycle, Pricing, default_anchor, validate_anchor
 from nestogy.core.errors import Conflict, ValidationError
 from nestogy.core.money import MoneyError, to_decimal, validate_currency
+from nestogy.sla import actions as sla_actions
 
 CONTRACT_FIELDS = {"name", "start_date", "end_date", "billing_cycle", "billing_anchor_day",
                    "currency", "payment_terms_days", "tax_rate_percent", "auto_renew",
                    "renewal_term_months", "renewal_uplift_percent", "renewal_notice_days",
-                   "status"}
+                   "status", "sla_policy"}
+# Changes that can change which SLA policy the client's tickets run on.
+POLICY_SELECTION = {"sla_policy", "status", "start_date", "end_date"}
 # Fields that decide past periods: frozen once the contract has invoices.
 BILLING_SHAPE = {"start_date", "billing_cycle", "billing_anchor_day", "currency"}
 
@@ -110,6 +113,11 @@ def _apply_contract_fields(contract: Contract, data: dict[str, Any]) -> None:
     if "renewal_notice_days" in data:
         contract.renewal_notice_days = _int(data["renewal_notice_days"],
                                             "renewal_notice_days", 0, 365)
+    if "sla_policy" in data:
+        policy = data["sla_policy"]
+        if policy is not None and getattr(policy, "company_id", None) != contract.company_id:
+            raise ValidationError("sla_policy_id", "is not an SLA policy of this company")
+        contract.sla_policy = policy
     if "status" in data:
         if data["status"] not in Contract.Status.values:
             raise ValidationError("status", f"must be one of {', '.join(Contract.Status.values)}")
@@ -181,6 +189,8 @@ def create_contract(company, client: Client, data: dict[str, Any], *, actor=None
         for item in built if item.kind == ContractItem.Kind.FIXED])
     log_action(contract, "contract.created", actor=actor,
                data={"name": contract.name, "items": len(built)})
+    if contract.sla_policy_id:
+        sla_actions.client_policy_changed([contract.client_id])
     return contract
 
 
@@ -212,8 +222,12 @@ def update_contract(contract: Contract, changes: dict[str, Any], *, actor=None) 
                                  effective_from=max(contract.start_date, today),
                                  quantity=item.quantity)
             for item in built if item.kind == ContractItem.Kind.FIXED])
+    audit = {k: (v.public_id if k == "sla_policy" and v is not None else v)
+             for k, v in changes.items()}
     log_action(contract, "contract.updated", actor=actor,
-               data={**changes, **({"items_added": len(new_items)} if new_items else {})})
+               data={**audit, **({"items_added": len(new_items)} if new_items else {})})
+    if POLICY_SELECTION & set(changes):
+        sla_actions.client_policy_changed([contract.client_id])
     return contract
 
 

@@ -52,6 +52,10 @@ class Contract(TenantOwnedModel):
     renewal_notice_sent_for = models.DateField(
         null=True, blank=True, help_text="The end date whose renewal notice went out")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    sla_policy = models.ForeignKey(
+        "sla.SLAPolicy", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="contracts",
+        help_text="The service desk uses it for this client's tickets while the contract runs")
 
     class Meta(TenantOwnedModel.Meta):
         ordering = ["client", "name", "id"]

@@ -13,7 +13,7 @@ from nestogy.core.errors import NotFound
 
 
 def contracts(*, client=None, status: str | None = None) -> QuerySet[Contract]:
-    qs = Contract.objects.select_related("client").prefetch_related(
+    qs = Contract.objects.select_related("client", "sla_policy").prefetch_related(
         Prefetch("items", queryset=ContractItem.objects.order_by("position", "id")))
     if client is not None:
         qs = qs.filter(client=client)
@@ -81,3 +81,13 @@ def usage_totals(windows: list[tuple[int, date, date]], tz: str) -> dict[tuple[i
             .annotate(window=Case(*cases, output_field=DateField()))
             .values("item_id", "window").annotate(total=Sum("quantity")).order_by())
     return {(r["item_id"], r["window"]): r["total"] for r in rows}
+
+
+def active_contract_policy(client, on: date):
+    """The SLA policy of the client's contract in force on ``on`` (the most recent start
+    wins when several run at once), or None."""
+    contract = (Contract.objects.filter(client=client, status=Contract.Status.ACTIVE,
+                                        sla_policy__isnull=False, start_date__lte=on)
+                .exclude(end_date__lt=on).select_related("sla_policy__calendar")
+                .order_by("-start_date", "-id").first())
+    return contract.sla_policy if contract else None

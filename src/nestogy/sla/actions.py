@@ -18,6 +18,14 @@ from nestogy.sla.models import BusinessCalendar, ClientSLAPolicy, SLAPolicy
 # Called with a list of policy primary keys whose tickets must be recomputed (calendar or
 # policy edited). The tickets app registers its recompute here, keeping sla below tickets.
 POLICY_CHANGED: list[Callable[[list[int]], None]] = []
+# Called with client primary keys whose policy selection may have changed (a client's
+# assignment, or a contract's policy, status or dates): the tickets app re-selects.
+CLIENT_POLICY_CHANGED: list[Callable[[list[int]], None]] = []
+
+
+def client_policy_changed(client_ids: list[int]) -> None:
+    for hook in CLIENT_POLICY_CHANGED:
+        hook(client_ids)
 
 DEFAULT_TARGETS = {
     "critical": {"first_response_minutes": 60, "resolution_minutes": 4 * 60},
@@ -231,6 +239,7 @@ def set_client_policy(client, policy: SLAPolicy | None, *, actor=None) -> None:
                                                  defaults={"policy": policy})
     log_action(client, "client.sla_policy_set", actor=actor,
                data={"sla_policy_id": policy.public_id if policy else None})
+    client_policy_changed([client.pk])
 
 
 def provision_defaults(company, owner=None) -> SLAPolicy:

@@ -11,11 +11,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from nestogy.audit.actions import log_action
+from nestogy.clients.models import Client
+from nestogy.contracts.queries import active_contract_policy
 from nestogy.core.errors import NestogyError, ValidationError
 from nestogy.core.events import emit
 from nestogy.core.timeutil import as_utc
@@ -40,10 +44,39 @@ from nestogy.tickets.models import (
 def select_policy(client) -> SLAPolicy | None:
     """The SLA policy for a ticket of ``client``: the ONE place policy selection lives.
 
-    Order (SEMANTICS.md 2): the client's active contract's policy (added when the contracts
-    app lands), else the client's assigned policy, else the company default.
+    Order (SEMANTICS.md 2): the client's active contract's policy, else the client's
+    assigned policy, else the company default.
     """
-    return client_policy(client) or default_policy()
+    today = timezone.localdate(timezone=ZoneInfo(_company_tz(client.company_id)))
+    return (active_contract_policy(client, today) or client_policy(client)
+            or default_policy())
+
+
+def _company_tz(company_id: int) -> str:
+    from nestogy.tenancy.models import Company
+
+    return Company.objects.filter(pk=company_id).values_list("timezone", flat=True).first() \
+        or "UTC"
+
+
+def reselect_client_policies(client_ids: list[int]) -> int:
+    """Re-select the policy of the open tickets of these clients (a client's assignment or
+    a contract changed); tickets whose policy changes are recomputed. Returns how many."""
+    changed = 0
+    for client in Client.objects.filter(pk__in=client_ids):
+        policy = select_policy(client)
+        open_tickets = (Ticket.objects.filter(client=client)
+                        .exclude(status__in=CLOSED_STATUSES)
+                        .exclude(policy=policy).select_related("client"))
+        for ticket in open_tickets.iterator(chunk_size=500):
+            ticket.policy = policy
+            Ticket.objects.filter(pk=ticket.pk).update(policy=policy)
+            recompute_sla(ticket)
+            changed += 1
+    return changed
+
+
+sla_actions.CLIENT_POLICY_CHANGED.append(reselect_client_policies)
 
 
 # -- SLA ---------------------------------------------------------------------------------

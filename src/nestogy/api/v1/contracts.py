@@ -15,8 +15,9 @@ from nestogy.clients import queries as client_queries
 from nestogy.contracts import actions, queries
 from nestogy.contracts.models import Contract, ContractItem
 from nestogy.contracts.pricing import Pricing, quote, tier_breakdown
-from nestogy.core.errors import ValidationError
+from nestogy.core.errors import NotFound, ValidationError
 from nestogy.core.money import MoneyError, money_str, to_decimal, validate_currency
+from nestogy.sla import queries as sla_queries
 
 router = Router(tags=["contracts"])
 usage_router = Router(tags=["contracts"])
@@ -40,6 +41,7 @@ class ContractIn(InputSchema):
     renewal_uplift_percent: Money = "0"
     renewal_notice_days: int = 30
     status: str | None = None
+    sla_policy_id: str | None = None
     items: list[dict[str, Any]] = []
 
 
@@ -57,6 +59,7 @@ class ContractPatch(InputSchema):
     renewal_uplift_percent: Money | None = None
     renewal_notice_days: int | None = None
     status: str | None = None
+    sla_policy_id: str | None = None
     items: list[dict[str, Any]] | None = None
 
 
@@ -87,6 +90,7 @@ class ContractOut(Schema):
     renewal_uplift_percent: str
     renewal_notice_days: int
     status: str
+    sla_policy_id: str | None
     items: list[ItemOut]
     created_at: datetime
     updated_at: datetime
@@ -110,6 +114,18 @@ def item_out(item: ContractItem) -> dict:
             "pricing": item.pricing if not fixed else None}
 
 
+def _with_policy(data: dict[str, Any]) -> dict[str, Any]:
+    """Swap ``sla_policy_id`` for the policy object (an unknown id is a 422 naming it)."""
+    if "sla_policy_id" in data:
+        policy_id = data.pop("sla_policy_id")
+        try:
+            data["sla_policy"] = sla_queries.get_policy(policy_id) if policy_id else None
+        except NotFound:
+            raise ValidationError("sla_policy_id", "is not an SLA policy of this company") \
+                from None
+    return data
+
+
 def contract_out(contract: Contract) -> dict:
     return {
         "id": contract.public_id, "client_id": contract.client.public_id,
@@ -122,6 +138,7 @@ def contract_out(contract: Contract) -> dict:
         "renewal_term_months": contract.renewal_term_months,
         "renewal_uplift_percent": _num(contract.renewal_uplift_percent),
         "renewal_notice_days": contract.renewal_notice_days, "status": contract.status,
+        "sla_policy_id": contract.sla_policy.public_id if contract.sla_policy_id else None,
         "items": [item_out(i) for i in contract.items.all()],
         "created_at": contract.created_at, "updated_at": contract.updated_at,
     }
@@ -142,7 +159,7 @@ def create_contract(request, payload: ContractIn):
     require(request.auth, "contracts.manage")
 
     def run():
-        data = payload.model_dump(exclude_unset=True)
+        data = _with_policy(payload.model_dump(exclude_unset=True))
         client = client_queries.get_client(data.pop("client_id"), "client_id")
         contract = actions.create_contract(request.auth.company, client, data,
                                            actor=request.auth.user)
@@ -164,7 +181,7 @@ def update_contract(request, contract_id: str, payload: ContractPatch):
     contract = queries.get_contract(contract_id)
 
     def run():
-        actions.update_contract(contract, payload.model_dump(exclude_unset=True),
+        actions.update_contract(contract, _with_policy(payload.model_dump(exclude_unset=True)),
                                 actor=request.auth.user)
         return 200, contract_out(queries.get_contract(contract_id))
 
