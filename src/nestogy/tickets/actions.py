@@ -46,6 +46,12 @@ def select_policy(client) -> SLAPolicy | None:
     return client_policy(client) or default_policy()
 
 
+def _policy_for_new_ticket(company, client) -> SLAPolicy:
+    """``select_policy``, creating the company's defaults if it somehow has none, so every
+    ticket has due times (companies made by ``provision_company`` always have them)."""
+    return select_policy(client) or sla_actions.provision_defaults(company)
+
+
 # -- SLA ---------------------------------------------------------------------------------
 
 
@@ -292,7 +298,7 @@ def create_ticket(company, data: dict[str, Any], *, actor=None) -> Ticket:
     assignee = data.get("assignee")
     _check_assignee(assignee)
     ticket.assignee = assignee
-    ticket.policy = select_policy(ticket.client)
+    ticket.policy = _policy_for_new_ticket(company, ticket.client)
     ticket.number = _next_number(company)
     ticket.save()
     if data.get("status") and data["status"] != Status.NEW:
@@ -450,7 +456,7 @@ def import_ticket(company, data: dict[str, Any], events: list[dict[str, Any]], *
         raise ValidationError("subject", "is required")
     ticket.assignee = data.get("assignee")
     _check_assignee(ticket.assignee)
-    ticket.policy = select_policy(ticket.client)
+    ticket.policy = _policy_for_new_ticket(company, ticket.client)
     ticket.number = _next_number(company)
     ticket.save()
     for at, _, event in parsed:
