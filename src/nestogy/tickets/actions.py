@@ -134,15 +134,39 @@ def recompute_sla(ticket: Ticket, *, now: datetime | None = None) -> clock.SlaRe
     return result
 
 
-def recompute_policies(policy_ids: list[int]) -> int:
-    """Recompute every open ticket on these policies (a calendar or policy was edited)."""
-    count = 0
-    tickets = (Ticket.objects.filter(policy_id__in=policy_ids)
-               .exclude(status__in=CLOSED_STATUSES).select_related("policy__calendar"))
-    for ticket in tickets.iterator(chunk_size=500):
-        recompute_sla(ticket)
-        count += 1
-    return count
+def recompute_policies(policy_ids: list[int], *, batch_size: int = 500) -> int:
+    """Recompute every open ticket on these policies (a calendar or policy was edited).
+
+    Runs in the caller's transaction, in batches with a fixed number of queries each
+    (histories, fired levels and the column write are set-based).
+    """
+    from nestogy.tickets import batch
+
+    now = utc_now()
+    count, last_pk = 0, 0
+    compiled: dict[int, tuple] = {}
+    while True:
+        tickets = list(Ticket.objects.filter(policy_id__in=policy_ids, pk__gt=last_pk)
+                       .exclude(status__in=CLOSED_STATUSES)
+                       .select_related("policy__calendar").order_by("pk")[:batch_size])
+        if not tickets:
+            return count
+        last_pk = tickets[-1].pk
+        ids = [t.pk for t in tickets]
+        histories, fired = batch.histories(ids), batch.fired_levels_of(ids)
+        for ticket in tickets:
+            if ticket.policy_id not in compiled:
+                compiled[ticket.policy_id] = (ticket.policy.rules(),
+                                              ticket.policy.calendar.as_calendar())
+            rules, calendar = compiled[ticket.policy_id]
+            h = histories[ticket.pk]
+            result = clock.compute_sla(
+                rules, calendar, opened_at=ticket.opened_at,
+                priority=h["priority0"] or ticket.priority, status=h["status0"] or ticket.status,
+                events=h["events"], now=now, fired=fired[ticket.pk])
+            apply_result(ticket, result, now)
+        batch.write_columns(tickets, [*SLA_FIELDS, "sla_computed_at"])
+        count += len(tickets)
 
 
 sla_actions.POLICY_CHANGED.append(recompute_policies)
