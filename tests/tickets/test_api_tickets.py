@@ -309,3 +309,19 @@ def test_client_policy_assignment_selects_the_ticket_policy(personas):
     assert moved["sla"]["policy_id"] == other["sla"]["policy_id"]
     bad = api.post("/clients", {"name": "X", "sla_policy_id": "slp_nope"})
     assert bad.status_code == 422 and bad.data["error"]["field"] == "sla_policy_id"
+
+
+def test_history_lists_status_and_priority_changes(personas):
+    p = personas
+    api = p.tech_a.api
+    with time_machine.travel(MON_9, tick=False):
+        t = open_ticket(p)
+    with time_machine.travel(MON_9 + timedelta(minutes=5), tick=False):
+        api.patch(f"/tickets/{t['id']}", {"status": "in_progress", "priority": "critical"})
+    with time_machine.travel(MON_9 + timedelta(minutes=9), tick=False):
+        api.patch(f"/tickets/{t['id']}", {"status": "resolved"})
+    items = api.get(f"/tickets/{t['id']}/history").data["items"]
+    assert [(i["kind"], i["from_value"], i["to_value"]) for i in items] == [
+        ("priority", "high", "critical"), ("status", "new", "in_progress"),
+        ("status", "in_progress", "resolved")]
+    assert items[0]["actor_id"] == p.tech_a.user.public_id
