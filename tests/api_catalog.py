@@ -35,11 +35,19 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/contacts/{contact_id}"): "contacts.view",
     ("PATCH", "/contacts/{contact_id}"): "contacts.update",
     ("DELETE", "/contacts/{contact_id}"): "contacts.delete",
+    ("POST", "/contacts/{contact_id}/invite"): "contacts.update",
     ("GET", "/users"): "users.view",
     ("POST", "/users"): "users.create",
     ("GET", "/users/{user_id}"): "users.view",
     ("PATCH", "/users/{user_id}"): "users.update",
     ("DELETE", "/users/{user_id}"): "users.delete",
+    # notifications
+    ("GET", "/notifications"): "notifications.own",
+    ("POST", "/notifications/{notification_id}/read"): "notifications.own",
+    ("POST", "/notifications/read-all"): "notifications.own",
+    ("GET", "/notifications/deliveries"): "notifications.deliveries",
+    ("GET", "/notification-preferences"): "notifications.own",
+    ("PUT", "/notification-preferences"): "notifications.own",
 }
 
 SELF_SERVICE: set[tuple[str, str]] = {

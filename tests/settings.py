@@ -3,3 +3,10 @@
 from nestogy.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Notification templates of the test event types (tests/templates/notifications/...).
+from pathlib import Path as _Path  # noqa: E402
+
+NESTOGY_NOTIFY_TEMPLATE_DIRS = [_Path(__file__).resolve().parent / "templates"]
+# The notification tests post to receivers on 127.0.0.1.
+NESTOGY_NOTIFY_ALLOW_PRIVATE_TARGETS = True

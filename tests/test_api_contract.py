@@ -54,6 +54,12 @@ def object_ids(p) -> dict[str, str]:
         "site_id": site.public_id,
         "token_id": token.public_id,
     }
+    with scope(company=p.company_a.pk):
+        from nestogy.notifications.models import Notification
+
+        ids["notification_id"] = Notification.objects.create(
+            company=p.company_a, user=p.tech_a.user, event_type="ticket.created",
+            title="Matrix notification").public_id
     ids.update(desk_object_ids(p))
     return ids
 

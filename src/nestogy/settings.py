@@ -49,7 +49,9 @@ INSTALLED_APPS = [
     "nestogy.sla",
     "nestogy.tickets",
     "nestogy.api",
+    "nestogy.portal",
     "nestogy.ops",
+    "nestogy.notifications",
 ]
 
 MIDDLEWARE = [
@@ -79,6 +81,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "nestogy.portal.context.portal",
             ],
         },
     },
@@ -179,3 +182,20 @@ NINJA_PAGINATION_PER_PAGE = 50
 NESTOGY_API_MAX_LIMIT = 200
 # A token's last_used_at is written at most this often (seconds), not on every request.
 NESTOGY_TOKEN_TOUCH_INTERVAL = 60
+
+# --- Notifications ---------------------------------------------------------------------------
+# See docs/notifications.md. Retries back off 1, 2, 4, ... minutes (capped) up to the limit.
+NESTOGY_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NESTOGY_NOTIFY_MAX_ATTEMPTS", "6"))
+NESTOGY_NOTIFY_BACKOFF_SECONDS = int(os.environ.get("NESTOGY_NOTIFY_BACKOFF_SECONDS", "60"))
+NESTOGY_NOTIFY_BACKOFF_CAP_SECONDS = int(os.environ.get("NESTOGY_NOTIFY_BACKOFF_CAP_SECONDS",
+                                                        "3600"))
+NESTOGY_NOTIFY_BATCH_SIZE = 500
+NESTOGY_NOTIFY_LOG_RETENTION_DAYS = int(os.environ.get("NESTOGY_NOTIFY_LOG_RETENTION_DAYS",
+                                                       "90"))
+NESTOGY_NOTIFY_TEMPLATE_DIRS: list[str] = []
+# Tasks left RUNNING longer than this by a worker that died are re-queued (or failed after
+# NESTOGY_TASK_MAX_TRIES runs) by the reaper in nestogy.ops.tasks.
+NESTOGY_TASK_STALE_AFTER_SECONDS = int(os.environ.get("NESTOGY_TASK_STALE_AFTER_SECONDS", "3600"))
+NESTOGY_TASK_MAX_TRIES = int(os.environ.get("NESTOGY_TASK_MAX_TRIES", "3"))
+# Allow webhooks and generic Apprise URLs (json://, form://, …) to private/loopback addresses.
+NESTOGY_NOTIFY_ALLOW_PRIVATE_TARGETS = env_bool("NESTOGY_NOTIFY_ALLOW_PRIVATE_TARGETS", False)

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from nestogy.api.app import api
 from nestogy.ops.views import healthz
@@ -12,4 +12,5 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
+    path("portal/", include("nestogy.portal.urls")),
 ]

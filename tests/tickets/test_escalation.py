@@ -191,7 +191,9 @@ def test_query_count_does_not_grow_with_due_tickets(personas, django_assert_num_
         report = check(p, MON_9 + 4 * H)
     assert report.checked == 30
     assert len(large) <= len(small), (len(small), len(large))
-    assert len(large) <= 20
+    # The checker's own work plus the notification fan-out of the whole batch (stored events,
+    # members, addresses, company, webhooks, deliveries): a constant, whatever the count.
+    assert len(large) <= 30
 
 
 def test_command_and_api(personas):

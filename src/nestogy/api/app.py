@@ -6,7 +6,9 @@ from ninja import NinjaAPI
 
 from nestogy.api import errors
 from nestogy.api.auth import TokenAuth
-from nestogy.api.v1 import clients, contacts, users
+from nestogy.api.v1 import clients, contacts, notifications, users
+from nestogy.api.v1 import sla as sla_api
+from nestogy.api.v1 import tickets as tickets_api
 
 DESCRIPTION = """
 The Nestogy REST API. Authenticate with `Authorization: Bearer <token>`; every request acts
@@ -28,10 +30,8 @@ api.add_router("/users", users.router)
 api.add_router("/tokens", users.tokens_router)
 api.add_router("/me", users.me_router)
 
-# Service desk: calendars, SLA policies, tickets.
-from nestogy.api.v1 import sla as sla_api  # noqa: E402
-from nestogy.api.v1 import tickets as tickets_api  # noqa: E402
-
+api.add_router("/notifications", notifications.router)
+api.add_router("/notification-preferences", notifications.preferences_router)
 api.add_router("/calendars", sla_api.router)
 api.add_router("/sla-policies", sla_api.policies_router)
 api.add_router("/tickets", tickets_api.router)

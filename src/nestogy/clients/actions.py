@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.mail import EmailMultiAlternatives
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
+from django.template.loader import render_to_string
+from django.utils import timezone
 
 from nestogy.accounts.actions import clean_email
 from nestogy.audit.actions import log_action
 from nestogy.clients.models import Client, Contact, Site
+from nestogy.clients.tokens import set_password_url
 from nestogy.core.errors import Conflict, ValidationError
 from nestogy.core.timeutil import validate_timezone
 
@@ -186,6 +190,9 @@ def create_contact(client: Client, data: dict[str, Any], *, actor=None) -> Conta
         raise ValidationError("email", "another contact of this client has this email") from None
     log_action(contact, "contact.created", actor=actor,
                data={"email": contact.email, "portal_access": contact.portal_access})
+    if contact.portal_access and not contact.has_password:
+        # Portal access without a password: the contact chooses one through an invitation.
+        invite_contact(contact, actor=actor)
     return contact
 
 
@@ -212,3 +219,64 @@ def delete_contact(contact: Contact, *, actor=None) -> None:
             contact.delete()
     except ProtectedError:
         raise Conflict("contact has tickets; remove portal access instead of deleting") from None
+
+
+# --- portal access ------------------------------------------------------------------------------
+#
+# Invitations and password resets are authentication messages: like Django's own password
+# reset, they are sent straight through Django's mail (after commit), not through the
+# notification preferences, because a contact cannot opt out of the link that lets them in.
+
+
+def _send_contact_link(contact: Contact, template: str, subject: str) -> None:
+    context = {"contact": contact, "company_name": _company_name(contact),
+               "link": set_password_url(contact)}
+    text = render_to_string(f"clients/email/{template}.txt", context)
+    html = render_to_string(f"clients/email/{template}.html", context)
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[contact.email])
+    message.attach_alternative(html, "text/html")
+    message.send()
+
+
+@transaction.atomic
+def invite_contact(contact: Contact, *, actor=None) -> Contact:
+    """Give a contact portal access and email them a link to choose their password."""
+    if not contact.portal_access:
+        contact.portal_access = True
+        contact.save(update_fields=["portal_access", "updated_at"])
+    log_action(contact, "contact.invited", actor=actor, data={"email": contact.email})
+    company_name = _company_name(contact)
+    transaction.on_commit(lambda: _send_contact_link(
+        contact, "portal_invitation", f"{company_name}: your client portal access"))
+    return contact
+
+
+def request_password_reset(contact: Contact) -> None:
+    """Email a password-reset link (only to contacts who may use the portal)."""
+    if not contact.portal_access:
+        return
+    log_action(contact, "contact.password_reset_requested", actor=None, data={})
+    company_name = _company_name(contact)
+    transaction.on_commit(lambda: _send_contact_link(
+        contact, "portal_password_reset", f"{company_name}: reset your portal password"))
+
+
+@transaction.atomic
+def set_contact_password(contact: Contact, password: str) -> Contact:
+    """Set a portal password chosen through an invitation or reset link."""
+    _apply_contact_fields(contact, {"password": password})
+    contact.save(update_fields=["password", "updated_at"])
+    log_action(contact, "contact.password_set", actor=None, data={})
+    return contact
+
+
+def record_contact_login(contact: Contact) -> None:
+    contact.last_login = timezone.now()
+    Contact.objects.filter(pk=contact.pk).update(last_login=contact.last_login)
+
+
+def _company_name(contact: Contact) -> str:
+    from nestogy.tenancy.models import Company
+
+    names = Company.objects.filter(pk=contact.company_id).values_list("name", flat=True)
+    return names.first() or ""

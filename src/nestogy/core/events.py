@@ -9,8 +9,9 @@ rolled-back action notifies nobody, and it sends only after commit.
 
 from __future__ import annotations
 
+import contextvars
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -52,6 +53,9 @@ class EventType:
 
 REGISTRY: dict[str, EventType] = {}
 _subscribers: list[Callable[[Event], None]] = []
+_batch_subscribers: list[Callable[[list[Event]], None]] = []
+_batch: contextvars.ContextVar[tuple[list[Event], dict] | None] = contextvars.ContextVar(
+    "nestogy_event_batch", default=None)
 
 
 def register(name: str, *, description: str,
@@ -70,13 +74,64 @@ def subscribe(handler: Callable[[Event], None]) -> None:
         _subscribers.append(handler)
 
 
+def subscribe_batch(handler: Callable[[list[Event]], None]) -> None:
+    """Subscribe a handler that takes a list of events (one call per emit or emit_many)."""
+    if handler not in _batch_subscribers:
+        _batch_subscribers.append(handler)
+
+
+def unsubscribe(handler: Callable) -> None:
+    for registry in (_subscribers, _batch_subscribers):
+        if handler in registry:
+            registry.remove(handler)
+
+
 def emit(type_: str, *, company_id: int, data: dict[str, Any] | None = None,
          actor: Any = None) -> Event:
     """Announce that something happened. Call it inside the action's transaction."""
-    if type_ not in REGISTRY:
-        raise KeyError(f"event type {type_!r} is not registered")
-    event = Event(type=type_, company_id=company_id, data=dict(data or {}),
-                  actor_id=getattr(actor, "pk", actor))
-    for handler in list(_subscribers):
-        handler(event)
-    return event
+    return emit_many([(type_, data or {})], company_id=company_id, actor=actor)[0]
+
+
+def emit_many(items: Iterable[tuple[str, dict[str, Any]]], *, company_id: int,
+              actor: Any = None) -> list[Event]:
+    """Announce many events of one company at once (a job's findings, a bulk action).
+
+    Batch subscribers get the whole list in one call, so they can write their rows with a
+    constant number of queries; payload builders and recipient resolvers may share lookups
+    across the batch through :func:`memo` and :func:`current_batch`.
+    """
+    events: list[Event] = []
+    for type_, data in items:
+        if type_ not in REGISTRY:
+            raise KeyError(f"event type {type_!r} is not registered")
+        events.append(Event(type=type_, company_id=company_id, data=dict(data or {}),
+                            actor_id=getattr(actor, "pk", actor)))
+    if not events:
+        return events
+    token = _batch.set((events, {}))
+    try:
+        for batch_handler in list(_batch_subscribers):
+            batch_handler(events)
+        for handler in list(_subscribers):
+            for event in events:
+                handler(event)
+    finally:
+        _batch.reset(token)
+    return events
+
+
+def current_batch() -> list[Event]:
+    """The events being dispatched right now (empty outside a dispatch)."""
+    active = _batch.get()
+    return active[0] if active else []
+
+
+def memo(key: Hashable, factory: Callable[[], Any]) -> Any:
+    """``factory()`` once per dispatched batch for ``key`` (every call outside a dispatch)."""
+    active = _batch.get()
+    if active is None:
+        return factory()
+    cache = active[1]
+    if key not in cache:
+        cache[key] = factory()
+    return cache[key]

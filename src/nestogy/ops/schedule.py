@@ -28,6 +28,18 @@ ENTRIES: list[Entry] = [
           "Housekeeping: delete finished task results older than 14 days"),
 ]
 
+# --- notifications and jobs (appended block) ---
+from nestogy.notifications import tasks as notification_tasks  # noqa: E402
+
+ENTRIES += [
+    Entry("* * * * *", notification_tasks.send_due_deliveries,
+          "Notifications: send deliveries whose (re)try time has come"),
+    Entry("*/5 * * * *", ops_tasks.reap_stale_tasks,
+          "Jobs: re-queue or fail tasks left running by a dead worker"),
+    Entry("45 3 * * *", notification_tasks.prune_delivery_log,
+          "Notifications: delete delivery logs older than 90 days (inbox entries stay)"),
+]
+
 for _entry in ENTRIES:
     cron(_entry.cron, sentry_monitor_config=None)(_entry.task)
 

@@ -30,7 +30,7 @@ from django_scopes import scope, scopes_disabled
 from ninja import Schema
 
 from nestogy.audit.actions import build_entry, log_actions_bulk
-from nestogy.core.events import emit
+from nestogy.core.events import emit_many
 from nestogy.core.timeutil import now as utc_now
 from nestogy.sla import clock
 from nestogy.tickets.actions import SLA_FIELDS, apply_result
@@ -200,6 +200,7 @@ def _process_batch(tickets: list[Ticket], now: datetime, report: Report, *,
         PriorityChange.objects.bulk_create(priority_changes)
     _write_columns(changed, [*SLA_FIELDS, "sla_computed_at", "priority"])
     audit = []
+    announcements: list[tuple[str, dict]] = []
     for ticket, finding, extra in pending:
         if (ticket.pk, finding.clock, finding.level) not in mine:
             continue  # another run fired it first
@@ -207,14 +208,18 @@ def _process_batch(tickets: list[Ticket], now: datetime, report: Report, *,
         audit.append(build_entry(ticket, "ticket.escalation_fired", actor=actor,
                                  data={"clock": finding.clock, "level": finding.level,
                                        "percent": finding.percent, **finding.actions}))
-        emit(finding.event, company_id=ticket.company_id, data={
+        announcements.append((finding.event, {
             "ticket_id": ticket.public_id, "ticket_pk": ticket.pk, "number": ticket.number,
             "subject": ticket.subject, "priority": ticket.priority,
             "assignee_user_id": ticket.assignee_id, "clock": finding.clock,
             "clock_label": CLOCK_LABELS[finding.clock], "level": finding.level,
             "percent": finding.percent, "notify": finding.actions.get("notify"),
             "raised_priority": finding.actions.get("raised_priority"),
-            "due_at": extra["due_at"].isoformat()})
+            "due_at": extra["due_at"].isoformat()}))
+    if announcements:
+        # One dispatch for the batch: the outbox rows are written set-based.
+        # (A batch holds one company's tickets: check_company runs per company.)
+        emit_many(announcements, company_id=pending[0][0].company_id, actor=actor)
     if audit:
         log_actions_bulk(audit)
 

@@ -19,16 +19,26 @@ from typing import Any
 from django_scopes import scope
 
 from nestogy.accounts.queries import members_with_role
-from nestogy.core.events import Event, Recipient, register
+from nestogy.core.events import Event, Recipient, current_batch, memo, register
 
 DISPATCHER_ROLES = ("owner", "admin", "manager")
 
 
 def _ticket(event: Event):
+    """The event's ticket; in a batch (``emit_many``) every ticket is read in one query."""
     from nestogy.tickets.models import Ticket
 
-    return (Ticket.objects.select_related("client", "assignee")
-            .filter(pk=event.data.get("ticket_pk")).first())
+    def load() -> dict:
+        pks = {e.data.get("ticket_pk") for e in current_batch() or [event]}
+        return {t.pk: t for t in Ticket.objects.select_related("client", "assignee")
+                .filter(pk__in=pks - {None})}
+
+    tickets = memo(("tickets.events.tickets", event.company_id), load)
+    found = tickets.get(event.data.get("ticket_pk"))
+    if found is None and event.data.get("ticket_pk") is not None:
+        found = (Ticket.objects.select_related("client", "assignee")
+                 .filter(pk=event.data.get("ticket_pk")).first())
+    return found
 
 
 def context(event: Event) -> dict[str, Any]:
@@ -51,8 +61,13 @@ def context(event: Event) -> dict[str, Any]:
 
 
 def _users(*roles: str) -> list[Recipient]:
-    return [Recipient(user_id=uid) for uid in
-            members_with_role(*roles).values_list("user_id", flat=True).order_by("user_id")]
+    from django_scopes import get_scope
+
+    def load() -> list[Recipient]:
+        return [Recipient(user_id=uid) for uid in members_with_role(*roles)
+                .values_list("user_id", flat=True).order_by("user_id")]
+
+    return memo(("tickets.events.users", repr(get_scope().get("company")), roles), load)
 
 
 def _assignee_or_dispatchers(event: Event) -> list[Recipient]:

@@ -109,3 +109,11 @@ def delete_contact(request, contact_id: str):
     require(request.auth, "contacts.delete")
     actions.delete_contact(queries.get_contact(contact_id), actor=request.auth.user)
     return Status(204, None)
+
+
+@router.post("/{contact_id}/invite", response=responses({200: ContactOut}),
+             summary="Invite a contact to the client portal (emails a set-password link)")
+def invite_contact(request, contact_id: str):
+    require(request.auth, "contacts.update")
+    contact = actions.invite_contact(queries.get_contact(contact_id), actor=request.auth.user)
+    return contact_out(contact)

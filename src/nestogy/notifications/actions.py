@@ -1,0 +1,164 @@
+"""Every change a user makes to notifications: validated, atomic, audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import apprise
+from django.db import transaction
+from django.utils import timezone
+
+from nestogy.audit.actions import log_action
+from nestogy.core import events
+from nestogy.core.errors import FieldError, ValidationError
+from nestogy.notifications import preferences
+from nestogy.notifications.models import (
+    Channel,
+    ChannelAddress,
+    Delivery,
+    Notification,
+    Preference,
+)
+from nestogy.notifications.netguard import PrivateTarget, check_url
+
+ADDRESS_CHANNELS = (Channel.SMS, Channel.SLACK)
+
+
+def _clean_address(channel: str, value: Any, field: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(field, "must be text")
+    value = value.strip()
+    if not value:
+        return ""
+    if len(value) > 1000:
+        raise ValidationError(field, "must be at most 1000 characters")
+    if "://" in value:
+        if not apprise.Apprise().add(value):
+            raise ValidationError(field, "is not an Apprise URL this server understands")
+        try:
+            check_url(value)
+        except PrivateTarget as exc:
+            raise ValidationError(field, str(exc)) from None
+        return value
+    if channel == Channel.SMS:
+        digits = value.replace(" ", "").replace("-", "")
+        if not (digits.startswith("+") and digits[1:].isdigit() and 8 <= len(digits) <= 16):
+            raise ValidationError(field, "must be a phone number in international form "
+                                         "(+15551234567) or an Apprise URL")
+        return digits
+    raise ValidationError(field, "must be an Apprise URL, e.g. slack://TokenA/TokenB/TokenC")
+
+
+@transaction.atomic
+def update_preferences(principal, changes: list[dict[str, Any]],
+                       addresses: dict[str, Any] | None = None) -> None:
+    """Store the caller's choices ``[{event, channel, enabled}]`` and channel addresses.
+
+    ``enabled: null`` removes a stored choice (back to the role's default). Everything is
+    validated before anything is written; the preference cache is invalidated after commit.
+    """
+    errors: list[FieldError] = []
+    cleaned: list[tuple[str, str, bool | None]] = []
+    for i, item in enumerate(changes):
+        event_type, channel = item.get("event"), item.get("channel")
+        if event_type not in events.REGISTRY:
+            errors.append(FieldError(f"preferences[{i}].event", "is not a known event type"))
+        if channel not in preferences.USER_CHANNEL_VALUES:
+            errors.append(FieldError(f"preferences[{i}].channel", "must be one of "
+                                     + ", ".join(preferences.USER_CHANNEL_VALUES)))
+        enabled = item.get("enabled")
+        if enabled is not None and not isinstance(enabled, bool):
+            errors.append(FieldError(f"preferences[{i}].enabled", "must be true, false or null"))
+        cleaned.append((event_type, channel, enabled))
+    clean_addresses: dict[str, str] = {}
+    for channel, value in (addresses or {}).items():
+        field = f"addresses.{channel}"
+        if channel not in ADDRESS_CHANNELS:
+            errors.append(FieldError(field, "must be sms or slack"))
+            continue
+        try:
+            clean_addresses[channel] = _clean_address(channel, value, field)
+        except ValidationError as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise ValidationError.many(errors)
+
+    company_id, user = principal.company_id, principal.user
+    for event_type, channel, enabled in cleaned:
+        if enabled is None:
+            Preference.objects.filter(company_id=company_id, user=user, event_type=event_type,
+                                      channel=channel).delete()
+        else:
+            Preference.objects.update_or_create(
+                company_id=company_id, user=user, event_type=event_type, channel=channel,
+                defaults={"enabled": enabled})
+    for channel, address in clean_addresses.items():
+        if address:
+            ChannelAddress.objects.update_or_create(company_id=company_id, user=user,
+                                                    channel=channel,
+                                                    defaults={"address": address})
+        else:
+            ChannelAddress.objects.filter(company_id=company_id, user=user,
+                                          channel=channel).delete()
+    for event_type in {c[0] for c in cleaned}:
+        # Now for this process, and again after commit in case a concurrent reader cached
+        # the old rows in between.
+        preferences.invalidate(company_id, event_type)
+        transaction.on_commit(lambda et=event_type: preferences.invalidate(company_id, et))
+    log_action(principal.membership, "notification_preferences.updated", actor=user,
+               data={"preferences": [{"event": e, "channel": c, "enabled": v}
+                                     for e, c, v in cleaned],
+                     "addresses": sorted(clean_addresses)})
+
+
+@transaction.atomic
+def mark_read(notification: Notification, *, actor) -> Notification:
+    """Mark one inbox entry read (idempotent: the first read time is kept)."""
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at", "updated_at"])
+    return notification
+
+
+@transaction.atomic
+def mark_all_read(principal) -> int:
+    """Mark every unread inbox entry of the caller read; return how many."""
+    return Notification.objects.filter(user=principal.user, read_at__isnull=True).update(
+        read_at=timezone.now(), updated_at=timezone.now())
+
+
+@transaction.atomic
+def retry_deliveries(deliveries, *, actor) -> int:
+    """Queue failed deliveries again, due now (e.g. after fixing a webhook or SMTP setting).
+
+    The attempt count is kept (the log stays honest): a retried delivery gets one more try,
+    and more only while it is under ``NESTOGY_NOTIFY_MAX_ATTEMPTS``. Returns how many.
+    """
+    from nestogy.audit.actions import build_entry, log_actions_bulk
+    from nestogy.core.tasks import enqueue_on_commit
+    from nestogy.notifications.tasks import send_due_deliveries
+
+    rows = [d for d in deliveries if d.status == Delivery.Status.FAILED]
+    now = timezone.now()
+    for d in rows:
+        d.status, d.next_attempt_at, d.updated_at = Delivery.Status.QUEUED, now, now
+    Delivery.objects.bulk_update(rows, ["status", "next_attempt_at", "updated_at"])
+    log_actions_bulk([build_entry(d, "delivery.retried", actor=actor,
+                                  data={"attempts": d.attempts}) for d in rows])
+    if rows:
+        enqueue_on_commit(send_due_deliveries)
+    return len(rows)
+
+
+@transaction.atomic
+def cancel_deliveries(deliveries, *, actor) -> int:
+    """Cancel queued deliveries (they will not be sent). Returns how many."""
+    from nestogy.audit.actions import build_entry, log_actions_bulk
+
+    rows = [d for d in deliveries if d.status == Delivery.Status.QUEUED]
+    now = timezone.now()
+    for d in rows:
+        d.status, d.next_attempt_at, d.updated_at = Delivery.Status.CANCELLED, None, now
+    Delivery.objects.bulk_update(rows, ["status", "next_attempt_at", "updated_at"])
+    log_actions_bulk([build_entry(d, "delivery.cancelled", actor=actor) for d in rows])
+    return len(rows)

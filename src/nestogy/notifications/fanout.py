@@ -1,0 +1,219 @@
+"""Turning one emitted event into outbox rows: recipients × channels, in bulk.
+
+:func:`handle_event` is subscribed to :mod:`nestogy.core.events` when the app starts. It runs
+inside the emitting action's transaction: it stores the event with its template context,
+resolves recipients, reads preferences (one cached read per event type), resolves each
+channel's target and bulk-inserts the deliveries in batches. Sending is enqueued with
+``enqueue_on_commit``, so a rolled-back action leaves no rows and sends nothing.
+
+The number of queries does not depend on the number of recipients (apart from one INSERT per
+``BATCH`` rows): memberships, channel addresses and webhooks are each read once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django_scopes import scope, scopes_disabled
+
+from nestogy.accounts.models import Membership
+from nestogy.core import events
+from nestogy.core.tasks import enqueue_on_commit
+from nestogy.notifications import preferences
+from nestogy.notifications.models import (
+    Channel,
+    ChannelAddress,
+    Delivery,
+    StoredEvent,
+    WebhookEndpoint,
+)
+from nestogy.tenancy.models import Company
+
+logger = logging.getLogger(__name__)
+
+BATCH = 1000
+IN_LIST_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Planned:
+    channel: str
+    target: str
+    user_id: int | None = None
+    name: str = ""
+    webhook_id: int | None = None
+
+
+class _ContextEncoder(DjangoJSONEncoder):
+    """Decimals, dates, UUIDs as Django encodes them; anything else (a model instance a
+    payload builder forgot to flatten) as its ``str()``, with a warning, rather than failing
+    the business action that emitted the event."""
+
+    def default(self, o):
+        try:
+            return super().default(o)
+        except TypeError:
+            logger.warning("event context value %r is not JSON; stored as text", type(o))
+            return str(o)
+
+
+def _jsonable(value):
+    return json.loads(json.dumps(value, cls=_ContextEncoder))
+
+
+def handle_event(event: events.Event) -> StoredEvent:
+    """Write the outbox rows for one event and enqueue their sending after commit."""
+    return handle_events([event])[0]
+
+
+def handle_events(batch: list[events.Event]) -> list[StoredEvent]:
+    """Write the outbox rows for a batch of one company's events, with a constant number of
+    queries for the whole batch (besides what payload builders and resolvers need), and
+    enqueue their sending after commit."""
+    if not batch:
+        return []
+    company_id = batch[0].company_id
+    with scope(company=company_id):
+        return _handle(company_id, batch)
+
+
+def _handle(company_id: int, batch: list[events.Event]) -> list[StoredEvent]:
+    resolved = []
+    for event in batch:
+        definition = events.REGISTRY[event.type]
+        context = definition.context(event) if definition.context else dict(event.data)
+        recipients = definition.recipients(event) if definition.recipients else []
+        resolved.append((event, context, recipients))
+    stored = StoredEvent.objects.bulk_create([
+        StoredEvent(company_id=event.company_id, type=event.type, context=_jsonable(context),
+                    attachments=_jsonable(list(event.data.get("attachments") or [])),
+                    actor_id=event.actor_id, occurred_at=event.occurred_at)
+        for event, context, _ in resolved])
+    lookups = Lookups.load(company_id, {r.user_id for _, _, rs in resolved for r in rs
+                                        if r.user_id})
+    rows: list[Delivery] = []
+    for (event, _, recipients), stored_event in zip(resolved, stored, strict=True):
+        rows.extend(Delivery(company_id=company_id, event=stored_event, event_type=event.type,
+                             channel=p.channel, target=p.target, recipient_user_id=p.user_id,
+                             recipient_name=p.name[:200], webhook_id=p.webhook_id,
+                             next_attempt_at=event.occurred_at)
+                    for p in plan(company_id, event.type, recipients, lookups=lookups))
+    for start in range(0, len(rows), BATCH):
+        Delivery.objects.bulk_create(rows[start:start + BATCH])
+    if rows:
+        from nestogy.notifications.tasks import send_event_deliveries
+
+        if len(stored) == 1:
+            enqueue_on_commit(send_event_deliveries, company_id, stored[0].pk)
+        else:
+            enqueue_on_commit(send_event_deliveries, company_id)
+    return stored
+
+
+@dataclass
+class Lookups:
+    """What planning needs from the database, read once per batch of events."""
+
+    members: dict[int, tuple[str, str, str]]
+    addresses: dict[tuple[int, str], str]
+    company: Company
+    hooks: list[WebhookEndpoint]
+    choices: dict[str, dict]
+
+    @classmethod
+    def load(cls, company_id: int, user_ids: set[int]) -> Lookups:
+        members: dict[int, tuple[str, str, str]] = {}
+        addresses: dict[tuple[int, str], str] = {}
+        with scopes_disabled():
+            if user_ids:
+                # A few recipients: filter by id. Many: read the company's members once
+                # instead of sending thousands of ids as query parameters.
+                member_qs = Membership.objects.filter(company_id=company_id, is_active=True,
+                                                      user__is_active=True)
+                address_qs = ChannelAddress.objects.filter(company_id=company_id)
+                if len(user_ids) <= IN_LIST_LIMIT:
+                    member_qs = member_qs.filter(user_id__in=user_ids)
+                    address_qs = address_qs.filter(user_id__in=user_ids)
+                for uid, role, email, name in member_qs.values_list(
+                        "user_id", "role", "user__email", "user__name"):
+                    if uid in user_ids:
+                        members[uid] = (role, email, name)
+                for uid, channel, address in address_qs.values_list("user_id", "channel",
+                                                                    "address"):
+                    if uid in user_ids:
+                        addresses[(uid, channel)] = address
+            company = Company.objects.only("settings").get(pk=company_id)
+            hooks = list(WebhookEndpoint.objects.filter(company_id=company_id, is_active=True))
+        return cls(members, addresses, company, hooks, {})
+
+    def choices_for(self, company_id: int, event_type: str) -> dict:
+        if event_type not in self.choices:
+            self.choices[event_type] = preferences.stored_choices(company_id, event_type)
+        return self.choices[event_type]
+
+
+def plan(company_id: int, event_type: str, recipients: list[events.Recipient],
+         *, lookups: Lookups | None = None) -> list[Planned]:
+    """Who gets what on which channel, deduplicated by (channel, target)."""
+    user_ids = {r.user_id for r in recipients if r.user_id}
+    if lookups is None:
+        lookups = Lookups.load(company_id, user_ids)
+    members, addresses = lookups.members, lookups.addresses
+    hooks = [h for h in lookups.hooks if h.wants(event_type)]
+    slack_urls = [u for u in lookups.company.get_setting("notifications.slack_urls") if u]
+    sms_url = lookups.company.get_setting("notifications.sms_url")
+    choices = lookups.choices_for(company_id, event_type) if user_ids else {}
+
+    out: list[Planned] = []
+    seen: set[tuple[str, str]] = set()
+
+    def add(item: Planned) -> None:
+        key = (item.channel, item.target if item.channel != Channel.INAPP else str(item.user_id))
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+
+    for r in recipients:
+        if r.user_id:
+            member = members.get(r.user_id)
+            if member is None:
+                continue  # not (or no longer) an active member of this company
+            role, email, name = member
+            channels = preferences.channels_for(event_type, role, choices.get(r.user_id))
+            name = r.name or name or email
+            phone = addresses.get((r.user_id, Channel.SMS), r.phone)
+            slack = addresses.get((r.user_id, Channel.SLACK), "")
+        else:
+            channels = [c for c in preferences.default_channels(event_type, "contact")
+                        if c in (Channel.EMAIL, Channel.SMS)]
+            email, name, phone, slack = r.email, r.name or r.email, r.phone, ""
+        for channel in channels:
+            if channel == Channel.EMAIL and email:
+                add(Planned(channel, email, r.user_id, name))
+            elif channel == Channel.INAPP and r.user_id:
+                add(Planned(channel, "", r.user_id, name))
+            elif channel == Channel.SMS and phone:
+                target = sms_target(phone, sms_url)
+                if target:
+                    add(Planned(channel, target, r.user_id, name))
+            elif channel == Channel.SLACK:
+                for url in ([slack] if slack else slack_urls):
+                    # A company channel is posted to once per event, not once per user.
+                    add(Planned(channel, url, r.user_id if slack else None,
+                                name if slack else "company Slack"))
+    for hook in hooks:
+        add(Planned(Channel.WEBHOOK, hook.url, None, hook.name, hook.pk))
+    return out
+
+
+def sms_target(phone: str, gateway_url: str) -> str:
+    """An Apprise URL for one phone: a full URL as is, else the company gateway's template."""
+    if "://" in phone:
+        return phone
+    if not gateway_url or "{phone}" not in gateway_url:
+        logger.info("no SMS gateway configured; SMS to %s skipped", phone[-4:])
+        return ""
+    return gateway_url.replace("{phone}", "".join(ch for ch in phone if ch.isdigit() or ch == "+"))

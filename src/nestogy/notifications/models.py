@@ -1,0 +1,253 @@
+"""Notification data: stored events, the delivery outbox, the in-app inbox, preferences,
+per-company template overrides, outgoing webhooks and users' own channel addresses.
+
+Every table is tenant-owned (``company`` first in its indexes and unique constraints).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import Q
+
+from nestogy.tenancy.models import TenantOwnedModel
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    INAPP = "inapp", "In-app"
+    SMS = "sms", "SMS"
+    SLACK = "slack", "Slack"
+    WEBHOOK = "webhook", "Webhook"
+
+
+# Channels a user can switch on or off per event (webhooks are configured per company).
+USER_CHANNELS = (Channel.EMAIL, Channel.INAPP, Channel.SMS, Channel.SLACK)
+
+
+class StoredEvent(TenantOwnedModel):
+    """One emitted event with the template context built for it (JSON)."""
+
+    public_id_prefix = "evt"
+
+    type = models.CharField(max_length=100)
+    context = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    attachments = models.JSONField(default=list, blank=True,
+                                   help_text="Attachment specs built at send time")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    occurred_at = models.DateTimeField()
+
+    class Meta(TenantOwnedModel.Meta):
+        indexes = [models.Index(fields=["company", "type", "occurred_at"],
+                                name="notif_event_type_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.type} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class WebhookEndpoint(TenantOwnedModel):
+    """An outgoing webhook: JSON POSTed to ``url``, signed with HMAC-SHA256 of ``secret``."""
+
+    public_id_prefix = "whk"
+
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=200,
+                              help_text="Shared secret the receiver uses to check signatures")
+    event_types = models.JSONField(default=list, blank=True,
+                                   help_text="Dotted event types to send; empty = all")
+    is_active = models.BooleanField(default=True)
+
+    class Meta(TenantOwnedModel.Meta):
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        from django.core.exceptions import ValidationError as DjangoValidationError
+
+        from nestogy.notifications.netguard import PrivateTarget, check_url
+
+        try:
+            check_url(self.url)
+        except PrivateTarget as exc:
+            raise DjangoValidationError({"url": str(exc)}) from None
+        if not isinstance(self.event_types, list) or not all(
+                isinstance(t, str) for t in self.event_types):
+            raise DjangoValidationError({"event_types": "must be a list of event type names"})
+
+    def wants(self, event_type: str) -> bool:
+        return self.is_active and (not self.event_types or event_type in self.event_types)
+
+
+class Delivery(TenantOwnedModel):
+    """The outbox: one row per recipient × channel, with every attempt's outcome."""
+
+    public_id_prefix = "dlv"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    event = models.ForeignKey(StoredEvent, on_delete=models.CASCADE, related_name="deliveries")
+    event_type = models.CharField(max_length=100)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    recipient_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                       on_delete=models.CASCADE, related_name="+")
+    recipient_name = models.CharField(max_length=200, blank=True)
+    # Email address, phone number, Apprise URL or webhook URL, by channel; empty for in-app.
+    target = models.CharField(max_length=1000, blank=True)
+    webhook = models.ForeignKey(WebhookEndpoint, null=True, blank=True,
+                                on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantOwnedModel.Meta):
+        verbose_name_plural = "deliveries"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["company", "status", "next_attempt_at"],
+                         name="delivery_status_due_idx"),
+            models.Index(fields=["company", "event"], name="delivery_event_idx"),
+            # The per-minute poller looks across companies for due queued rows.
+            models.Index(fields=["next_attempt_at"], name="delivery_queued_due_idx",
+                         condition=Q(status="queued")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} via {self.channel} to {self.recipient_label}"
+
+    @property
+    def recipient_label(self) -> str:
+        if self.channel == Channel.WEBHOOK:
+            return self.webhook.name if self.webhook_id and self.webhook else "webhook"
+        return self.recipient_name or self.target or "?"
+
+
+class DeliveryAttempt(TenantOwnedModel):
+    """One try to send one delivery: when, and what happened."""
+
+    public_id_prefix = "dat"
+
+    class Outcome(models.TextChoices):
+        SENT = "sent", "Sent"
+        TRANSIENT = "transient", "Temporary failure (retried)"
+        PERMANENT = "permanent", "Permanent failure"
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    attempted_at = models.DateTimeField()
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    error = models.TextField(blank=True)
+
+    class Meta(TenantOwnedModel.Meta):
+        ordering = ["delivery_id", "number"]
+        indexes = [models.Index(fields=["company", "delivery"], name="delivery_attempt_idx")]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number}: {self.outcome}"
+
+
+class Notification(TenantOwnedModel):
+    """A user's in-app inbox entry (what ``GET /notifications`` lists)."""
+
+    public_id_prefix = "ntf"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    event_type = models.CharField(max_length=100)
+    title = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    delivery = models.OneToOneField(Delivery, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="inbox_entry")
+
+    class Meta(TenantOwnedModel.Meta):
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["company", "user", "created_at"],
+                                name="notification_inbox_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Preference(TenantOwnedModel):
+    """A user's choice for one event type on one channel (absent = the role's default)."""
+
+    public_id_prefix = "npf"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    event_type = models.CharField(max_length=100)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    enabled = models.BooleanField()
+
+    class Meta(TenantOwnedModel.Meta):
+        constraints = [
+            *TenantOwnedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["company", "user", "event_type", "channel"],
+                                    name="notification_pref_unique"),
+        ]
+        indexes = [models.Index(fields=["company", "event_type"], name="notification_pref_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.event_type}/{self.channel}: {'on' if self.enabled else 'off'}"
+
+
+class ChannelAddress(TenantOwnedModel):
+    """A user's own SMS number or Apprise URL (e.g. a personal Slack webhook)."""
+
+    public_id_prefix = "nca"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    channel = models.CharField(max_length=10, choices=[(Channel.SMS, "SMS"),
+                                                       (Channel.SLACK, "Slack")])
+    address = models.CharField(max_length=1000)
+
+    class Meta(TenantOwnedModel.Meta):
+        constraints = [
+            *TenantOwnedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["company", "user", "channel"],
+                                    name="notification_address_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.channel}"
+
+
+class TemplateOverride(TenantOwnedModel):
+    """A company's own wording for one part of one event's message (wins over the files)."""
+
+    public_id_prefix = "ntpl"
+
+    class Part(models.TextChoices):
+        TITLE = "title", "Title / subject"
+        BODY = "body", "Text body"
+        HTML = "html", "HTML body (email)"
+
+    event_type = models.CharField(max_length=100)
+    channel = models.CharField(max_length=10, blank=True, choices=Channel.choices,
+                               help_text="Empty = every channel")
+    part = models.CharField(max_length=10, choices=Part.choices)
+    content = models.TextField(help_text="Django template syntax; the event's context is "
+                                         "available (plus recipient and company)")
+
+    class Meta(TenantOwnedModel.Meta):
+        constraints = [
+            *TenantOwnedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["company", "event_type", "channel", "part"],
+                                    name="notification_template_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.channel or '*'} {self.part}"

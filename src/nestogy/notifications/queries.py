@@ -1,0 +1,64 @@
+"""Reads: the caller's inbox, effective preferences, the delivery log."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from nestogy.core import events
+from nestogy.core.errors import NotFound
+from nestogy.notifications import preferences
+from nestogy.notifications.models import ChannelAddress, Delivery, Notification, Preference
+
+
+def inbox(principal, *, unread: bool | None = None) -> QuerySet[Notification]:
+    qs = Notification.objects.filter(user=principal.user)
+    if unread is True:
+        qs = qs.filter(read_at__isnull=True)
+    elif unread is False:
+        qs = qs.filter(read_at__isnull=False)
+    return qs
+
+
+def get_notification_for(principal, public_id: str) -> Notification:
+    """One of the caller's own inbox entries; anyone else's answers 404 like a missing one."""
+    notification = inbox(principal).filter(public_id=public_id).first()
+    if notification is None:
+        raise NotFound("notification not found")
+    return notification
+
+
+def effective_preferences(principal) -> dict:
+    """Every registered event type with the channels the caller gets, and their addresses."""
+    items = []
+    mine: dict[str, dict[str, bool]] = {}
+    # One query for the caller's own choices (the per-event cache serves fan-out instead).
+    for event_type, channel, enabled in Preference.objects.filter(
+            user=principal.user).values_list("event_type", "channel", "enabled"):
+        mine.setdefault(event_type, {})[channel] = enabled
+    for name in sorted(events.REGISTRY):
+        definition = events.REGISTRY[name]
+        stored = mine.get(name, {})
+        defaults = preferences.default_channels(name, principal.role)
+        on = set(preferences.channels_for(name, principal.role, stored))
+        items.append({
+            "event": name,
+            "description": definition.description,
+            "channels": {c: c in on for c in preferences.USER_CHANNEL_VALUES},
+            "defaults": {c: c in defaults for c in preferences.USER_CHANNEL_VALUES},
+        })
+    addresses = dict(ChannelAddress.objects.filter(
+        user=principal.user).values_list("channel", "address"))
+    return {"items": items, "addresses": {"sms": addresses.get("sms", ""),
+                                          "slack": addresses.get("slack", "")}}
+
+
+def deliveries(*, status: str | None = None, channel: str | None = None,
+               event: str | None = None) -> QuerySet[Delivery]:
+    qs = Delivery.objects.select_related("recipient_user", "webhook")
+    if status:
+        qs = qs.filter(status=status)
+    if channel:
+        qs = qs.filter(channel=channel)
+    if event:
+        qs = qs.filter(event_type=event)
+    return qs

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class PortalConfig(AppConfig):
+    name = "nestogy.portal"
+    label = "portal"
+    verbose_name = "Client portal"
+
+    def ready(self) -> None:
+        from nestogy.portal import settings_keys  # noqa: F401  (declares company settings)

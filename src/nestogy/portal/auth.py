@@ -1,0 +1,114 @@
+"""Who is looking at the portal: contact sessions, login throttling, the access decorator.
+
+A contact signs in with email and password (Django's password hashers). The session stores
+the contact's id and a hash of its password hash, so changing the password signs out every
+other session, as Django does for staff. Every portal view runs through
+:func:`contact_required`, which loads the contact, checks that portal access is still granted
+and enters the contact's company scope: queries outside it raise instead of leaking.
+
+Throttling: five failed attempts for one email (or twenty from one address) within fifteen
+minutes lock further attempts for the rest of that window, even with the right password.
+Failures are rows in the database so every web worker sees the same count.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import timedelta
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.db.models import Q
+from django.http import HttpRequest
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django_scopes import scope, scopes_disabled
+
+from nestogy.clients.actions import record_contact_login
+from nestogy.clients.models import Contact
+from nestogy.portal.models import LoginFailure
+
+SESSION_CONTACT = "portal_contact_id"
+SESSION_HASH = "portal_contact_hash"
+MAX_FAILURES_PER_EMAIL = 5
+MAX_FAILURES_PER_IP = 20
+WINDOW = timedelta(minutes=15)
+# A hash that no password matches, checked when no contact exists, so timing does not tell
+# whether an email is known.
+_DUMMY_HASH = make_password("nestogy-timing-equaliser")
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def is_throttled(email: str, ip: str | None) -> bool:
+    since = timezone.now() - WINDOW
+    recent = LoginFailure.objects.filter(at__gte=since)
+    if recent.filter(email=email.lower()).count() >= MAX_FAILURES_PER_EMAIL:
+        return True
+    return bool(ip) and recent.filter(ip=ip).count() >= MAX_FAILURES_PER_IP
+
+
+def authenticate(request: HttpRequest, email: str, password: str) -> Contact | None:
+    """The contact with portal access whose email and password match, or None."""
+    email = (email or "").strip().lower()
+    with scopes_disabled():
+        candidates = list(Contact.objects.select_related("client")
+                          .filter(email__iexact=email, portal_access=True,
+                                  client__status="active")
+                          .exclude(Q(password="") | Q(password__startswith="!"))  # noqa: S106 (unusable)
+                          .order_by("created_at"))
+    for contact in candidates:
+        if contact.check_password(password):
+            return contact
+    if not candidates:
+        check_password(password, _DUMMY_HASH)
+    LoginFailure.objects.create(email=email, ip=client_ip(request))
+    return None
+
+
+def _session_hash(contact: Contact) -> str:
+    return salted_hmac("nestogy.portal.session", contact.password,
+                       algorithm="sha256").hexdigest()
+
+
+def login(request: HttpRequest, contact: Contact) -> None:
+    request.session.cycle_key()
+    request.session[SESSION_CONTACT] = contact.pk
+    request.session[SESSION_HASH] = _session_hash(contact)
+    with scope(company=contact.company_id):
+        record_contact_login(contact)
+
+
+def logout(request: HttpRequest) -> None:
+    request.session.flush()
+
+
+def current_contact(request: HttpRequest) -> Contact | None:
+    contact_id = request.session.get(SESSION_CONTACT)
+    if not contact_id:
+        return None
+    with scopes_disabled():
+        contact = (Contact.objects.select_related("client").filter(
+            pk=contact_id, portal_access=True, client__status="active").first())
+    if contact is None or not constant_time_compare(request.session.get(SESSION_HASH, ""),
+                                                    _session_hash(contact)):
+        return None
+    return contact
+
+
+def contact_required(view):
+    """Run ``view`` as the signed-in contact, inside their company's scope."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        contact = current_contact(request)
+        if contact is None:
+            logout(request)
+            return redirect(f"/portal/login/?next={request.path}")
+        request.contact = contact
+        with scope(company=contact.company_id):
+            return view(request, *args, **kwargs)
+
+    return wrapper
