@@ -206,7 +206,6 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
     from django.db import connection
-    from django.db.utils import OperationalError  # noqa: F401
 
     from nestogy.tenancy.models import Company
 

@@ -155,3 +155,4 @@ PERMISSIONS.update({
     ("POST", "/tickets/{ticket_id}/replies"): "tickets.update",
     ("GET", "/tickets/{ticket_id}/escalations"): "tickets.view",
 })
+PERMISSIONS[("GET", "/tickets/{ticket_id}/history")] = "tickets.view"

@@ -92,3 +92,28 @@ def test_editing_a_calendar_recomputes_open_tickets(personas):
     api.patch(f"/sla-policies/{policy['id']}", {"targets": {
         **policy["targets"], "low": {"first_response_minutes": 1, "resolution_minutes": 2}}})
     assert api.get(f"/tickets/{ticket['id']}").data["sla"]["resolution"]["due_at"] < after
+
+
+def test_policy_edit_recomputes_open_tickets_in_batches(personas, django_assert_max_num_queries):
+    from django_scopes import scope
+
+    from nestogy.tickets.actions import create_ticket, recompute_policies
+    from nestogy.tickets.models import Ticket
+
+    p = personas
+    with scope(company=p.company_a.pk):
+        tickets = [create_ticket(p.company_a, {"client": p.client_a, "subject": f"T{i}",
+                                               "priority": "low"}) for i in range(7)]
+        create_ticket(p.company_a, {"client": p.client_a, "subject": "done",
+                                    "status": "resolved"})
+        policy = tickets[0].policy
+        policy.targets = {**policy.targets, "low": {"first_response_minutes": 5,
+                                                    "resolution_minutes": 10}}
+        policy.save()
+        # 3 batches x 6 queries (tickets, 3 histories, fired levels, one write) + 1 empty.
+        with django_assert_max_num_queries(19):
+            assert recompute_policies([policy.pk], batch_size=3) == 7
+        calendar = policy.calendar.as_calendar()
+        for ticket in tickets:
+            fresh = Ticket.objects.get(pk=ticket.pk)
+            assert fresh.resolution_due_at == calendar.add_business_time(fresh.opened_at, 600)

@@ -160,3 +160,47 @@ def test_history_order_does_not_matter():
     a = sla(events, now=at(5))
     b = sla(list(reversed(events)), now=at(5))
     assert a == b
+
+
+# -- properties over random histories ------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from nestogy.sla.clock import STATUSES  # noqa: E402
+
+offsets = st.integers(min_value=0, max_value=10 * 24 * 3600)
+history_events = st.lists(st.one_of(
+    st.builds(lambda o, s: StatusChange(MON + timedelta(seconds=o), s), offsets,
+              st.sampled_from(STATUSES)),
+    st.builds(lambda o, p: PriorityChange(MON + timedelta(seconds=o), p), offsets,
+              st.sampled_from(("low", "medium", "high", "critical"))),
+    st.builds(lambda o, pub, staff: ReplyEvent(MON + timedelta(seconds=o), pub, staff),
+              offsets, st.booleans(), st.booleans()),
+), max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(history_events, offsets, st.sampled_from(("low", "medium", "high", "critical")))
+def test_property_clock_invariants(events, now_offset, priority):
+    now = MON + timedelta(seconds=now_offset)
+    r = compute_sla(RULES, CAL, opened_at=MON, priority=priority, events=events, now=now)
+    for c in (r.first_response, r.resolution):
+        if c.met_at is not None:
+            assert c.business_seconds + c.paused_business_seconds == \
+                CAL.business_seconds_between(MON, c.met_at)
+            assert c.breached == (c.met_at > c.due_at)
+            assert c.state == ("met_late" if c.breached else "met")
+        else:
+            assert c.breached == (now > c.due_at)
+            assert c.state in {"running", "paused", "warning", "breached"}
+        assert c.due_at == CAL.add_business_time(MON, c.target_seconds
+                                                 + c.paused_business_seconds)
+        assert (c.breached_by > 0) <= c.breached
+    # A reached level that has not fired keeps the ticket due now.
+    assert not r.due_levels or r.next_check_at == now
+    # Firing every due level leaves nothing due.
+    again = compute_sla(RULES, CAL, opened_at=MON, priority=priority, events=events, now=now,
+                        fired=r.due_levels)
+    assert again.due_levels == ()
+    assert again.next_check_at is None or again.next_check_at > now

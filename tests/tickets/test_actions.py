@@ -100,3 +100,14 @@ def test_scheduled_task_runs_the_checker(personas):
     assert result["breaches"] == 2 and result["checked"] == 1
     with scope(company=personas.company_a.pk):
         assert Ticket.objects.get().sla_state == "breached"
+
+
+def test_company_without_policies_gets_defaults_on_first_ticket(db):
+    from nestogy.clients.actions import create_client
+    from nestogy.tenancy.actions import create_company
+
+    company = create_company(name="Bare MSP", timezone="UTC", currency="USD")
+    with scope(company=company.pk):
+        client = create_client(company, {"name": "Bare client"})
+        ticket = actions.create_ticket(company, {"client": client, "subject": "x"})
+        assert ticket.policy.is_default and ticket.resolution_due_at is not None

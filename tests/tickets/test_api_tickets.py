@@ -345,3 +345,17 @@ def test_active_contract_policy_wins_and_contract_changes_reselect(personas):
     assert api.get(f"/tickets/{before['id']}").data["sla"]["policy_id"] == client_policy["id"]
     bad = api.patch(f"/contracts/{contract.data['id']}", {"sla_policy_id": "slp_nope"})
     assert bad.status_code == 422 and bad.data["error"]["field"] == "sla_policy_id"
+def test_history_lists_status_and_priority_changes(personas):
+    p = personas
+    api = p.tech_a.api
+    with time_machine.travel(MON_9, tick=False):
+        t = open_ticket(p)
+    with time_machine.travel(MON_9 + timedelta(minutes=5), tick=False):
+        api.patch(f"/tickets/{t['id']}", {"status": "in_progress", "priority": "critical"})
+    with time_machine.travel(MON_9 + timedelta(minutes=9), tick=False):
+        api.patch(f"/tickets/{t['id']}", {"status": "resolved"})
+    items = api.get(f"/tickets/{t['id']}/history").data["items"]
+    assert [(i["kind"], i["from_value"], i["to_value"]) for i in items] == [
+        ("priority", "high", "critical"), ("status", "new", "in_progress"),
+        ("status", "in_progress", "resolved")]
+    assert items[0]["actor_id"] == p.tech_a.user.public_id

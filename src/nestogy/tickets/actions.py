@@ -79,6 +79,12 @@ def reselect_client_policies(client_ids: list[int]) -> int:
 sla_actions.CLIENT_POLICY_CHANGED.append(reselect_client_policies)
 
 
+def _policy_for_new_ticket(company, client) -> SLAPolicy:
+    """``select_policy``, creating the company's defaults if it somehow has none, so every
+    ticket has due times (companies made by ``provision_company`` always have them)."""
+    return select_policy(client) or sla_actions.provision_defaults(company)
+
+
 # -- SLA ---------------------------------------------------------------------------------
 
 
@@ -161,15 +167,39 @@ def recompute_sla(ticket: Ticket, *, now: datetime | None = None) -> clock.SlaRe
     return result
 
 
-def recompute_policies(policy_ids: list[int]) -> int:
-    """Recompute every open ticket on these policies (a calendar or policy was edited)."""
-    count = 0
-    tickets = (Ticket.objects.filter(policy_id__in=policy_ids)
-               .exclude(status__in=CLOSED_STATUSES).select_related("policy__calendar"))
-    for ticket in tickets.iterator(chunk_size=500):
-        recompute_sla(ticket)
-        count += 1
-    return count
+def recompute_policies(policy_ids: list[int], *, batch_size: int = 500) -> int:
+    """Recompute every open ticket on these policies (a calendar or policy was edited).
+
+    Runs in the caller's transaction, in batches with a fixed number of queries each
+    (histories, fired levels and the column write are set-based).
+    """
+    from nestogy.tickets import batch
+
+    now = utc_now()
+    count, last_pk = 0, 0
+    compiled: dict[int, tuple] = {}
+    while True:
+        tickets = list(Ticket.objects.filter(policy_id__in=policy_ids, pk__gt=last_pk)
+                       .exclude(status__in=CLOSED_STATUSES)
+                       .select_related("policy__calendar").order_by("pk")[:batch_size])
+        if not tickets:
+            return count
+        last_pk = tickets[-1].pk
+        ids = [t.pk for t in tickets]
+        histories, fired = batch.histories(ids), batch.fired_levels_of(ids)
+        for ticket in tickets:
+            if ticket.policy_id not in compiled:
+                compiled[ticket.policy_id] = (ticket.policy.rules(),
+                                              ticket.policy.calendar.as_calendar())
+            rules, calendar = compiled[ticket.policy_id]
+            h = histories[ticket.pk]
+            result = clock.compute_sla(
+                rules, calendar, opened_at=ticket.opened_at,
+                priority=h["priority0"] or ticket.priority, status=h["status0"] or ticket.status,
+                events=h["events"], now=now, fired=fired[ticket.pk])
+            apply_result(ticket, result, now)
+        batch.write_columns(tickets, [*SLA_FIELDS, "sla_computed_at"])
+        count += len(tickets)
 
 
 sla_actions.POLICY_CHANGED.append(recompute_policies)
@@ -325,7 +355,7 @@ def create_ticket(company, data: dict[str, Any], *, actor=None) -> Ticket:
     assignee = data.get("assignee")
     _check_assignee(assignee)
     ticket.assignee = assignee
-    ticket.policy = select_policy(ticket.client)
+    ticket.policy = _policy_for_new_ticket(company, ticket.client)
     ticket.number = _next_number(company)
     ticket.save()
     if data.get("status") and data["status"] != Status.NEW:
@@ -483,7 +513,7 @@ def import_ticket(company, data: dict[str, Any], events: list[dict[str, Any]], *
         raise ValidationError("subject", "is required")
     ticket.assignee = data.get("assignee")
     _check_assignee(ticket.assignee)
-    ticket.policy = select_policy(ticket.client)
+    ticket.policy = _policy_for_new_ticket(company, ticket.client)
     ticket.number = _next_number(company)
     ticket.save()
     for at, _, event in parsed:

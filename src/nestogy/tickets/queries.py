@@ -7,7 +7,16 @@ from datetime import datetime
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from nestogy.core.errors import NotFound, ValidationError
-from nestogy.tickets.models import SLA_STATES, Escalation, Priority, Reply, Status, Ticket
+from nestogy.tickets.models import (
+    SLA_STATES,
+    Escalation,
+    Priority,
+    PriorityChange,
+    Reply,
+    Status,
+    StatusChange,
+    Ticket,
+)
 
 SORTS = {
     "opened_at": ("opened_at", "id"), "-opened_at": ("-opened_at", "-id"),
@@ -101,3 +110,19 @@ def replies(ticket: Ticket) -> QuerySet[Reply]:
 
 def escalations(ticket: Ticket) -> QuerySet[Escalation]:
     return Escalation.objects.filter(ticket=ticket)
+
+
+def history(ticket: Ticket) -> list[dict]:
+    """Status and priority changes of a ticket, oldest first (two queries)."""
+    rows = [{"at": c.at, "kind": "status", "from_value": c.from_status,
+             "to_value": c.to_status, "actor_id": c.actor.public_id if c.actor else None,
+             "_id": c.pk}
+            for c in StatusChange.objects.filter(ticket=ticket).select_related("actor")]
+    rows += [{"at": c.at, "kind": "priority", "from_value": c.from_priority,
+              "to_value": c.to_priority, "actor_id": c.actor.public_id if c.actor else None,
+              "_id": c.pk}
+             for c in PriorityChange.objects.filter(ticket=ticket).select_related("actor")]
+    rows.sort(key=lambda r: (r["at"], r["kind"] == "status", r["_id"]))
+    for row in rows:
+        del row["_id"]
+    return rows

@@ -381,3 +381,24 @@ def list_escalations(request, ticket_id: str, limit: int = Query(50),
     return {"items": [{"id": e.public_id, "clock": e.clock, "level": e.level,
                        "percent": e.percent, "fired_at": e.fired_at, "fired_by": e.fired_by,
                        "actions": e.actions} for e in rows], "next_cursor": next_cursor}
+
+
+class HistoryItemOut(Schema):
+    at: datetime
+    kind: Literal["status", "priority"]
+    from_value: str
+    to_value: str
+    actor_id: str | None
+
+
+class HistoryList(Schema):
+    items: list[HistoryItemOut]
+    next_cursor: str | None
+
+
+@router.get("/{ticket_id}/history", response=responses({200: HistoryList}),
+            summary="The ticket's status and priority changes, oldest first")
+def ticket_history(request, ticket_id: str):
+    require(request.auth, "tickets.view")
+    ticket = queries.get_ticket(ticket_id)
+    return {"items": queries.history(ticket), "next_cursor": None}
