@@ -19,7 +19,22 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
                          "role": "technician"},
 }
 
+SAMPLE_BODIES.update({
+    ("PUT", "/routing/category-skills"): {"category": "network", "skills": {"networking": 3}},
+    ("PUT", "/routing/weights"): {"weights": {"load": 40}},
+    ("POST", "/routing/users/{user_id}/absences"): {
+        "starts_at": "2026-07-01T00:00:00+00:00", "ends_at": "2026-07-15T00:00:00+00:00"},
+})
+
 PERMISSIONS: dict[tuple[str, str], str] = {
+    ("GET", "/tickets/{ticket_id}/routing"): "tickets.view",
+    ("GET", "/routing/category-skills"): "tickets.view",
+    ("PUT", "/routing/category-skills"): "routing.manage",
+    ("GET", "/routing/weights"): "tickets.view",
+    ("PUT", "/routing/weights"): "routing.manage",
+    ("GET", "/routing/users/{user_id}/absences"): "users.view",
+    ("POST", "/routing/users/{user_id}/absences"): "routing.manage",
+    ("DELETE", "/routing/absences/{absence_id}"): "routing.manage",
     ("GET", "/clients"): "clients.view",
     ("POST", "/clients"): "clients.create",
     ("GET", "/clients/{client_id}"): "clients.view",

@@ -62,7 +62,20 @@ def object_ids(p) -> dict[str, str]:
             title="Matrix notification").public_id
     ids.update(desk_object_ids(p))
     ids.update(billing_object_ids(p))
+    ids["absence_id"] = _absence(p)
     return ids
+
+
+def _absence(p) -> str:
+    """Routing: an out-of-office period of a company A technician."""
+    from datetime import UTC, datetime
+
+    from nestogy.routing.actions import add_out_of_office
+
+    with scope(company=p.company_a.pk):
+        return add_out_of_office(p.tech2_a.user, p.company_a,
+                                 datetime(2026, 8, 1, tzinfo=UTC),
+                                 datetime(2026, 8, 8, tzinfo=UTC)).public_id
 
 
 def desk_object_ids(p) -> dict[str, str]:
@@ -228,6 +241,8 @@ def fresh_for_delete(p, path, ids):
                                         role="technician").user.public_id
         elif path == "/sites/{site_id}":
             ids["site_id"] = create_site(p.client_a, {"name": "Doomed"}).public_id
+        elif path == "/routing/absences/{absence_id}":
+            ids["absence_id"] = _absence(p)
         elif path == "/tickets/{ticket_id}":
             from nestogy.tickets.actions import create_ticket
 

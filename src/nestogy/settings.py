@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "nestogy.accounts",
     "nestogy.clients",
     "nestogy.sla",
+    "nestogy.routing",
     "nestogy.contracts",
     "nestogy.tickets",
     "nestogy.billing",

@@ -9,6 +9,7 @@ from nestogy.api.auth import TokenAuth
 from nestogy.api.v1 import clients, contacts, notifications, users
 from nestogy.api.v1 import contracts as contracts_api
 from nestogy.api.v1 import invoices as invoices_api
+from nestogy.api.v1 import routing as routing_api
 from nestogy.api.v1 import sla as sla_api
 from nestogy.api.v1 import tickets as tickets_api
 
@@ -37,6 +38,7 @@ api.add_router("/notification-preferences", notifications.preferences_router)
 api.add_router("/calendars", sla_api.router)
 api.add_router("/sla-policies", sla_api.policies_router)
 api.add_router("/tickets", tickets_api.router)
+api.add_router("/routing", routing_api.router)
 api.add_router("/contracts", contracts_api.router)
 api.add_router("/usage", contracts_api.usage_router)
 api.add_router("/pricing", contracts_api.pricing_router)

@@ -60,6 +60,9 @@ def coerce(key: str, value: Any) -> Any:
     elif kind is list:
         if not isinstance(value, list):
             raise ValidationError(field, "must be a list")
+    elif kind is dict:
+        if not isinstance(value, dict):
+            raise ValidationError(field, "must be an object")
     elif kind is str:
         if not isinstance(value, str):
             raise ValidationError(field, "must be text")

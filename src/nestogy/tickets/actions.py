@@ -368,6 +368,11 @@ def create_ticket(company, data: dict[str, Any], *, actor=None) -> Ticket:
     emit("ticket.created", company_id=company.pk, data=_ticket_data(ticket), actor=actor)
     if assignee is not None:
         emit("ticket.assigned", company_id=company.pk, data=_ticket_data(ticket), actor=actor)
+    elif company.get_setting("routing.auto_assign") and not ticket.is_closed:
+        from nestogy.tickets.routing import auto_assign
+
+        auto_assign([ticket], actor=actor)
+        ticket.refresh_from_db(fields=["assignee"])
     return ticket
 
 
@@ -544,6 +549,7 @@ class BulkResult:
     id: str
     ok: bool
     error: str | None = None
+    assignee_id: str | None = None
 
 
 def _bulk(ticket_ids: list[str], apply) -> list[BulkResult]:
@@ -571,6 +577,40 @@ def bulk_assign(ticket_ids: list[str], user, *, actor=None) -> list[BulkResult]:
     """Assign each ticket on its own: one failure does not undo the others."""
     _check_assignee(user)
     return _bulk(ticket_ids, lambda t: assign_ticket(t, user, actor=actor))
+
+
+@dataclass
+class AutoBulkResult:
+    results: list[BulkResult]
+    total_score: str
+    greedy_total_score: str
+    assigned: int
+    unassigned: int
+
+
+def bulk_auto_assign(ticket_ids: list[str], *, actor=None) -> AutoBulkResult:
+    """Route these tickets together (one optimisation over the batch, not one by one)."""
+    from nestogy.tickets.routing import auto_assign
+
+    found = {t.public_id: t for t in Ticket.objects.filter(public_id__in=ticket_ids)}
+    routable = [t for t in found.values() if not t.is_closed]
+    outcome = auto_assign(routable, actor=actor)
+    pk_of = {t.public_id: t.pk for t in routable}
+    results = []
+    for public_id in ticket_ids:
+        if public_id not in found:
+            results.append(BulkResult(public_id, False, "not found"))
+        elif public_id not in pk_of:
+            results.append(BulkResult(public_id, False, "status: closed tickets are not routed"))
+        elif pk_of[public_id] in outcome.assigned:
+            results.append(BulkResult(public_id, True,
+                                      assignee_id=outcome.assigned[pk_of[public_id]].public_id))
+        else:
+            results.append(BulkResult(public_id, False,
+                                      outcome.reasons.get(pk_of[public_id], "nobody qualifies")))
+    return AutoBulkResult(results, str(outcome.batch.total_score),
+                          str(outcome.batch.greedy_total_score), len(outcome.assigned),
+                          len(outcome.unassigned))
 
 
 def bulk_status(ticket_ids: list[str], status: str, *, actor=None) -> list[BulkResult]:

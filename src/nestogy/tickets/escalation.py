@@ -158,9 +158,9 @@ def _process_batch(tickets: list[Ticket], now: datetime, report: Report, *,
                 if rung.raise_priority:
                     raise_now.append(finding)
                 if rung.reassign:
-                    # Reassignment through routing when the assignee is unavailable is wired
-                    # by the routing step; until then the rung notifies and raises priority.
-                    finding.actions["reassign"] = "not available (routing not installed)"
+                    # Routing reassigns the ticket after this loop if its assignee cannot
+                    # work it now (away, off hours); the outcome replaces this marker.
+                    finding.actions["reassign"] = "if the assignee is unavailable"
                 pending.append((ticket, finding, {"due_at": result.clock(clk).due_at}))
                 fired[ticket.pk].add((clk, number))
                 new_escalations.append(Escalation(
@@ -190,6 +190,7 @@ def _process_batch(tickets: list[Ticket], now: datetime, report: Report, *,
         if fields:
             changed.append(ticket)
     if dry_run:
+        _plan_reassignments(pending, now, dry_run=True, actor=actor)
         for _, finding, _ in pending:
             report.add(finding)
         return
@@ -199,6 +200,9 @@ def _process_batch(tickets: list[Ticket], now: datetime, report: Report, *,
     if priority_changes:
         PriorityChange.objects.bulk_create(priority_changes)
     _write_columns(changed, [*SLA_FIELDS, "sla_computed_at", "priority"])
+    _plan_reassignments([item for item in pending
+                         if (item[0].pk, item[1].clock, item[1].level) in mine],
+                        now, dry_run=False, actor=actor)
     audit = []
     announcements: list[tuple[str, dict]] = []
     for ticket, finding, extra in pending:
@@ -222,6 +226,41 @@ def _process_batch(tickets: list[Ticket], now: datetime, report: Report, *,
         emit_many(announcements, company_id=pending[0][0].company_id, actor=actor)
     if audit:
         log_actions_bulk(audit)
+
+
+def _plan_reassignments(pending, now: datetime, *, dry_run: bool, actor) -> None:
+    """Level-3 rungs with ``reassign``: route tickets whose assignee cannot work them now.
+
+    One routing pass for the whole batch (``tickets.routing``); each finding's actions say
+    what happened: reassigned to whom, nobody available, or assignee available (kept).
+    """
+    from nestogy.tickets.routing import auto_assign, unavailable_assignees
+
+    wanting = {}
+    for ticket, finding, _ in pending:
+        if "reassign" in finding.actions:
+            wanting.setdefault(ticket.pk, (ticket, []))[1].append(finding)
+    if not wanting:
+        return
+    tickets = [ticket for ticket, _ in wanting.values()]
+    unavailable = {t.pk for t in unavailable_assignees(tickets, now=now)}
+    outcome = None
+    if unavailable and not dry_run:
+        outcome = auto_assign([t for t in tickets if t.pk in unavailable], actor=actor, now=now)
+    for pk, (ticket, findings) in wanting.items():
+        if pk not in unavailable:
+            note = "kept: the assignee is available" if ticket.assignee_id else \
+                "not assigned"
+        elif dry_run:
+            note = "would reassign: the assignee is unavailable"
+        elif pk in outcome.assigned:
+            user = outcome.assigned[pk]
+            note = f"reassigned to {user.email}"
+            ticket.assignee_id = user.pk
+        else:
+            note = "nobody available: " + outcome.reasons.get(pk, "nobody qualifies")
+        for finding in findings:
+            finding.actions["reassign"] = note
 
 
 def check_company(company, *, dry_run: bool = False, now: datetime | None = None,

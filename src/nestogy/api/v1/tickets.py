@@ -150,10 +150,40 @@ class BulkItemOut(Schema):
     id: str
     ok: bool
     error: str | None = None
+    assignee_id: str | None = None
+
+
+class OptimisationOut(Schema):
+    total_score: str
+    greedy_total_score: str
+    assigned: int
+    unassigned: int
 
 
 class BulkOut(Schema):
     results: list[BulkItemOut]
+    optimisation: OptimisationOut | None = None
+
+
+class CandidateOut(Schema):
+    user_id: str
+    name: str
+    score: str
+    breakdown: dict[str, str]
+
+
+class ExcludedOut(Schema):
+    user_id: str
+    name: str
+    reason: str
+    detail: str
+
+
+class RoutingOut(Schema):
+    ticket_id: str
+    candidates: list[CandidateOut]
+    excluded: list[ExcludedOut]
+    weights: dict[str, float]
 
 
 class CheckIn(InputSchema):
@@ -286,9 +316,15 @@ def import_ticket(request, payload: ImportIn):
              summary="Assign many tickets; each succeeds or fails on its own")
 def bulk_assign(request, payload: BulkAssignIn):
     require(request.auth, "tickets.assign")
+    if payload.assignee_id == "auto":
+        outcome = actions.bulk_auto_assign(payload.ticket_ids, actor=request.auth.user)
+        return {"results": [r.__dict__ for r in outcome.results],
+                "optimisation": {"total_score": outcome.total_score,
+                                 "greedy_total_score": outcome.greedy_total_score,
+                                 "assigned": outcome.assigned,
+                                 "unassigned": outcome.unassigned}}
     if payload.assignee_id is not None and not payload.assignee_id.startswith("usr_"):
-        raise ValidationError("assignee_id", "must be a user id (automatic assignment "
-                                             "is not available yet)")
+        raise ValidationError("assignee_id", 'must be a user id, "auto" or null')
     user = _assignee(payload.assignee_id)
     results = actions.bulk_assign(payload.ticket_ids, user, actor=request.auth.user)
     return {"results": [r.__dict__ for r in results]}
@@ -320,6 +356,30 @@ def check_escalations(request, payload: CheckIn):
     report = escalation.check_company(request.auth.company, dry_run=payload.dry_run,
                                       actor=request.auth.user)
     return report.as_dict()
+
+
+@router.get("/{ticket_id}/routing", response=responses({200: RoutingOut}),
+            summary="Who could take this ticket now, best first, with the score's terms")
+def ticket_routing(request, ticket_id: str):
+    require(request.auth, "tickets.view")
+    from nestogy.routing.actions import weights_for
+    from nestogy.tickets.routing import candidates
+
+    ticket = queries.get_ticket(ticket_id)
+    weights = weights_for(request.auth.company)
+    ranking, users = candidates(ticket, weights=weights)
+
+    def who(user_id):
+        user = users[user_id]
+        return {"user_id": user.public_id, "name": user.name or user.email}
+
+    return {"ticket_id": ticket.public_id,
+            "candidates": [{**who(c.user_id), "score": str(c.score),
+                            "breakdown": {k: str(v) for k, v in c.breakdown.items()}}
+                           for c in ranking.candidates],
+            "excluded": [{**who(e.user_id), "reason": e.reason, "detail": e.detail}
+                         for e in ranking.excluded],
+            "weights": weights.as_dict()}
 
 
 @router.get("/{ticket_id}", response=responses({200: TicketOut}), summary="Get a ticket")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db import transaction
 from ninja import Query, Router, Schema, Status
 
 from nestogy.accounts import actions, queries
@@ -11,7 +12,8 @@ from nestogy.accounts.models import ApiToken, Membership, TechnicianProfile
 from nestogy.accounts.roles import require
 from nestogy.api.pagination import paginate
 from nestogy.api.schemas import InputSchema, responses
-from nestogy.core.errors import NotFound, PermissionDenied
+from nestogy.core.errors import NotFound, PermissionDenied, ValidationError
+from nestogy.routing.actions import set_technician_calendar
 
 router = Router(tags=["users"])
 tokens_router = Router(tags=["users"])
@@ -24,6 +26,7 @@ class UserIn(InputSchema):
     role: str
     skills: dict[str, int] | None = None
     max_open_tickets: int | None = None
+    calendar_id: str | None = None
 
 
 class UserPatch(InputSchema):
@@ -34,6 +37,7 @@ class UserPatch(InputSchema):
     max_open_tickets: int | None = None
     out_of_office: bool | None = None
     is_active: bool | None = None
+    calendar_id: str | None = None
 
 
 class UserOut(Schema):
@@ -45,6 +49,7 @@ class UserOut(Schema):
     timezone: str
     skills: dict[str, int]
     max_open_tickets: int | None
+    calendar_id: str | None = None
     out_of_office: bool
     created_at: datetime
 
@@ -81,7 +86,29 @@ class MeOut(Schema):
     company: dict
 
 
-def user_out(membership: Membership) -> dict:
+def _calendar_ids(user_ids) -> dict[int, str]:
+    """Working calendar of each user, one query for a whole page."""
+    from nestogy.routing.models import TechnicianCalendar
+
+    return dict(TechnicianCalendar.objects.filter(user_id__in=list(user_ids))
+                .values_list("user_id", "calendar__public_id"))
+
+
+def _calendar(calendar_id: str | None):
+    """The calendar for ``calendar_id`` (None clears it); an unknown id is a 422."""
+    if not calendar_id:
+        return None
+    from nestogy.sla.queries import get_calendar
+
+    try:
+        return get_calendar(calendar_id)
+    except NotFound:
+        raise ValidationError("calendar_id", "is not a calendar of this company") from None
+
+
+def user_out(membership: Membership, calendar_ids: dict[int, str] | None = None) -> dict:
+    if calendar_ids is None:
+        calendar_ids = _calendar_ids([membership.user_id])
     try:
         profile = membership.technician
     except TechnicianProfile.DoesNotExist:
@@ -93,6 +120,7 @@ def user_out(membership: Membership) -> dict:
         "skills": profile.skills if profile else {},
         "max_open_tickets": profile.max_open_tickets if profile else None,
         "out_of_office": profile.out_of_office if profile else False,
+        "calendar_id": calendar_ids.get(membership.user_id),
         "created_at": membership.created_at,
     }
 
@@ -111,16 +139,22 @@ def list_users(request, limit: int = Query(50), cursor: str | None = None,
     if role:
         qs = qs.filter(role=role)
     rows, next_cursor = paginate(qs, limit=limit, cursor=cursor, order=("id",))
-    return {"items": [user_out(m) for m in rows], "next_cursor": next_cursor}
+    calendars = _calendar_ids(m.user_id for m in rows)
+    return {"items": [user_out(m, calendars) for m in rows], "next_cursor": next_cursor}
 
 
 @router.post("", response=responses({201: UserOut}), summary="Add a staff member")
 def create_user(request, payload: UserIn):
     require(request.auth, "users.create")
-    membership = actions.add_member(
-        request.auth.company, email=payload.email, name=payload.name, role=payload.role,
-        skills=payload.skills, max_open_tickets=payload.max_open_tickets,
-        actor=request.auth.user, actor_role=request.auth.role)
+    calendar = _calendar(payload.calendar_id)
+    with transaction.atomic():
+        membership = actions.add_member(
+            request.auth.company, email=payload.email, name=payload.name, role=payload.role,
+            skills=payload.skills, max_open_tickets=payload.max_open_tickets,
+            actor=request.auth.user, actor_role=request.auth.role)
+        if calendar is not None:
+            set_technician_calendar(request.auth.company, membership.user, calendar,
+                                    actor=request.auth.user)
     return Status(201, user_out(membership))
 
 
@@ -139,8 +173,14 @@ def update_user(request, user_id: str, payload: UserPatch):
         "name", "timezone", "out_of_office"}
     if not own_profile:
         require(request.auth, "users.update")
-    membership = actions.update_member(membership, changes, actor=request.auth.user,
-                                       actor_role=request.auth.role)
+    has_calendar = "calendar_id" in changes
+    calendar = _calendar(changes.pop("calendar_id", None))
+    with transaction.atomic():
+        membership = actions.update_member(membership, changes, actor=request.auth.user,
+                                           actor_role=request.auth.role)
+        if has_calendar:
+            set_technician_calendar(request.auth.company, membership.user, calendar,
+                                    actor=request.auth.user)
     return user_out(queries.get_member(user_id))
 
 

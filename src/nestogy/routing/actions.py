@@ -1,0 +1,98 @@
+"""Changes to routing inputs: category skills, absences, technician calendars, weights."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from nestogy.audit.actions import log_action
+from nestogy.core.errors import ValidationError
+from nestogy.core.timeutil import as_utc
+from nestogy.routing.engine import Weights
+from nestogy.routing.models import CategorySkill, OutOfOffice, TechnicianCalendar
+
+
+def _level(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+        raise ValidationError(field, "must be a level from 1 to 5")
+    return value
+
+
+@transaction.atomic
+def set_category_skills(company, category: str, skills: dict[str, Any], *,
+                        actor=None) -> list[CategorySkill]:
+    """Replace what ``category`` requires: ``{"networking": 3}`` (empty = nothing)."""
+    if not isinstance(category, str) or not category.strip() or len(category) > 100:
+        raise ValidationError("category", "must be text of 1 to 100 characters")
+    if not isinstance(skills, dict):
+        raise ValidationError("skills", "must be an object of skill name to level")
+    clean = {}
+    for name, level in skills.items():
+        if not isinstance(name, str) or not name.strip() or len(name) > 50:
+            raise ValidationError("skills", "skill names are text of 1 to 50 characters")
+        clean[name.strip().lower()] = _level(level, f"skills.{name}")
+    category = category.strip()
+    CategorySkill.objects.filter(category=category).delete()
+    rows = CategorySkill.objects.bulk_create([
+        CategorySkill(company=company, category=category, skill=name, min_level=level)
+        for name, level in sorted(clean.items())])
+    log_action(company, "routing.category_skills_set", actor=actor, company=company,
+               data={"category": category, "skills": clean})
+    return rows
+
+
+@transaction.atomic
+def add_out_of_office(user, company, starts_at: datetime, ends_at: datetime, note: str = "", *,
+                      actor=None) -> OutOfOffice:
+    starts_at, ends_at = as_utc(starts_at), as_utc(ends_at)
+    if ends_at <= starts_at:
+        raise ValidationError("ends_at", "must be after starts_at")
+    if len(note) > 200:
+        raise ValidationError("note", "must be at most 200 characters")
+    period = OutOfOffice.objects.create(company=company, user=user, starts_at=starts_at,
+                                        ends_at=ends_at, note=note)
+    log_action(period, "routing.out_of_office_added", actor=actor,
+               data={"user_id": user.public_id, "starts_at": starts_at.isoformat(),
+                     "ends_at": ends_at.isoformat()})
+    return period
+
+
+@transaction.atomic
+def remove_out_of_office(period: OutOfOffice, *, actor=None) -> None:
+    log_action(period, "routing.out_of_office_removed", actor=actor, data={})
+    period.delete()
+
+
+@transaction.atomic
+def set_technician_calendar(company, user, calendar, *, actor=None) -> None:
+    """Working hours of ``user`` (a business calendar); ``None`` = always available."""
+    if calendar is None:
+        TechnicianCalendar.objects.filter(user=user).delete()
+    else:
+        TechnicianCalendar.objects.update_or_create(company=company, user=user,
+                                                    defaults={"calendar": calendar})
+    log_action(company, "routing.technician_calendar_set", actor=actor, company=company,
+               data={"user_id": user.public_id,
+                     "calendar_id": calendar.public_id if calendar else None})
+
+
+def weights_for(company) -> Weights:
+    try:
+        return Weights.from_overrides(company.get_setting("routing.weights"))
+    except (TypeError, ValueError) as exc:
+        raise ValidationError("settings.routing.weights", str(exc)) from None
+
+
+@transaction.atomic
+def set_weights(company, overrides: dict[str, Any], *, actor=None) -> Weights:
+    try:
+        weights = Weights.from_overrides(overrides)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError("weights", str(exc)) from None
+    company.set_setting("routing.weights", overrides)
+    company.save(update_fields=["settings"])
+    log_action(company, "routing.weights_set", actor=actor, company=company,
+               data={"weights": overrides})
+    return weights
