@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "nestogy.audit",
     "nestogy.accounts",
     "nestogy.clients",
+    "nestogy.payments",
     "nestogy.api",
     "nestogy.ops",
 ]
