@@ -7,5 +7,6 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments"
 
     def ready(self) -> None:
-        from nestogy.payments import settings  # noqa: F401  (registers company settings)
-        from nestogy.payments.gateways import stripe as _stripe  # noqa: F401  (registers)
+        # Registers company settings, events, the Stripe gateway and the statement builder.
+        from nestogy.payments import events, settings, statement  # noqa: F401
+        from nestogy.payments.gateways import stripe as _stripe  # noqa: F401
