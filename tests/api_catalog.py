@@ -42,6 +42,54 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     ("DELETE", "/users/{user_id}"): "users.delete",
 }
 
+# Billing step: contracts, usage, pricing, invoices, revenue.
+SAMPLE_BODIES.update({
+    ("POST", "/contracts"): {"client_id": "{client_id}", "name": "Matrix Contract",
+                             "start_date": "2025-01-01", "billing_cycle": "monthly",
+                             "currency": "USD",
+                             "items": [{"kind": "fixed", "description": "Seats",
+                                        "quantity": "2", "unit_price": "10.00"}]},
+    ("POST", "/contracts/{contract_id}/items/{item_id}/quantity"): {
+        "quantity": "3", "effective_from": "2025-02-01"},
+    ("POST", "/usage"): {"contract_item_id": "{metered_item_id}", "quantity": "1.5",
+                         "occurred_at": "2025-01-10T10:00:00+00:00",
+                         "idempotency_key": "matrix-{n}"},
+    ("POST", "/usage/bulk"): {"records": [{"contract_item_id": "{metered_item_id}",
+                                           "quantity": "2",
+                                           "occurred_at": "2025-01-11T10:00:00+00:00",
+                                           "idempotency_key": "matrix-bulk-{n}"}]},
+    ("POST", "/pricing/quote"): {"pricing": {"mode": "volume", "tiers": [
+        {"up_to": None, "unit_price": "1"}]}, "quantity": "3"},
+    ("POST", "/invoices"): {"client_id": "{client_id}",
+                            "items": [{"description": "Setup", "unit_price": "100"}]},
+    ("POST", "/invoices/{invoice_id}/items"): {"items": [{"description": "Extra",
+                                                          "unit_price": "5"}]},
+    ("POST", "/invoices/{invoice_id}/credit-notes"): {"reason": "Matrix"},
+    ("POST", "/invoices/generate-recurring"): {"as_of": "2025-01-01", "preview": True},
+})
+PERMISSIONS.update({
+    ("GET", "/contracts"): "contracts.view",
+    ("POST", "/contracts"): "contracts.manage",
+    ("GET", "/contracts/{contract_id}"): "contracts.view",
+    ("PATCH", "/contracts/{contract_id}"): "contracts.manage",
+    ("POST", "/contracts/{contract_id}/items/{item_id}/quantity"): "contracts.manage",
+    ("POST", "/usage"): "usage.record",
+    ("POST", "/usage/bulk"): "usage.record",
+    ("POST", "/pricing/quote"): "contracts.view",
+    ("GET", "/invoices"): "invoices.view",
+    ("POST", "/invoices"): "invoices.manage",
+    ("GET", "/invoices/overdue"): "invoices.view",
+    ("POST", "/invoices/generate-recurring"): "invoices.manage",
+    ("GET", "/invoices/{invoice_id}"): "invoices.view",
+    ("GET", "/invoices/{invoice_id}/pdf"): "invoices.view",
+    ("POST", "/invoices/{invoice_id}/items"): "invoices.manage",
+    ("POST", "/invoices/{invoice_id}/issue"): "invoices.manage",
+    ("POST", "/invoices/{invoice_id}/send"): "invoices.manage",
+    ("POST", "/invoices/{invoice_id}/void"): "invoices.manage",
+    ("POST", "/invoices/{invoice_id}/credit-notes"): "invoices.manage",
+    ("GET", "/revenue/forecast"): "revenue.view",
+})
+
 SELF_SERVICE: set[tuple[str, str]] = {
     ("GET", "/me"),
     ("GET", "/tokens"),

@@ -54,7 +54,29 @@ def object_ids(p) -> dict[str, str]:
         "site_id": site.public_id,
         "token_id": token.public_id,
     }
+    ids.update(billing_object_ids(p))
     return ids
+
+
+def billing_object_ids(p) -> dict[str, str]:
+    """Billing step: a contract (fixed + metered item) and an issued invoice of company A."""
+    from nestogy.billing.actions import create_invoice, issue_invoice
+    from nestogy.contracts.actions import create_contract
+
+    with scope(company=p.company_a.pk):
+        contract = create_contract(p.company_a, p.client_a, {
+            "name": "Matrix", "start_date": "2025-01-01", "billing_cycle": "monthly",
+            "items": [{"kind": "fixed", "description": "Seats", "quantity": "2",
+                       "unit_price": "10"},
+                      {"kind": "metered", "description": "Backup", "metric": "GB",
+                       "pricing": {"mode": "volume", "tiers": [{"up_to": None,
+                                                                "unit_price": "0.1"}]}}]})
+        fixed, metered = contract.items.order_by("position")
+        invoice = create_invoice(p.company_a, p.client_a,
+                                 {"items": [{"description": "Setup", "unit_price": "50"}]})
+        issue_invoice(invoice)
+    return {"contract_id": contract.public_id, "item_id": fixed.public_id,
+            "metered_item_id": metered.public_id, "invoice_id": invoice.public_id}
 
 
 def fill(path: str, ids: dict[str, str]) -> str:

@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "nestogy.payments",
     "nestogy.api",
     "nestogy.ops",
+    "nestogy.contracts",
+    "nestogy.billing",
 ]
 
 MIDDLEWARE = [

@@ -27,3 +27,13 @@ api.add_router("/contacts", contacts.router)
 api.add_router("/users", users.router)
 api.add_router("/tokens", users.tokens_router)
 api.add_router("/me", users.me_router)
+
+# Contracts, usage, pricing, invoices, revenue (billing step).
+from nestogy.api.v1 import contracts as contracts_api  # noqa: E402
+from nestogy.api.v1 import invoices as invoices_api  # noqa: E402
+
+api.add_router("/contracts", contracts_api.router)
+api.add_router("/usage", contracts_api.usage_router)
+api.add_router("/pricing", contracts_api.pricing_router)
+api.add_router("/invoices", invoices_api.router)
+api.add_router("/revenue", invoices_api.revenue_router)

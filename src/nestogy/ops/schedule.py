@@ -30,3 +30,20 @@ ENTRIES: list[Entry] = [
 
 for _entry in ENTRIES:
     cron(_entry.cron, sentry_monitor_config=None)(_entry.task)
+
+# Billing (contracts, renewals, recurring invoices, overdue marking): daily, in this order.
+from nestogy.billing import tasks as billing_tasks  # noqa: E402
+
+_BILLING_ENTRIES = [
+    Entry("15 0 * * *", billing_tasks.process_contract_renewals_daily,
+          "Billing: renewal notices, auto-renewals with uplift, ended contracts"),
+    Entry("30 0 * * *", billing_tasks.generate_recurring_invoices_daily,
+          "Billing: recurring invoices for every due contract period (catches up)"),
+    Entry("45 0 * * *", billing_tasks.mark_overdue_invoices_daily,
+          "Billing: mark invoices past due as overdue and notify once"),
+    Entry("20 3 * * *", billing_tasks.prune_idempotency_records,
+          "Housekeeping: forget Idempotency-Key responses older than 24 hours"),
+]
+ENTRIES.extend(_BILLING_ENTRIES)
+for _entry in _BILLING_ENTRIES:
+    cron(_entry.cron, sentry_monitor_config=None)(_entry.task)

@@ -1,0 +1,68 @@
+"""Events of billing, with their template context and recipients.
+
+``invoice.sent`` goes to the client's billing address (the client's email, else its
+contacts) and carries the PDF as an attachment spec; the others go to billing-role users.
+"""
+
+from __future__ import annotations
+
+from django_scopes import scope
+
+from nestogy.core.events import Event, Recipient, register
+
+
+def _invoice(event: Event):
+    from nestogy.billing.models import Invoice
+
+    return (Invoice.objects.select_related("client", "contract")
+            .filter(pk=event.data.get("invoice_id")).first())
+
+
+def _context(event: Event) -> dict:
+    from nestogy.billing.pdf import invoice_context
+
+    with scope(company=event.company_id):
+        invoice = _invoice(event)
+        if invoice is None:
+            return dict(event.data)
+        return {**event.data, **invoice_context(invoice)}
+
+
+def _billing_people(event: Event) -> list[Recipient]:
+    from nestogy.accounts.queries import members_with_role
+
+    with scope(company=event.company_id):
+        return [Recipient(user_id=m.user_id, email=m.user.email, name=m.user.name or "")
+                for m in members_with_role("owner", "billing").select_related("user")]
+
+
+def client_billing_recipients(event: Event) -> list[Recipient]:
+    from nestogy.clients.models import Contact
+
+    with scope(company=event.company_id):
+        invoice = _invoice(event)
+        if invoice is None:
+            return []
+        client = invoice.client
+        if client.email:
+            return [Recipient(email=client.email, name=client.name, kind="contact")]
+        return [Recipient(email=c.email, name=c.name, kind="contact")
+                for c in Contact.objects.filter(client=client).order_by("id")]
+
+
+def _run_context(event: Event) -> dict:
+    return dict(event.data)
+
+
+register("invoice.issued", description="An invoice was issued (numbered and final)",
+         context=_context, recipients=_billing_people,
+         default_channels={"billing": ("inapp",), "owner": ("inapp",)})
+register("invoice.sent", description="An invoice was emailed to the client, PDF attached",
+         context=_context, recipients=client_billing_recipients,
+         default_channels={"contact": ("email",)})
+register("invoice.overdue", description="An invoice passed its due date unpaid",
+         context=_context, recipients=_billing_people,
+         default_channels={"billing": ("email", "inapp"), "owner": ("inapp",)})
+register("invoice.recurring_run", description="A recurring billing run created invoices",
+         context=_run_context, recipients=_billing_people,
+         default_channels={"billing": ("inapp",)})

@@ -1,0 +1,161 @@
+"""Revenue forecast for the next N months, plus current MRR and ARR (SEMANTICS.md sec. 5).
+
+- **Frequency-aware:** each fixed item is projected period by period on the contract's own
+  cycle and anchor; a period's amount lands in the month its invoice is dated (the period
+  start), so a quarterly invoice lands in its month, not spread as 1/3 per month.
+- **Ends and renewals:** a contract stops at ``end_date`` (the last period prorated);
+  an auto-renewing one continues for further terms, with fixed prices raised by
+  ``renewal_uplift_percent`` (half-up) at each renewal, exactly like the renewal job.
+- **Usage:** per metered item, the amounts billed for its last (up to) six periods are fitted
+  with a least-squares line; each future period's usage is the line extrapolated (never
+  below zero), landing in the month of the invoice that bills it in arrears.
+- **MRR/ARR:** the fixed recurring amount of the contracts in service today normalised to a
+  month (weekly × 52/12, quarterly ÷ 3, ...); ARR = 12 × MRR. Usage is not in MRR.
+Months are calendar months in the company's time zone; amounts are in each contract's
+currency and summed per currency (``currency`` of the answer = the company's currency; other
+currencies are reported separately under ``other_currencies``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+from nestogy.billing.models import Invoice, InvoiceLine
+from nestogy.contracts.models import Contract, ContractItem
+from nestogy.contracts.pricing import Cycle, Terms, iter_periods
+from nestogy.contracts.renewals import renewed_end, uplifted
+from nestogy.core.money import quantize_money
+
+ZERO = Decimal(0)
+TREND_POINTS = 6
+
+
+def _month_key(d: date) -> str:
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def _months(start: date, n: int) -> list[str]:
+    out, y, m = [], start.year, start.month
+    for _ in range(n):
+        out.append(f"{y:04d}-{m:02d}")
+        m += 1
+        if m > 12:
+            y, m = y + 1, 1
+    return out
+
+
+def _horizon_end(start: date, n: int) -> date:
+    y, m = divmod(start.month - 1 + n, 12)
+    return date(start.year + y, m + 1, 1)
+
+
+def _trend(values: list[Decimal]) -> tuple[Decimal, Decimal]:
+    """Least-squares ``(intercept, slope)`` over x = 0..n-1 (slope 0 for fewer than 2)."""
+    n = len(values)
+    if n == 0:
+        return ZERO, ZERO
+    if n == 1:
+        return values[0], ZERO
+    xs = [Decimal(i) for i in range(n)]
+    mean_x = sum(xs) / n
+    mean_y = sum(values) / n
+    sxx = sum((x - mean_x) ** 2 for x in xs)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, values, strict=True)) / sxx
+    return mean_y - slope * mean_x, slope
+
+
+def forecast(company, today: date, months: int = 12) -> dict:
+    first = today.replace(day=1)
+    keys = _months(first, months)
+    horizon = _horizon_end(first, months)
+    currency = company.currency
+    recurring: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    usage: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    mrr: dict[str, Decimal] = defaultdict(lambda: ZERO)
+
+    contracts = list(Contract.objects.filter(status=Contract.Status.ACTIVE)
+                     .prefetch_related("items"))
+    metered_ids = [i.pk for c in contracts for i in c.items.all()
+                   if i.kind == ContractItem.Kind.METERED]
+    history: dict[int, list[Decimal]] = defaultdict(list)
+    if metered_ids:
+        rows = (InvoiceLine.objects.filter(
+            contract_item_id__in=metered_ids, kind=InvoiceLine.Kind.USAGE,
+            invoice__status__in=[s for s in Invoice.Status.values if s not in ("draft", "void")])
+            .order_by("contract_item_id", "-service_start")
+            .values_list("contract_item_id", "amount"))
+        for item_id, amount in rows:
+            if len(history[item_id]) < TREND_POINTS:
+                history[item_id].append(amount)
+
+    for contract in contracts:
+        cur = contract.currency
+        items = list(contract.items.all())
+        fixed = [i for i in items if i.kind == ContractItem.Kind.FIXED]
+        metered = [i for i in items if i.kind == ContractItem.Kind.METERED]
+        cycle = Cycle(contract.billing_cycle)
+        prices = {i.pk: i.unit_price for i in fixed}
+        end = contract.end_date
+        # MRR: in service today
+        if contract.start_date <= today and (end is None or end >= today):
+            per_period = sum((i.quantity * i.unit_price for i in fixed), ZERO)
+            mrr[cur] += per_period * cycle.per_year / 12
+        # Extend the term through renewals as far as the horizon needs.
+        renewals: list[date] = []  # end dates after which prices rise
+        if contract.auto_renew and end is not None:
+            while end < horizon:
+                renewals.append(end)
+                end = renewed_end(end, contract.renewal_term_months)
+        terms = Terms(contract.start_date, cycle, contract.billing_anchor_day, end)
+        trends = {}
+        for item in metered:
+            points = list(reversed(history.get(item.pk, [])))
+            trends[item.pk] = (_trend(points), len(points))
+        step = 0
+        for period in iter_periods(terms, from_date=max(first, contract.start_date)):
+            if period.start >= horizon:
+                break
+            while renewals and period.start > renewals[0]:
+                renewals.pop(0)
+                for item in fixed:
+                    prices[item.pk] = uplifted(prices[item.pk], contract.renewal_uplift_percent,
+                                               cur)
+            if period.start < first:
+                continue
+            key = _month_key(period.start)
+            for item in fixed:
+                amount = item.quantity * prices[item.pk]
+                if period.is_partial:
+                    amount = amount * period.factor_decimal
+                recurring[cur][key] += quantize_money(amount, cur)
+            step += 1
+            # usage billed on this invoice (arrears of the previous period)
+            if period.start > contract.start_date:
+                for item in metered:
+                    (intercept, slope), n = trends[item.pk]
+                    if n == 0:
+                        continue
+                    value = intercept + slope * (n - 1 + step)
+                    usage[cur][key] += quantize_money(max(ZERO, value), cur)
+
+    def month_rows(cur: str) -> list[dict]:
+        rows = []
+        for key in keys:
+            r, u = recurring[cur][key], usage[cur][key]
+            rows.append({"month": key, "recurring": quantize_money(r, cur),
+                         "usage": quantize_money(u, cur), "total": quantize_money(r + u, cur)})
+        return rows
+
+    others = sorted((set(recurring) | set(mrr) | set(usage)) - {currency})
+    m = quantize_money(mrr[currency], currency)
+    return {
+        "currency": currency, "as_of": today, "months": month_rows(currency),
+        "mrr": m, "arr": quantize_money(mrr[currency] * 12, currency),
+        "other_currencies": [{"currency": cur, "months": month_rows(cur),
+                              "mrr": quantize_money(mrr[cur], cur),
+                              "arr": quantize_money(mrr[cur] * 12, cur)} for cur in others],
+    }
+
+

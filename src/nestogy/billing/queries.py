@@ -1,0 +1,63 @@
+"""Reads of invoices, the overdue aging report. The active company scope filters all."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet
+
+from nestogy.billing.models import Invoice, InvoiceLine
+from nestogy.core.errors import NotFound, ValidationError
+
+AGING_BUCKETS = (("0", 0, 0), ("1-30", 1, 30), ("31-60", 31, 60), ("61-90", 61, 90),
+                 ("90+", 91, None))
+OPEN = [Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID, Invoice.Status.OVERDUE]
+
+
+def invoices(*, status: str | None = None, client=None, overdue: bool | None = None,
+             today: date | None = None) -> QuerySet[Invoice]:
+    qs = Invoice.objects.select_related("client", "contract", "credits").prefetch_related(
+        Prefetch("lines", queryset=InvoiceLine.objects.order_by("position", "id")))
+    if status:
+        if status not in Invoice.Status.values:
+            raise ValidationError("status", f"must be one of {', '.join(Invoice.Status.values)}")
+        qs = qs.filter(status=status)
+    if client is not None:
+        qs = qs.filter(client=client)
+    if overdue is True:
+        qs = qs.filter(status__in=OPEN, balance__gt=0, due_date__lt=today)
+    elif overdue is False:
+        qs = qs.exclude(status__in=OPEN, balance__gt=0, due_date__lt=today)
+    return qs
+
+
+def get_invoice(public_id: str, field: str = "invoice") -> Invoice:
+    invoice = invoices().filter(public_id=public_id).first()
+    if invoice is None:
+        raise NotFound(f"{field} not found")
+    return invoice
+
+
+def bucket_for(days_overdue: int) -> str:
+    for name, lo, hi in AGING_BUCKETS:
+        if days_overdue >= lo and (hi is None or days_overdue <= hi):
+            return name
+    return "0"
+
+
+def aging(today: date, *, client=None) -> dict:
+    """Open invoices with a balance, by days past due: 0 (not yet due), 1-30, ... 90+."""
+    qs = Invoice.objects.filter(status__in=OPEN, balance__gt=0, kind=Invoice.Kind.INVOICE)
+    if client is not None:
+        qs = qs.filter(client=client)
+    buckets = {name: {"bucket": name, "count": 0, "balance": Decimal(0)}
+               for name, _, _ in AGING_BUCKETS}
+    rows = []
+    for invoice in qs.select_related("client").order_by("due_date", "id"):
+        days = max(0, (today - invoice.due_date).days) if invoice.due_date else 0
+        name = bucket_for(days)
+        buckets[name]["count"] += 1
+        buckets[name]["balance"] += invoice.balance
+        rows.append((invoice, days, name))
+    return {"buckets": list(buckets.values()), "rows": rows}

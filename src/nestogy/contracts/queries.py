@@ -1,0 +1,79 @@
+"""Reads of contracts, items and usage. The active company scope filters every query."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db.models import Prefetch, QuerySet, Sum
+
+from nestogy.contracts.models import Contract, ContractItem, ContractItemQuantity, UsageRecord
+from nestogy.core.errors import NotFound
+
+
+def contracts(*, client=None, status: str | None = None) -> QuerySet[Contract]:
+    qs = Contract.objects.select_related("client").prefetch_related(
+        Prefetch("items", queryset=ContractItem.objects.order_by("position", "id")))
+    if client is not None:
+        qs = qs.filter(client=client)
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def get_contract(public_id: str, field: str = "contract") -> Contract:
+    contract = contracts().filter(public_id=public_id).first()
+    if contract is None:
+        raise NotFound(f"{field} not found")
+    return contract
+
+
+def get_item(public_id: str, field: str = "contract_item") -> ContractItem:
+    item = ContractItem.objects.select_related("contract").filter(public_id=public_id).first()
+    if item is None:
+        raise NotFound(f"{field} not found")
+    return item
+
+
+def items_by_public_id(public_ids: set[str]) -> dict[str, ContractItem]:
+    return {i.public_id: i for i in ContractItem.objects.select_related("contract")
+            .filter(public_id__in=public_ids)}
+
+
+def quantity_history(item_ids: list[int]) -> dict[int, list[ContractItemQuantity]]:
+    out: dict[int, list[ContractItemQuantity]] = {i: [] for i in item_ids}
+    for row in ContractItemQuantity.objects.filter(item_id__in=item_ids).order_by(
+            "item_id", "effective_from"):
+        out[row.item_id].append(row)
+    return out
+
+
+def local_bounds(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
+    """``[start, end)`` dates as aware datetimes at local midnight in the company's zone."""
+    zone = ZoneInfo(tz)
+    return (datetime.combine(start, time.min, tzinfo=zone),
+            datetime.combine(end, time.min, tzinfo=zone))
+
+
+def usage_totals(windows: list[tuple[int, date, date]], tz: str) -> dict[tuple[int, date],
+                                                                      Decimal]:
+    """Summed usage per ``(item_id, period_start)`` for many windows, aggregated in the DB.
+
+    One query per batch: the windows are OR-ed together and grouped by item; windows of one
+    item never overlap (periods tile), so each row is attributed to exactly one window.
+    """
+    if not windows:
+        return {}
+    from django.db.models import Case, DateField, Q, Value, When
+
+    cases, condition = [], Q()
+    for item_id, start, end in windows:
+        lo, hi = local_bounds(start, end, tz)
+        term = Q(item_id=item_id, occurred_at__gte=lo, occurred_at__lt=hi)
+        condition |= term
+        cases.append(When(term, then=Value(start)))
+    rows = (UsageRecord.objects.filter(condition)
+            .annotate(window=Case(*cases, output_field=DateField()))
+            .values("item_id", "window").annotate(total=Sum("quantity")).order_by())
+    return {(r["item_id"], r["window"]): r["total"] for r in rows}
