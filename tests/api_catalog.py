@@ -99,3 +99,26 @@ SELF_SERVICE: set[tuple[str, str]] = {
 
 # Operations that take no bearer token (they authenticate otherwise or are public).
 PUBLIC: set[tuple[str, str]] = set()
+
+# Payments step: payments, refunds, credit, retries, cards on file, statements, webhooks.
+SAMPLE_BODIES.update({
+    ("POST", "/invoices/{invoice_id}/payments"): {"amount": "1.00", "method": "cash"},
+    ("POST", "/payments"): {"client_id": "{client_id}", "amount": "1.00", "method": "check"},
+    ("POST", "/payments/{payment_id}/refunds"): {"amount": "1.00", "reason": "Matrix"},
+    ("POST", "/clients/{client_id}/payment-methods"): {"payment_method_reference": "pm_matrix"},
+})
+PERMISSIONS.update({
+    ("POST", "/invoices/{invoice_id}/payments"): "payments.manage",
+    ("POST", "/invoices/{invoice_id}/retry-payment"): "payments.manage",
+    ("POST", "/invoices/{invoice_id}/apply-credit"): "payments.manage",
+    ("GET", "/invoices/{invoice_id}/payment-attempts"): "invoices.view",
+    ("GET", "/payments"): "invoices.view",
+    ("POST", "/payments"): "payments.manage",
+    ("GET", "/payments/{payment_id}"): "invoices.view",
+    ("POST", "/payments/{payment_id}/refunds"): "payments.manage",
+    ("GET", "/clients/{client_id}/payment-methods"): "invoices.view",
+    ("POST", "/clients/{client_id}/payment-methods"): "payments.manage",
+    ("GET", "/clients/{client_id}/credit"): "invoices.view",
+    ("GET", "/clients/{client_id}/statement.pdf"): "invoices.view",
+})
+PUBLIC.add(("POST", "/webhooks/stripe"))

@@ -55,7 +55,18 @@ def object_ids(p) -> dict[str, str]:
         "token_id": token.public_id,
     }
     ids.update(billing_object_ids(p))
+    ids.update(payments_object_ids(p))
     return ids
+
+
+def payments_object_ids(p) -> dict[str, str]:
+    """Payments step: a check payment of client A kept as credit (refundable)."""
+    from nestogy.payments.actions import record_client_payment
+
+    with scope(company=p.company_a.pk):
+        payment = record_client_payment(p.client_a, {"amount": "100.00", "method": "check"},
+                                        allocations=[])
+    return {"payment_id": payment.public_id}
 
 
 def billing_object_ids(p) -> dict[str, str]:

@@ -46,11 +46,11 @@ INSTALLED_APPS = [
     "nestogy.audit",
     "nestogy.accounts",
     "nestogy.clients",
-    "nestogy.payments",
     "nestogy.api",
     "nestogy.ops",
     "nestogy.contracts",
     "nestogy.billing",
+    "nestogy.payments",
 ]
 
 MIDDLEWARE = [
