@@ -692,6 +692,34 @@ def retry_payment_now(invoice: Invoice, *, actor=None,
     return run_attempt(attempt.pk, gateway=gateway)
 
 
+def start_checkout(invoice: Invoice, *, success_url: str, cancel_url: str,
+                   gateway: Gateway | None = None) -> str:
+    """A hosted payment page for the invoice's balance (the portal's "pay this invoice").
+
+    Returns the URL to redirect the client to. The payment is recorded when the gateway's
+    ``payment_intent.succeeded`` webhook arrives (its metadata names the invoice).
+    """
+    _require_open(invoice)
+    if invoice.balance <= 0:
+        raise Conflict("the invoice has nothing to pay")
+    company = invoice.company
+    gw = gateway or get_gateway(company.get_setting("payments.gateway"), company=company)
+    customer = (PaymentMethodOnFile.objects.filter(client_id=invoice.client_id,
+                                                   gateway=gw.name)
+                .values_list("customer_reference", flat=True).first() or "")
+    meta = {"nestogy_company": company.public_id, "nestogy_invoice": invoice.public_id}
+    balance_key = str(invoice.balance).replace(".", "_")
+    try:
+        session = gw.create_checkout_session(
+            amount=invoice.balance, currency=invoice.currency,
+            description=f"Invoice {invoice.number}", success_url=success_url,
+            cancel_url=cancel_url, customer_reference=customer, metadata=meta,
+            idempotency_key=f"checkout_{invoice.public_id}_{balance_key}")
+    except (TransientGatewayError, PermanentGatewayError) as exc:
+        raise Conflict(f"the payment page is not available: {exc.message}") from None
+    return session.url
+
+
 # -- dunning job ----------------------------------------------------------------------------
 @dataclass
 class DunningReport:
