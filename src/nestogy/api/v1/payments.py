@@ -4,10 +4,11 @@ cards on file and statements under /clients/{id}, and the Stripe webhook."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpResponse
 from ninja import Query, Router, Schema, Status
+from pydantic import WithJsonSchema
 
 from nestogy.accounts.roles import require
 from nestogy.api.errors import error_body
@@ -28,7 +29,9 @@ router = Router(tags=["payments"])
 clients_router = Router(tags=["payments"])
 webhooks_router = Router(tags=["payments"], auth=None)
 
-Money = str | int
+# Validated by the actions (decimal strings; floats are refused naming the field).
+Money = Annotated[Any, WithJsonSchema({"type": "string", "format": "decimal",
+                                       "examples": ["54.84"]})]
 
 
 class PaymentIn(InputSchema):
