@@ -90,6 +90,7 @@ class StripeStandIn:
         self.api_key = api_key
         self.webhook_secret = webhook_secret
         self.webhook_url: str | None = None
+        self.latency = 0.0
         self.lock = threading.RLock()
         self.ids = itertools.count(1)
         self.ledger: list[Charge] = []
@@ -230,6 +231,8 @@ class StripeStandIn:
                                                   "Invalid API Key provided")
                     self._send(status, body)
                     return
+                if standin.latency and path == "/v1/payment_intents":
+                    time.sleep(standin.latency)  # a slow gateway: lets workers overlap
                 hang = 0.0
                 with standin.lock:
                     if method == "POST" and key and key in standin.idempotency:

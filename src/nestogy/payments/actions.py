@@ -133,7 +133,8 @@ def _payment_fields(data: dict[str, Any], currency: str) -> dict[str, Any]:
 
 # -- invoices -------------------------------------------------------------------------------
 def _lock_invoice(invoice_id: int) -> Invoice:
-    return Invoice.objects.select_for_update().select_related("company", "client").get(
+    return Invoice.objects.select_for_update(of=("self",)).select_related(
+        "company", "client").get(
         pk=invoice_id)
 
 
@@ -504,7 +505,7 @@ def run_attempt(attempt_id: int, *, gateway: Gateway | None = None) -> PaymentAt
     at once: both send the same idempotency key and the outcome is recorded once.
     """
     with transaction.atomic():
-        attempt = (PaymentAttempt.objects.select_for_update()
+        attempt = (PaymentAttempt.objects.select_for_update(of=("self",))
                    .select_related("payment_method", "invoice", "company").get(pk=attempt_id))
         if attempt.status not in (PaymentAttempt.Status.PENDING,
                                   PaymentAttempt.Status.UNKNOWN):
@@ -562,7 +563,8 @@ def _record_unknown(attempt_id: int, exc: TransientGatewayError) -> PaymentAttem
 
 @transaction.atomic
 def _record_error(attempt_id: int, exc: PermanentGatewayError) -> PaymentAttempt:
-    attempt = PaymentAttempt.objects.select_for_update().select_related("invoice").get(
+    attempt = PaymentAttempt.objects.select_for_update(of=("self",)).select_related(
+        "invoice").get(
         pk=attempt_id)
     if attempt.status not in (PaymentAttempt.Status.PENDING, PaymentAttempt.Status.UNKNOWN):
         return attempt
@@ -631,7 +633,7 @@ def record_gateway_payment(invoice: Invoice, *, amount: Decimal, gateway: str,
 def record_charge_result(attempt_id: int, result: ChargeResult, *,
                          rng: Any = None) -> PaymentAttempt:
     """Record the gateway's answer for an attempt, once. Later answers for it are ignored."""
-    attempt = (PaymentAttempt.objects.select_for_update()
+    attempt = (PaymentAttempt.objects.select_for_update(of=("self",))
                .select_related("invoice", "company").get(pk=attempt_id))
     final = (PaymentAttempt.Status.SUCCEEDED, PaymentAttempt.Status.CANCELLED)
     if attempt.status in final:
