@@ -353,3 +353,26 @@ def test_received_at_defaults_to_now_and_accepts_the_past(in_a):
     assert response.data["payment"]["received_at"].startswith("2026-01-02T14:00:00")
     assert timedelta(0) <= (Payment.objects.get().created_at
                             - Payment.objects.get().received_at)
+
+
+def test_admin_lists_payments_read_only_for_own_company(personas):
+    from django.test import Client as HttpClient
+    from django_scopes import scope
+
+    from tests.conftest import PASSWORD
+
+    with scope(company=personas.company_a.pk):
+        invoice = issued_invoice(personas.client_a, "10.00")
+        actions.record_invoice_payment(invoice, {"amount": "10.00", "method": "cash",
+                                                 "reference": "ALPHA-CASH"})
+    with scope(company=personas.company_b.pk):
+        invoice_b = issued_invoice(personas.client_b, "10.00")
+        actions.record_invoice_payment(invoice_b, {"amount": "10.00", "method": "cash",
+                                                   "reference": "BRAVO-CASH"})
+    http = HttpClient()
+    assert http.login(username="billing@alpha.test", password=PASSWORD)
+    page = http.get("/admin/payments/payment/")
+    assert page.status_code == 200
+    assert b"Acme Dental" in page.content and b"Bravo Client" not in page.content
+    assert http.get("/admin/payments/payment/add/").status_code == 403
+    assert http.get("/admin/payments/webhookevent/").status_code == 403
