@@ -41,3 +41,22 @@ def responses(ok: dict[int, Any]) -> dict[int, Any]:
 
 def iso(value) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+# Money and quantities in request bodies (billing step): decimal strings; ints are accepted,
+# floats are refused with a field error (0.1 + 0.2 is not 0.3).
+def _decimal_input(value: Any) -> Any:
+    if isinstance(value, float):
+        raise ValueError('must be a decimal string such as "12.50", not a float')
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+from typing import Annotated  # noqa: E402
+
+from pydantic import BeforeValidator, WithJsonSchema  # noqa: E402
+
+DecimalStr = Annotated[str, BeforeValidator(_decimal_input),
+                       WithJsonSchema({"type": "string", "format": "decimal",
+                                       "examples": ["12.50"]})]

@@ -19,12 +19,12 @@ currencies are reported separately under ``other_currencies``).
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from nestogy.billing.models import Invoice, InvoiceLine
 from nestogy.contracts.models import Contract, ContractItem
-from nestogy.contracts.pricing import Cycle, Terms, iter_periods
+from nestogy.contracts.pricing import Cycle, Terms, iter_periods, period_containing
 from nestogy.contracts.renewals import renewed_end, uplifted
 from nestogy.core.money import quantize_money
 
@@ -80,13 +80,15 @@ def forecast(company, today: date, months: int = 12) -> dict:
     metered_ids = [i.pk for c in contracts for i in c.items.all()
                    if i.kind == ContractItem.Kind.METERED]
     history: dict[int, list[Decimal]] = defaultdict(list)
+    billed: dict[tuple[int, date], Decimal] = {}
     if metered_ids:
         rows = (InvoiceLine.objects.filter(
             contract_item_id__in=metered_ids, kind=InvoiceLine.Kind.USAGE,
             invoice__status__in=[s for s in Invoice.Status.values if s not in ("draft", "void")])
             .order_by("contract_item_id", "-service_start")
-            .values_list("contract_item_id", "amount"))
-        for item_id, amount in rows:
+            .values_list("contract_item_id", "service_start", "amount"))
+        for item_id, service_start, amount in rows:
+            billed[(item_id, service_start)] = amount
             if len(history[item_id]) < TREND_POINTS:
                 history[item_id].append(amount)
 
@@ -113,7 +115,7 @@ def forecast(company, today: date, months: int = 12) -> dict:
         for item in metered:
             points = list(reversed(history.get(item.pk, [])))
             trends[item.pk] = (_trend(points), len(points))
-        step = 0
+        ahead = 0  # arrears periods past the last billed one
         for period in iter_periods(terms, from_date=max(first, contract.start_date)):
             if period.start >= horizon:
                 break
@@ -130,14 +132,24 @@ def forecast(company, today: date, months: int = 12) -> dict:
                 if period.is_partial:
                     amount = amount * period.factor_decimal
                 recurring[cur][key] += quantize_money(amount, cur)
-            step += 1
-            # usage billed on this invoice (arrears of the previous period)
-            if period.start > contract.start_date:
+            # usage billed on this invoice (arrears of the previous period): the billed
+            # amount when it is already invoiced, else the trend extrapolated
+            arrears = period_containing(terms, period.start - timedelta(days=1)) \
+                if period.start > contract.start_date else None
+            if arrears is not None and metered:
+                counted = False
                 for item in metered:
+                    actual = billed.get((item.pk, arrears.start))
+                    if actual is not None:
+                        usage[cur][key] += actual
+                        continue
                     (intercept, slope), n = trends[item.pk]
                     if n == 0:
                         continue
-                    value = intercept + slope * (n - 1 + step)
+                    if not counted:
+                        ahead += 1
+                        counted = True
+                    value = intercept + slope * (n - 1 + ahead)
                     usage[cur][key] += quantize_money(max(ZERO, value), cur)
 
     def month_rows(cur: str) -> list[dict]:

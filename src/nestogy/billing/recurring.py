@@ -90,33 +90,47 @@ def _fmt_range(start: date, end: date) -> str:
     return f"{start.isoformat()} to {(end - timedelta(days=1)).isoformat()}"
 
 
-def _due_periods(contract: Contract, as_of: date, last_billed: date | None,
+def _due_periods(contract: Contract, as_of: date, last: tuple[date, date] | None,
                  has_metered: bool) -> list[Period]:
-    """Unbilled periods starting on or before ``as_of`` (plus a closing one, see module)."""
+    """Unbilled periods starting on or before ``as_of`` (plus a closing one, see module).
+
+    ``last`` is ``(period_start, period_end)`` of the latest billed period. Billing resumes at
+    its end: when a renewal extended a contract that had ended mid-period, the rest of that
+    cycle period is billed as a prorated partial period.
+    """
     terms = contract.terms
+    last_start, last_end = last if last is not None else (None, None)
     out: list[Period] = []
-    for period in iter_periods(terms, from_date=last_billed):
+    for period in iter_periods(terms, from_date=last_end):
+        if last_end is not None and period.start < last_end:
+            if period.end <= last_end:
+                continue
+            period = Period(last_end, period.end, period.full_start, period.full_end)
         if period.start > as_of:
             break
-        if last_billed is not None and period.start <= last_billed:
+        if period.start == last_start:
             continue
         out.append(period)
     end = terms.service_end
     if has_metered and not contract.auto_renew and end is not None and end <= as_of and (
-            last_billed is None
-                                                             or last_billed < end):
+            last_end is None or last_end < end or (last_start != end and last_end == end)):
         out.append(Period(end, end, end, end))  # closing invoice for the last usage
     return out
 
 
 def _arrears_period(terms: Terms, period: Period) -> Period | None:
+    """The contract period that ended when ``period`` started (no billing history known)."""
     if period.start <= terms.start_date:
         return None
-    return period_containing(terms, period.start - timedelta(days=1))
+    before = period_containing(terms, period.start - timedelta(days=1))
+    if before is None:
+        return None
+    return Period(before.start, min(before.end, period.start), before.full_start,
+                  before.full_end)
 
 
 def plan_batch(company, contracts: list[Contract], as_of: date,
-               last_billed: dict[int, date]) -> list[PlannedInvoice]:
+               last_billed: dict[int, tuple[date, date]]) -> list[PlannedInvoice]:
     """Compute the invoices of a batch of contracts (3 queries, whatever the batch size)."""
     items_by_contract: dict[int, list[ContractItem]] = {c.pk: [] for c in contracts}
     items = list(ContractItem.objects.filter(contract_id__in=list(items_by_contract))
@@ -136,8 +150,18 @@ def plan_batch(company, contracts: list[Contract], as_of: date,
         terms = contract.terms
         currency = contract.currency
         rate = contract.tax_rate_percent
-        for period in _due_periods(contract, as_of, last_billed.get(contract.pk),
-                                   bool(metered)):
+        last = last_billed.get(contract.pk)
+        previous: Period | None = None
+        if last is not None and last[0] != last[1]:
+            previous = Period(last[0], last[1], last[0], last[1])
+        for period in _due_periods(contract, as_of, last, bool(metered)):
+            # usage in arrears: exactly the billed period before this one
+            arrears = previous
+            if arrears is None and period.start > terms.start_date:
+                arrears = _arrears_period(terms, period)
+            if arrears is not None and arrears.end != period.start:
+                arrears = None if arrears.end > period.start else arrears
+            previous = period if period.start != period.end else previous
             invoice = PlannedInvoice(contract, period.start, period.end, period.start)
             closing = period.start == period.end
             if not closing:
@@ -152,8 +176,6 @@ def plan_batch(company, contracts: list[Contract], as_of: date,
                         calc.line_amount(qty, item.unit_price, currency, factor),
                         item.taxable, rate if item.taxable else ZERO, item,
                         period.start, period.end))
-            arrears = _arrears_period(terms, period) if not closing else \
-                period_containing(terms, terms.end_date)
             if arrears is not None:
                 for item in metered:
                     windows.append((item.pk, arrears.start, arrears.end))
@@ -186,11 +208,14 @@ def plan_batch(company, contracts: list[Contract], as_of: date,
     return result
 
 
-def _last_billed(contract_ids: list[int]) -> dict[int, date]:
+def _last_billed(contract_ids: list[int]) -> dict[int, tuple[date, date]]:
+    """``(period_start, period_end)`` of each contract's latest billed period (periods tile,
+    so the latest start and the latest end belong to the same invoice)."""
     rows = (Invoice.objects.filter(contract_id__in=contract_ids, kind=Invoice.Kind.INVOICE,
                                    period_start__isnull=False)
-            .values("contract_id").annotate(last=Max("period_start")).order_by())
-    return {r["contract_id"]: r["last"] for r in rows}
+            .values("contract_id").annotate(last=Max("period_start"), last_end=Max("period_end"))
+            .order_by())
+    return {r["contract_id"]: (r["last"], r["last_end"]) for r in rows}
 
 
 def _write_batch(company, planned: list[PlannedInvoice], *, issue: bool, actor) -> tuple[

@@ -60,17 +60,21 @@ def usage_totals(windows: list[tuple[int, date, date]], tz: str) -> dict[tuple[i
                                                                       Decimal]:
     """Summed usage per ``(item_id, period_start)`` for many windows, aggregated in the DB.
 
-    One query per batch: the windows are OR-ed together and grouped by item; windows of one
-    item never overlap (periods tile), so each row is attributed to exactly one window.
+    One query per batch: windows sharing the same dates are merged into one ``item IN (...)``
+    condition, the conditions are OR-ed and grouped by item and window; windows of one item
+    never overlap (periods tile), so each row is attributed to exactly one window.
     """
     if not windows:
         return {}
     from django.db.models import Case, DateField, Q, Value, When
 
-    cases, condition = [], Q()
+    by_window: dict[tuple[date, date], list[int]] = {}
     for item_id, start, end in windows:
+        by_window.setdefault((start, end), []).append(item_id)
+    cases, condition = [], Q()
+    for (start, end), item_ids in by_window.items():
         lo, hi = local_bounds(start, end, tz)
-        term = Q(item_id=item_id, occurred_at__gte=lo, occurred_at__lt=hi)
+        term = Q(item_id__in=item_ids, occurred_at__gte=lo, occurred_at__lt=hi)
         condition |= term
         cases.append(When(term, then=Value(start)))
     rows = (UsageRecord.objects.filter(condition)

@@ -174,3 +174,9 @@ def _seed_clients(company, spec, rng, multiplier, counts, report) -> list:
         if (i + 1) % 10 == 0 or i + 1 == total:
             report(f"  {company.name}: clients {i + 1}/{total}")
     return clients
+
+
+# Billing step: contracts, usage and six months of invoices for every demo client.
+from nestogy.billing.demo import seed_billing  # noqa: E402
+
+EXTRA_STEPS.append(seed_billing)

@@ -10,7 +10,7 @@ from ninja import Query, Router, Schema, Status
 from nestogy.accounts.roles import require
 from nestogy.api.idempotency import idempotent
 from nestogy.api.pagination import paginate
-from nestogy.api.schemas import InputSchema, responses
+from nestogy.api.schemas import DecimalStr, InputSchema, responses
 from nestogy.clients import queries as client_queries
 from nestogy.contracts import actions, queries
 from nestogy.contracts.models import Contract, ContractItem
@@ -22,7 +22,7 @@ router = Router(tags=["contracts"])
 usage_router = Router(tags=["contracts"])
 pricing_router = Router(tags=["contracts"])
 
-Money = str | int  # decimal strings (ints accepted); floats are refused with a field error
+Money = DecimalStr
 
 
 class ContractIn(InputSchema):

@@ -11,7 +11,7 @@ from ninja import Query, Router, Schema
 from nestogy.accounts.roles import require
 from nestogy.api.idempotency import idempotent
 from nestogy.api.pagination import paginate
-from nestogy.api.schemas import InputSchema, responses
+from nestogy.api.schemas import DecimalStr, InputSchema, responses
 from nestogy.billing import actions, forecast, pdf, queries, recurring
 from nestogy.billing.models import Invoice
 from nestogy.clients import queries as client_queries
@@ -21,7 +21,7 @@ from nestogy.core.money import money_str
 router = Router(tags=["invoices"])
 revenue_router = Router(tags=["invoices"])
 
-Money = str | int
+Money = DecimalStr
 
 
 class LineIn(InputSchema):
