@@ -308,3 +308,19 @@ def test_hourly_task_is_scheduled():
 def test_stripe_config_from_environment(monkeypatch, in_a):
     monkeypatch.setenv("NESTOGY_STRIPE_API_KEY", "sk_env")
     assert get_gateway("stripe", company=in_a.company_a).api_key == "sk_env"
+
+
+@pytest.mark.parametrize("due", [2, 6])
+def test_job_query_budget_is_constant_per_attempt(in_a, stripe_configured, due,
+                                                  django_assert_max_num_queries):
+    """Each retry is one network call, so the job is per-row; but its queries per attempt
+    are bounded (no N+1 over attempts, allocations or companies)."""
+    card_on_file(in_a.client_a, stripe_configured)
+    stripe_configured.decline_next(due)
+    for _ in range(due):
+        invoice = issued_invoice(in_a.client_a, "10.00")
+        actions.run_attempt(actions.start_charge(invoice).pk)
+    PaymentAttempt.objects.update(next_retry_at=T0 - timedelta(minutes=1))
+    with django_assert_max_num_queries(8 + 32 * due):
+        report = actions.process_failed_payments(now=T0)
+    assert report.succeeded == due
