@@ -376,3 +376,21 @@ def test_admin_lists_payments_read_only_for_own_company(personas):
     assert b"Acme Dental" in page.content and b"Bravo Client" not in page.content
     assert http.get("/admin/payments/payment/add/").status_code == 403
     assert http.get("/admin/payments/webhookevent/").status_code == 403
+
+
+def test_demo_payments_match_the_invoices(db):
+    from django.db.models import Sum
+
+    from nestogy.ops.demo import seed_demo
+
+    lines = []
+    assert seed_demo(report=lines.append).created
+    with scopes_disabled():
+        paid = Invoice.objects.filter(amount_paid__gt=0)
+        assert paid.exists()
+        for invoice in paid:
+            allocated = PaymentAllocation.objects.filter(invoice=invoice).aggregate(
+                s=Sum("amount"))["s"]
+            assert allocated == invoice.amount_paid
+        assert Payment.objects.count() == paid.count()
+    assert any("payments recorded" in line for line in lines)

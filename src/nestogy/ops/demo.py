@@ -180,3 +180,8 @@ def _seed_clients(company, spec, rng, multiplier, counts, report) -> list:
 from nestogy.billing.demo import seed_billing  # noqa: E402
 
 EXTRA_STEPS.append(seed_billing)
+
+# Payments step: the payments behind the demo invoices' paid amounts (runs after billing).
+from nestogy.payments.demo import seed_payments  # noqa: E402
+
+EXTRA_STEPS.append(seed_payments)
