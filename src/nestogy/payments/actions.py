@@ -71,6 +71,15 @@ RECONCILE_WINDOW = timedelta(hours=20)
 PAYMENT_FIELDS = {"amount", "method", "reference", "received_at", "notes"}
 
 
+# Stored precision of money columns. SQLite sums DECIMAL columns in floating point
+# (0.06 may come back as 0.0600000000000001), so every SQL sum is re-quantized to it.
+PLACES = Decimal("0.0001")
+
+
+def db_sum(value: Any) -> Decimal:
+    return Decimal(str(value or 0)).quantize(PLACES)
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:100]
 
@@ -266,9 +275,8 @@ def record_client_payment(client: Client, data: dict[str, Any],
 
 
 def credit_balance(client: Client, currency: str) -> Decimal:
-    total = (Payment.objects.filter(client=client, currency=currency.upper())
-             .aggregate(total=Sum("unapplied"))["total"])
-    return total or ZERO
+    return db_sum(Payment.objects.filter(client=client, currency=currency.upper())
+                  .aggregate(total=Sum("unapplied"))["total"])
 
 
 @transaction.atomic
@@ -316,7 +324,9 @@ def _reverse(payment: Payment, amount: Decimal) -> None:
         for row in per_invoice:
             if left <= 0:
                 break
-            part = min(row["net"], left)
+            part = min(db_sum(row["net"]), left)
+            if part <= 0:
+                continue
             invoice = _lock_invoice(row["invoice_id"])
             PaymentAllocation.objects.create(company_id=payment.company_id, payment=payment,
                                              invoice=invoice, amount=-part)
