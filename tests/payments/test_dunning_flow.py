@@ -324,3 +324,19 @@ def test_job_query_budget_is_constant_per_attempt(in_a, stripe_configured, due,
     with django_assert_max_num_queries(8 + 32 * due):
         report = actions.process_failed_payments(now=T0)
     assert report.succeeded == due
+
+
+def test_hourly_task_runs_the_job(in_a, stripe_configured, clock):
+    from nestogy.payments.tasks import process_failed_payments_task
+
+    card_on_file(in_a.client_a, stripe_configured)
+    invoice = issued_invoice(in_a.client_a, "21.00")
+    stripe_configured.decline_next(1)
+    actions.run_attempt(actions.charge_invoice(invoice).pk)
+    clock.move_to(T0 + DAY)
+    summary = process_failed_payments_task.call()
+    assert summary["succeeded"] == 1 and "due" not in summary
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.PAID
+    [attempt] = [a for a in attempts(invoice) if a.attempt_number == 2]
+    assert attempt.claimed_by.startswith("task:")
