@@ -20,8 +20,9 @@ URL = "/api/v1/webhooks/stripe"
 
 def post(body: bytes, header: str | None):
     headers = {"Stripe-Signature": header} if header is not None else {}
-    response = HttpClient().post(URL, data=body, content_type="application/json",
-                                 headers=headers)
+    # Stripe sends no CSRF token: the endpoint must work with CSRF checks enforced.
+    response = HttpClient(enforce_csrf_checks=True).post(
+        URL, data=body, content_type="application/json", headers=headers)
     response.data = response.json()
     return response
 
@@ -272,3 +273,23 @@ def test_webhook_answers_quickly_without_processing_inline(in_a, stripe_configur
     assert WebhookEvent.objects.get().status == "received"
     assert PaymentAttempt.objects.get().status == "succeeded"
     assert Refund.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_checkout_over_real_http_with_webhook_to_a_live_server(personas, stripe_configured,
+                                                               immediate_tasks, live_server):
+    """The whole loop over sockets: the stand-in's checkout page pays and POSTs the signed
+    webhooks to Nestogy's live server, whose task records the payment."""
+    from django_scopes import scope
+
+    stripe_configured.webhook_url = f"{live_server.url}{URL}"
+    with scope(company=personas.company_a.pk):
+        invoice = issued_invoice(personas.client_a, "64.00")
+        url = actions.start_checkout(invoice, success_url="http://portal.test/ok",
+                                     cancel_url="http://portal.test/no")
+    visit(url)
+    with scope(company=personas.company_a.pk):
+        invoice.refresh_from_db()
+        assert (invoice.status, invoice.balance) == (Invoice.Status.PAID, Decimal("0"))
+        assert Payment.objects.get().amount == Decimal("64")
+    assert WebhookEvent.objects.filter(status="processed").count() == 1
