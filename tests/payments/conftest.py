@@ -2,51 +2,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
-from tests.payments.stripe_standin import StripeStandIn
-
-
-@pytest.fixture
-def standin():
-    server = StripeStandIn().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def stripe_gateway(standin):
-    from nestogy.payments.gateways import get_gateway
-
-    return get_gateway("stripe", **standin.client_options(), timeout=2)
-
-
-@pytest.fixture
-def stripe_configured(standin):
-    """Every ``get_gateway("stripe")`` of the code under test talks to the stand-in."""
-    from nestogy.payments import gateways
-
-    gateways.configure("stripe", **standin.client_options(), timeout=1)
-    yield standin
-    gateways.reset_configuration("stripe")
-
-
-@pytest.fixture
-def immediate_tasks(settings):
-    settings.TASKS = {"default": {
-        "BACKEND": "django.tasks.backends.immediate.ImmediateBackend",
-        "QUEUES": ["default", "notifications", "billing", "sla"]}}
-
-
-@pytest.fixture
-def events():
-    """Every domain event emitted during the test, in order."""
-    from nestogy.core import events as core_events
-
-    seen: list = []
-    core_events.subscribe(seen.append)
-    yield seen
-    core_events._subscribers.remove(seen.append)
+from tests.payments.fixtures import (  # noqa: F401  (fixtures)
+    events,
+    immediate_tasks,
+    standin,
+    stripe_configured,
+    stripe_gateway,
+)
 
 
 def issued_invoice(client, amount="100.00", *, due_date=None, currency=None):
@@ -64,8 +26,8 @@ def issued_invoice(client, amount="100.00", *, due_date=None, currency=None):
     return invoice
 
 
-def card_on_file(client, standin, *, auto_pay=True):
+def card_on_file(client, server, *, auto_pay=True):
     from nestogy.payments.actions import add_payment_method
 
-    return add_payment_method(client, {"payment_method_reference": standin.add_card(),
+    return add_payment_method(client, {"payment_method_reference": server.add_card(),
                                        "auto_pay": auto_pay})
