@@ -108,13 +108,17 @@ def test_credit_note_reduces_balance_and_void_rules(personas):
     too_much = api.post(f"/invoices/{data['id']}/credit-notes",
                         {"items": [{"description": "x", "unit_price": "500"}]})
     assert too_much.status_code == 422
-    # an invoice with credit notes cannot be voided; a fresh one can, keeping its number
+    # an invoice with credit notes cannot be voided; voiding the note restores the balance
     assert api.post(f"/invoices/{data['id']}/void").status_code == 409
+    assert api.post(f"/invoices/{note['id']}/void").status_code == 200
+    assert api.get(f"/invoices/{data['id']}").data["balance"] == "130.01"
+    assert api.post(f"/invoices/{data['id']}/void").status_code == 200
     other = draft(api, personas)
     api.post(f"/invoices/{other['id']}/issue")
     voided = api.post(f"/invoices/{other['id']}/void", {"reason": "Duplicate"})
     assert voided.status_code == 200 and voided.data["status"] == "void"
     assert voided.data["number"] == "INV-00003" and voided.data["balance"] == "0.00"
+    assert api.get(f"/invoices/{data['id']}").data["status"] == "void"
     assert api.post(f"/invoices/{other['id']}/void").status_code == 409
     assert api.post(f"/invoices/{other['id']}/send").status_code == 409
 

@@ -212,6 +212,13 @@ def void_invoice(invoice: Invoice, *, actor=None, reason: str = "") -> Invoice:
         raise Conflict("invoice has payments; issue a credit note instead of voiding")
     if invoice.credit_notes.exclude(status=Invoice.Status.VOID).exists():
         raise Conflict("invoice has credit notes; void them first")
+    if invoice.kind == Invoice.Kind.CREDIT_NOTE and invoice.credits_id:
+        # the credit no longer applies: the corrected invoice owes it again
+        original = Invoice.objects.select_for_update().get(pk=invoice.credits_id)
+        original.balance += invoice.total
+        if original.status != Invoice.Status.VOID:
+            original.status = _settle_status(original)
+        original.save(update_fields=["balance", "status", "updated_at"])
     invoice.status = Invoice.Status.VOID
     invoice.voided_at = timezone.now()
     invoice.balance = ZERO

@@ -18,6 +18,7 @@ from nestogy.billing.recurring import run_recurring
 from nestogy.contracts.actions import create_contract, record_usage_bulk
 from nestogy.contracts.models import ContractItem
 from nestogy.contracts.pricing import add_months
+from nestogy.contracts.renewals import process_renewals
 
 BACKUP_PRICING = {"mode": "graduated", "tiers": [
     {"up_to": 100, "unit_price": "0.00", "flat_fee": "15.00"},
@@ -81,9 +82,11 @@ def seed_billing(company, context: dict, rng, report) -> None:
             apply_payment_amount(invoice, (invoice.balance / 2).quantize(Decimal("0.01")))
             partial += 1
     overdue = len(mark_overdue(company, today=today))
+    notices = len(process_renewals(company, today).notices)
     counts = context.get("counts")
     if counts is not None:
         counts["contracts"] = counts.get("contracts", 0) + contracts
         counts["invoices"] = counts.get("invoices", 0) + len(result.invoices)
     report(f"  {company.name}: {contracts} contracts, {len(result.invoices)} invoices "
-           f"({paid} paid, {partial} partially paid, {overdue} overdue)")
+           f"({paid} paid, {partial} partially paid, {overdue} overdue), "
+           f"{notices} renewal notice(s)")
