@@ -293,3 +293,29 @@ def test_checkout_over_real_http_with_webhook_to_a_live_server(personas, stripe_
         assert (invoice.status, invoice.balance) == (Invoice.Status.PAID, Decimal("0"))
         assert Payment.objects.get().amount == Decimal("64")
     assert WebhookEvent.objects.filter(status="processed").count() == 1
+
+
+def test_stale_and_failed_events_are_reprocessed_by_the_hourly_task(in_a, stripe_configured,
+                                                                    paid_by_card):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from nestogy.payments.tasks import process_failed_payments_task
+    from nestogy.payments.webhooks import receive
+
+    _, intent = paid_by_card
+    event = stripe_configured.make_event("charge.refunded", {
+        "id": intent["latest_charge"], "object": "charge", "payment_intent": intent["id"],
+        "amount_refunded": 5000, "metadata": intent["metadata"]})
+    body, header = stripe_configured.sign(event)
+    stored, _ = receive("stripe", body, {"Stripe-Signature": header})  # task never ran
+    fresh = process_failed_payments_task.call()
+    assert fresh["webhooks_reprocessed"] == 0  # not stale yet
+    WebhookEvent.objects.filter(pk=stored.pk).update(
+        received_at=timezone.now() - timedelta(minutes=16))
+    assert process_failed_payments_task.call()["webhooks_reprocessed"] == 1
+    stored.refresh_from_db()
+    assert stored.status == "processed"
+    assert Payment.objects.get().amount_refunded == Decimal("50")
+    assert process_failed_payments_task.call()["webhooks_reprocessed"] == 0

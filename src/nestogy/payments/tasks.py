@@ -23,8 +23,12 @@ def process_webhook_event(event_id: int) -> str:
 
 @system_task(queue_name="billing")
 def process_failed_payments_task() -> dict:
-    """Hourly: retry due failed charges, reconcile unanswered ones, start auto-pay backlog."""
+    """Hourly: retry due failed charges, reconcile unanswered ones, start auto-pay backlog,
+    and process webhook events whose task was lost or failed."""
     from nestogy.payments.actions import process_failed_payments, worker_name
+    from nestogy.payments.webhooks import reprocess_stale
 
     report = process_failed_payments(worker=f"task:{worker_name()}")
-    return {k: v for k, v in report.as_dict().items() if k != "due"}
+    summary = {k: v for k, v in report.as_dict().items() if k != "due"}
+    summary["webhooks_reprocessed"] = reprocess_stale()
+    return summary

@@ -204,6 +204,25 @@ def _dispute_created(event: WebhookEvent, obj: dict[str, Any]) -> bool:
     return True
 
 
+def reprocess_stale(*, now=None, stale_after=None, limit: int = 500) -> int:
+    """Process events whose task never ran or failed (hourly safety net); returns how many.
+
+    ``received`` rows older than ``stale_after`` (default 15 minutes: their task was lost)
+    and ``failed`` rows are processed again; processing is idempotent, so a row that was
+    in fact applied changes nothing.
+    """
+    from datetime import timedelta
+
+    now = now or timezone.now()
+    cutoff = now - (stale_after or timedelta(minutes=15))
+    ids = list(WebhookEvent.objects.filter(
+        status__in=[WebhookEvent.Status.RECEIVED, WebhookEvent.Status.FAILED],
+        received_at__lte=cutoff).order_by("id").values_list("id", flat=True)[:limit])
+    for event_id in ids:
+        process_event(event_id)
+    return len(ids)
+
+
 HANDLERS = {
     "payment_intent.succeeded": _intent_succeeded,
     "payment_intent.payment_failed": _intent_failed,
