@@ -171,3 +171,25 @@ PERMISSIONS.update({
     ("GET", "/tickets/{ticket_id}/escalations"): "tickets.view",
 })
 PERMISSIONS[("GET", "/tickets/{ticket_id}/history")] = "tickets.view"
+# Payments step: payments, refunds, credit, retries, cards on file, statements, webhooks.
+SAMPLE_BODIES.update({
+    ("POST", "/invoices/{invoice_id}/payments"): {"amount": "1.00", "method": "cash"},
+    ("POST", "/payments"): {"client_id": "{client_id}", "amount": "1.00", "method": "check"},
+    ("POST", "/payments/{payment_id}/refunds"): {"amount": "1.00", "reason": "Matrix"},
+    ("POST", "/clients/{client_id}/payment-methods"): {"payment_method_reference": "pm_matrix"},
+})
+PERMISSIONS.update({
+    ("POST", "/invoices/{invoice_id}/payments"): "payments.manage",
+    ("POST", "/invoices/{invoice_id}/retry-payment"): "payments.manage",
+    ("POST", "/invoices/{invoice_id}/apply-credit"): "payments.manage",
+    ("GET", "/invoices/{invoice_id}/payment-attempts"): "invoices.view",
+    ("GET", "/payments"): "invoices.view",
+    ("POST", "/payments"): "payments.manage",
+    ("GET", "/payments/{payment_id}"): "invoices.view",
+    ("POST", "/payments/{payment_id}/refunds"): "payments.manage",
+    ("GET", "/clients/{client_id}/payment-methods"): "invoices.view",
+    ("POST", "/clients/{client_id}/payment-methods"): "payments.manage",
+    ("GET", "/clients/{client_id}/credit"): "invoices.view",
+    ("GET", "/clients/{client_id}/statement.pdf"): "invoices.view",
+})
+PUBLIC.add(("POST", "/webhooks/stripe"))

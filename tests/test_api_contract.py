@@ -63,6 +63,7 @@ def object_ids(p) -> dict[str, str]:
     ids.update(desk_object_ids(p))
     ids.update(billing_object_ids(p))
     ids["absence_id"] = _absence(p)
+    ids.update(payments_object_ids(p))
     return ids
 
 
@@ -88,6 +89,16 @@ def desk_object_ids(p) -> dict[str, str]:
         ticket = create_ticket(p.company_a, {"client": p.client_a, "subject": "Printer"})
     return {"calendar_id": policy.calendar.public_id, "policy_id": policy.public_id,
             "ticket_id": ticket.public_id}
+
+
+def payments_object_ids(p) -> dict[str, str]:
+    """Payments step: a check payment of client A kept as credit (refundable)."""
+    from nestogy.payments.actions import record_client_payment
+
+    with scope(company=p.company_a.pk):
+        payment = record_client_payment(p.client_a, {"amount": "100.00", "method": "check"},
+                                        allocations=[])
+    return {"payment_id": payment.public_id}
 
 
 def billing_object_ids(p) -> dict[str, str]:

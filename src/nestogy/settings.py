@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "nestogy.contracts",
     "nestogy.tickets",
     "nestogy.billing",
+    "nestogy.payments",
     "nestogy.api",
     "nestogy.portal",
     "nestogy.ops",

@@ -174,14 +174,15 @@ def test_bulk_assign_reports_per_ticket_and_audits_each_success(personas):
         "assignee_id": p.tech2_a.user.public_id})
     assert response.status_code == 200
     assert response.data["results"] == [
-        {"id": t1["id"], "ok": True, "error": None},
-        {"id": "tkt_missing", "ok": False, "error": "not found"},
-        {"id": t2["id"], "ok": True, "error": None}]
+        {"id": t1["id"], "ok": True, "error": None, "assignee_id": None},
+        {"id": "tkt_missing", "ok": False, "error": "not found", "assignee_id": None},
+        {"id": t2["id"], "ok": True, "error": None, "assignee_id": None}]
     assert api.get(f"/tickets/{t2['id']}").data["assignee_id"] == p.tech2_a.user.public_id
     with scopes_disabled():
         assert AuditEntry.objects.filter(action="ticket.assigned").count() == 2
-    auto = api.post("/tickets/bulk/assign", {"ticket_ids": [t1["id"]], "assignee_id": "auto"})
-    assert auto.status_code == 422 and auto.data["error"]["field"] == "assignee_id"
+    bogus = api.post("/tickets/bulk/assign", {"ticket_ids": [t1["id"]],
+                                              "assignee_id": "everyone"})
+    assert bogus.status_code == 422 and bogus.data["error"]["field"] == "assignee_id"
     billing = api.post("/tickets/bulk/assign", {"ticket_ids": [t1["id"]],
                                                 "assignee_id": p.billing_a.user.public_id})
     assert billing.status_code == 422 and billing.data["error"]["field"] == "assignee_id"

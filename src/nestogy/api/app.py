@@ -44,3 +44,11 @@ api.add_router("/usage", contracts_api.usage_router)
 api.add_router("/pricing", contracts_api.pricing_router)
 api.add_router("/invoices", invoices_api.router)
 api.add_router("/revenue", invoices_api.revenue_router)
+
+# Payments step: payments, refunds, credit, retries, cards on file, statements, webhooks.
+from nestogy.api.v1 import payments as payments_api  # noqa: E402
+
+api.add_router("/invoices", payments_api.invoices_router)
+api.add_router("/payments", payments_api.router)
+api.add_router("/clients", payments_api.clients_router)
+api.add_router("/webhooks", payments_api.webhooks_router)

@@ -164,6 +164,20 @@ def _settle_status(invoice: Invoice) -> str:
     return Invoice.Status.ISSUED
 
 
+# Called inside the issuing transaction with the invoices just issued (one from
+# issue_invoice, a batch from a recurring run) and the actor. Payments registers auto-pay
+# here, keeping billing below payments in the layers.
+AFTER_ISSUE: list = []
+
+
+def after_issue(invoices: list[Invoice], actor=None) -> None:
+    issued = [i for i in invoices if i.status in (Invoice.Status.ISSUED,
+                                                   Invoice.Status.PARTIALLY_PAID)]
+    if issued:
+        for hook in AFTER_ISSUE:
+            hook(issued, actor)
+
+
 @transaction.atomic
 def issue_invoice(invoice: Invoice, *, actor=None, issue_date: date | None = None) -> Invoice:
     """Give a draft its number (gap-free, from the locked counter) and make it final."""
@@ -184,6 +198,7 @@ def issue_invoice(invoice: Invoice, *, actor=None, issue_date: date | None = Non
     emit("invoice.issued", company_id=invoice.company_id, actor=actor,
          data={"invoice_id": invoice.pk, "number": invoice.number,
                "total": str(invoice.total), "currency": invoice.currency})
+    after_issue([invoice], actor)
     return invoice
 
 

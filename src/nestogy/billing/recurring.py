@@ -269,6 +269,10 @@ def _write_batch(company, planned: list[PlannedInvoice], *, issue: bool, actor) 
                                             "period_start": inv.period_start.isoformat(),
                                             "total": str(inv.total)})
                           for inv in invoices])
+        if issue:
+            from nestogy.billing.actions import after_issue
+
+            after_issue(invoices, actor)
     return fresh, len(planned) - len(fresh)
 
 

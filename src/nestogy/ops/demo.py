@@ -184,3 +184,8 @@ EXTRA_STEPS.append(seed_service_desk)
 from nestogy.billing.demo import seed_billing  # noqa: E402
 
 EXTRA_STEPS.append(seed_billing)
+
+# Payments step: the payments behind the demo invoices' paid amounts (runs after billing).
+from nestogy.payments.demo import seed_payments  # noqa: E402
+
+EXTRA_STEPS.append(seed_payments)

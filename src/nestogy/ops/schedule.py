@@ -65,3 +65,14 @@ _BILLING_ENTRIES = [
 ENTRIES.extend(_BILLING_ENTRIES)
 for _entry in _BILLING_ENTRIES:
     cron(_entry.cron, sentry_monitor_config=None)(_entry.task)
+
+# Payments step: dunning (retry due failed charges, reconcile unanswered ones) every hour.
+from nestogy.payments import tasks as payments_tasks  # noqa: E402
+
+_PAYMENTS_ENTRIES = [
+    Entry("7 * * * *", payments_tasks.process_failed_payments_task,
+          "Payments: retry failed automatic payments, reconcile timeouts, start auto-pay"),
+]
+ENTRIES.extend(_PAYMENTS_ENTRIES)
+for _entry in _PAYMENTS_ENTRIES:
+    cron(_entry.cron, sentry_monitor_config=None)(_entry.task)
