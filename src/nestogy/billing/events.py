@@ -19,13 +19,27 @@ def _invoice(event: Event):
 
 
 def _context(event: Event) -> dict:
+    """The invoice template's context in JSON form (the outbox stores contexts as JSON):
+    the invoice, company and client become plain dicts of what the templates use."""
     from nestogy.billing.pdf import invoice_context
 
     with scope(company=event.company_id):
         invoice = _invoice(event)
         if invoice is None:
             return dict(event.data)
-        return {**event.data, **invoice_context(invoice)}
+        context = invoice_context(invoice)
+        credited = invoice.credits if invoice.credits_id else None
+        context["invoice"] = {
+            "id": invoice.public_id, "number": invoice.number, "status": invoice.status,
+            "issue_date": invoice.issue_date, "due_date": invoice.due_date,
+            "period_start": invoice.period_start, "period_end": invoice.period_end,
+            "notes": invoice.notes, "amount_paid": context["amount_paid"],
+            "credits": {"number": credited.number} if credited else None}
+        company = context["company"]
+        context["company"] = {"name": company.name, "public_id": company.public_id}
+        client = context["client"]
+        context["client"] = {"name": client.name, "email": getattr(client, "email", "")}
+        return {**event.data, **context}
 
 
 def _billing_people(event: Event) -> list[Recipient]:

@@ -23,7 +23,11 @@ def _contract_context(event: Event) -> dict:
             pk=event.data.get("contract_id")).first()
         if contract is None:
             return dict(event.data)
-        return {**event.data, "contract": contract, "client": contract.client,
+        # JSON-safe: the outbox stores the context as JSON.
+        return {**event.data,
+                "contract": {"id": contract.public_id, "name": contract.name,
+                             "end_date": contract.end_date},
+                "client": {"id": contract.client.public_id, "name": contract.client.name},
                 "contract_name": contract.name, "client_name": contract.client.name,
                 "end_date": contract.end_date}
 

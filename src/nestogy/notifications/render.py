@@ -50,7 +50,12 @@ class Rendered:
 
 @lru_cache(maxsize=2)
 def _engine(autoescape: bool) -> Engine:
-    return Engine(dirs=conf.template_dirs(), app_dirs=True, autoescape=autoescape)
+    # A standalone engine (text templates must not autoescape) still needs the installed
+    # apps' tag libraries, e.g. ``nestogy_format``'s ``day`` filter.
+    from django.template.backends.django import get_installed_libraries
+
+    return Engine(dirs=conf.template_dirs(), app_dirs=True, autoescape=autoescape,
+                  libraries=get_installed_libraries())
 
 
 def reset_engines() -> None:
