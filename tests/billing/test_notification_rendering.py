@@ -11,8 +11,8 @@ from nestogy.notifications.models import Delivery
 from nestogy.notifications.sending import send_due
 
 
-def test_sent_invoice_email_names_company_dates_and_carries_the_pdf(personas,
-                                                                   django_capture_on_commit_callbacks):
+def test_sent_invoice_email_names_company_dates_and_carries_the_pdf(
+        personas, django_capture_on_commit_callbacks):
     p = personas
     with scope(company=p.company_a.pk):
         p.client_a.email = "accounts@acme.test"
@@ -33,6 +33,7 @@ def test_sent_invoice_email_names_company_dates_and_carries_the_pdf(personas,
     assert "Alpha IT" in html and "2030-01-31" in html and "Firewall setup" in html
     [(name, content, mimetype)] = message.attachments
     assert name == f"{invoice.number}.pdf" and content[:4] == b"%PDF"
+    assert mimetype == "application/pdf"
     with scope(company=p.company_a.pk):
         issued = Delivery.objects.filter(event_type="invoice.issued")
         assert issued.exists() and not issued.filter(status="failed").exists()
