@@ -3,7 +3,7 @@ overdue marking. Validated, atomic, audited; issued invoices are never edited.""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,7 +19,9 @@ from nestogy.billing.numbering import locked_counter, take_numbers
 from nestogy.clients.models import Client
 from nestogy.core.errors import Conflict, ValidationError
 from nestogy.core.events import emit
-from nestogy.core.money import MoneyError, quantize_money, to_decimal, validate_currency
+from nestogy.core.money import MoneyError, quantize_money, validate_currency
+from nestogy.core.validation import clean_date as _date
+from nestogy.core.validation import clean_decimal as _decimal
 
 ZERO = Decimal(0)
 
@@ -27,24 +29,6 @@ ZERO = Decimal(0)
 def company_today(company) -> date:
     """Today in the company's time zone (billing dates are local dates)."""
     return timezone.now().astimezone(ZoneInfo(company.timezone or "UTC")).date()
-
-
-def _decimal(value: Any, field: str, **kw) -> Decimal:
-    try:
-        return to_decimal(value, field, **kw)
-    except MoneyError as exc:
-        raise ValidationError(exc.field, exc.message) from None
-
-
-def _date(value: Any, field: str) -> date | None:
-    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ValidationError(field, "must be a date YYYY-MM-DD")
 
 
 def _lock(invoice: Invoice) -> Invoice:

@@ -17,19 +17,7 @@ from nestogy.clients.models import Client, Contact, Site
 from nestogy.clients.tokens import set_password_url
 from nestogy.core.errors import Conflict, ValidationError
 from nestogy.core.timeutil import validate_timezone
-
-
-def _text(value: Any, field: str, *, max_length: int, required: bool = False) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ValidationError(field, "must be text")
-    value = value.strip()
-    if required and not value:
-        raise ValidationError(field, "must not be empty")
-    if len(value) > max_length:
-        raise ValidationError(field, f"must be at most {max_length} characters")
-    return value
+from nestogy.core.validation import clean_text as _text
 
 
 def _bool(value: Any, field: str) -> bool:

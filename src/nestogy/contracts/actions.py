@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +14,9 @@ from nestogy.clients.models import Client
 from nestogy.contracts.models import Contract, ContractItem, ContractItemQuantity, UsageRecord
 from nestogy.contracts.pricing import Cycle, Pricing, default_anchor, validate_anchor
 from nestogy.core.errors import Conflict, ValidationError
-from nestogy.core.money import MoneyError, to_decimal, validate_currency
+from nestogy.core.money import MoneyError, validate_currency
+from nestogy.core.validation import clean_date as _date
+from nestogy.core.validation import clean_decimal as _decimal
 from nestogy.sla import actions as sla_actions
 
 CONTRACT_FIELDS = {"name", "start_date", "end_date", "billing_cycle", "billing_anchor_day",
@@ -25,26 +27,6 @@ CONTRACT_FIELDS = {"name", "start_date", "end_date", "billing_cycle", "billing_a
 POLICY_SELECTION = {"sla_policy", "status", "start_date", "end_date"}
 # Fields that decide past periods: frozen once the contract has invoices.
 BILLING_SHAPE = {"start_date", "billing_cycle", "billing_anchor_day", "currency"}
-
-
-def _decimal(value: Any, field: str, **kw) -> Decimal:
-    try:
-        return to_decimal(value, field, **kw)
-    except MoneyError as exc:
-        raise ValidationError(exc.field, exc.message) from None
-
-
-def _date(value: Any, field: str) -> date | None:
-    if value is None:
-        return None
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ValidationError(field, "must be a date YYYY-MM-DD")
 
 
 def _int(value: Any, field: str, lo: int, hi: int) -> int:

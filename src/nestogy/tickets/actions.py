@@ -24,6 +24,7 @@ from nestogy.core.errors import NestogyError, ValidationError
 from nestogy.core.events import emit
 from nestogy.core.timeutil import as_utc
 from nestogy.core.timeutil import now as utc_now
+from nestogy.core.validation import clean_text as _text
 from nestogy.sla import actions as sla_actions
 from nestogy.sla import clock
 from nestogy.sla.models import SLAPolicy
@@ -206,19 +207,6 @@ sla_actions.POLICY_CHANGED.append(recompute_policies)
 
 
 # -- helpers -----------------------------------------------------------------------------
-
-
-def _text(value: Any, field: str, *, max_length: int, required: bool = False) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ValidationError(field, "must be text")
-    value = value.strip()
-    if required and not value:
-        raise ValidationError(field, "must not be empty")
-    if len(value) > max_length:
-        raise ValidationError(field, f"must be at most {max_length} characters")
-    return value
 
 
 def _choice(value: Any, field: str, choices) -> str:
