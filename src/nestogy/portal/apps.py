@@ -8,3 +8,6 @@ class PortalConfig(AppConfig):
 
     def ready(self) -> None:
         from nestogy.portal import settings_keys  # noqa: F401  (declares company settings)
+        from nestogy.portal.providers import register
+
+        register()
