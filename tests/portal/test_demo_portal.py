@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def test_demo_portal_contact_sees_their_clients_data():
     seed_demo(report=lambda line: None)
-    assert PORTAL_PASSWORD == "portal-demo-2024"  # noqa: S105 (documented in the README)
+    assert PORTAL_PASSWORD == "portal-demo-2024"
     with scopes_disabled():
         contact = (Contact.objects.filter(portal_access=True, company__slug="northwind-managed-it")
                    .select_related("client").order_by("id").first())
