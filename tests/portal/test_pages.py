@@ -429,3 +429,11 @@ def test_every_form_on_the_new_pages_has_a_csrf_token_and_posts_need_it(personas
         assert http.post(url, data).status_code == 403, url
     with scopes_disabled():
         assert (Ticket.objects.count(), Reply.objects.count()) == before
+
+
+def test_unknown_contact_timezone_falls_back_to_the_company_zone(personas, w):
+    with scope(company=personas.company_a.pk):
+        Contact.objects.filter(pk=personas.contact_a.pk).update(timezone="Mars/Olympus_Mons")
+    page = html(signed_in("dana@acme.test").get("/portal/tickets/?page=999"))
+    assert "America/New_York" in page
+    assert tickets_in(page) == [w.dana_ticket.public_id]  # an out-of-range page shows the last
