@@ -437,3 +437,22 @@ def test_unknown_contact_timezone_falls_back_to_the_company_zone(personas, w):
     page = html(signed_in("dana@acme.test").get("/portal/tickets/?page=999"))
     assert "America/New_York" in page
     assert tickets_in(page) == [w.dana_ticket.public_id]  # an out-of-range page shows the last
+
+
+def test_deleting_a_ticket_removes_its_attachment_files(personas, w, media_root,
+                                                        django_capture_on_commit_callbacks):
+    from nestogy.tickets.actions import delete_ticket
+
+    dana = signed_in("dana@acme.test")
+    dana.post(f"/portal/tickets/{w.dana_ticket.public_id}/", {
+        "body": "File", "attachment": SimpleUploadedFile("a.csv", b"a,b\n1,2\n",
+                                                         content_type="text/csv")})
+    with scope(company=personas.company_a.pk):
+        attachment = TicketAttachment.objects.get()
+        path = media_root / attachment.file.name
+        assert path.read_bytes() == b"a,b\n1,2\n"
+        with django_capture_on_commit_callbacks(execute=True):
+            delete_ticket(w.dana_ticket, actor=personas.manager_a.user)
+    assert not path.exists()
+    with scopes_disabled():
+        assert not TicketAttachment.objects.exists()

@@ -94,9 +94,17 @@ def attach(ticket, upload: UploadedFile, *, contact, reply=None):
                                   original_name=clean_name(upload.name),
                                   size=upload.size, content_type=kind.content_type)
     attachment.file.save(upload.name or "file", upload, save=False)
-    attachment.save()
-    log_action(ticket, "ticket.attachment_added", actor=None,
-               actor_label=f"contact {contact.email}"[:200],
-               data={"attachment_id": attachment.public_id, "name": attachment.original_name,
-                     "size": attachment.size, "by_contact": contact.public_id})
+    stored = attachment.file.name
+    # Storage is not transactional: if writing the row fails, the file goes away again.
+    # (The portal's views call this last in their transaction, so nothing rolls back after.)
+    try:
+        attachment.save()
+        log_action(ticket, "ticket.attachment_added", actor=None,
+                   actor_label=f"contact {contact.email}"[:200],
+                   data={"attachment_id": attachment.public_id,
+                         "name": attachment.original_name, "size": attachment.size,
+                         "by_contact": contact.public_id})
+    except Exception:
+        attachment.file.storage.delete(stored)
+        raise
     return attachment
