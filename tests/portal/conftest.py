@@ -49,3 +49,14 @@ def screenshot():
         return path
 
     return take
+
+
+# The Stripe stand-in (the browser pays an invoice through it).
+from tests.payments.fixtures import immediate_tasks, standin, stripe_configured  # noqa: E402,F401
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Attachments go to a throw-away MEDIA_ROOT."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return tmp_path / "media"

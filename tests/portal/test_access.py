@@ -84,8 +84,17 @@ def test_every_portal_form_requires_csrf(personas):
     response = http.post("/portal/login/", {"email": "dana@acme.test", "password": PASSWORD,
                                             "csrfmiddlewaretoken": token})
     assert response.status_code == 302
-    for path in ("/portal/", "/portal/password-reset/"):
-        html = http.get(path).content.decode()
+    from tests.portal.helpers import world
+
+    w = world(personas)
+    paths = ("/portal/", "/portal/password-reset/", "/portal/tickets/", "/portal/tickets/new/",
+             f"/portal/tickets/{w.dana_ticket.public_id}/", "/portal/invoices/",
+             f"/portal/invoices/{w.invoice.public_id}/",
+             f"/portal/invoices/{w.invoice.public_id}/paid/", "/portal/contracts/")
+    for path in paths:
+        page = http.get(path)
+        assert page.status_code == 200, path
+        html = page.content.decode()
         for form in re.findall(r"<form[^>]*method=\"post\".*?</form>", html, re.S):
             assert "csrfmiddlewaretoken" in form, f"form without CSRF token on {path}"
 

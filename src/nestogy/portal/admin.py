@@ -1,6 +1,11 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
+from django.urls import path, reverse
+from django.utils.html import format_html
 
-from nestogy.portal.models import LoginFailure
+from nestogy.portal.models import LoginFailure, TicketAttachment
+from nestogy.tenancy.admin import TenantAdmin
 
 
 @admin.register(LoginFailure)
@@ -17,3 +22,48 @@ class LoginFailureAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(TicketAttachment)
+class TicketAttachmentAdmin(TenantAdmin):
+    """Files contacts attached in the portal. Staff open them through the download link,
+    which reads the file via storage inside the company scope (media is not served)."""
+
+    list_display = ("original_name", "ticket", "uploaded_by_contact", "size", "content_type",
+                    "created_at", "download")
+    list_select_related = ("ticket", "uploaded_by_contact")
+    search_fields = ("original_name", "ticket__subject")
+    readonly_fields = ("public_id", "ticket", "reply", "uploaded_by_contact", "original_name",
+                       "size", "content_type", "created_at", "download")
+    exclude = ("file",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="File")
+    def download(self, obj):
+        url = reverse("admin:portal_ticketattachment_download", args=[obj.pk])
+        return format_html('<a href="{}">Download</a>', url)
+
+    def get_urls(self):
+        return [path("<int:pk>/download/",
+                     self.admin_site.admin_view(self.download_view),
+                     name="portal_ticketattachment_download"), *super().get_urls()]
+
+    def download_view(self, request, pk: int):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        attachment = self.get_queryset(request).filter(pk=pk).first()
+        if attachment is None:
+            raise Http404("attachment not found")
+        try:
+            handle = attachment.file.open("rb")
+        except FileNotFoundError:
+            raise Http404("attachment not found") from None
+        response = FileResponse(handle, as_attachment=True, filename=attachment.original_name,
+                                content_type=attachment.content_type)
+        response["X-Content-Type-Options"] = "nosniff"
+        return response

@@ -7,4 +7,10 @@ class PortalConfig(AppConfig):
     verbose_name = "Client portal"
 
     def ready(self) -> None:
-        from nestogy.portal import settings_keys  # noqa: F401  (declares company settings)
+        from nestogy.portal import (
+            settings_keys,  # noqa: F401  (declares company settings)
+            signals,  # noqa: F401  (attachment file cleanup)
+        )
+        from nestogy.portal.providers import register
+
+        register()

@@ -4,7 +4,8 @@ A contact signs in with email and password (Django's password hashers). The sess
 the contact's id and a hash of its password hash, so changing the password signs out every
 other session, as Django does for staff. Every portal view runs through
 :func:`contact_required`, which loads the contact, checks that portal access is still granted
-and enters the contact's company scope: queries outside it raise instead of leaking.
+and enters the contact's company scope: queries outside it raise instead of leaking. It also
+activates the contact's time zone (else the company's) so pages show local times.
 
 Throttling: five failed attempts for one email (or twenty from one address) within fifteen
 minutes lock further attempts for the rest of that window, even with the right password.
@@ -109,6 +110,10 @@ def contact_required(view):
             return redirect(f"/portal/login/?next={request.path}")
         request.contact = contact
         with scope(company=contact.company_id):
-            return view(request, *args, **kwargs)
+            from nestogy.portal.queries import contact_timezone
+
+            # Templates show times in the contact's zone (else the company's).
+            with timezone.override(contact_timezone(contact)):
+                return view(request, *args, **kwargs)
 
     return wrapper
