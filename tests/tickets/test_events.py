@@ -33,3 +33,25 @@ def test_event_templates_render_with_context(personas, event_type):
     assert "Acme Dental" in body or "Mail down" in title
     recipients = definition.recipients(event)
     assert recipients and all(r.user_id for r in recipients)
+
+
+def test_public_replies_notify_the_other_side_and_internal_notes_nobody(personas):
+    from nestogy.notifications.models import Delivery
+    from nestogy.tickets.actions import add_reply, create_ticket
+
+    p = personas
+    with scope(company=p.company_a.pk):
+        ticket = create_ticket(p.company_a, {"client": p.client_a, "contact": p.contact_a,
+                                             "subject": "VPN drops", "assignee": p.tech_a.user})
+        Delivery.objects.all().delete()
+        add_reply(ticket, "Internal: check the firewall logs", public=False,
+                  actor=p.tech_a.user)
+        assert not Delivery.objects.filter(event_type="ticket.replied").exists()
+        add_reply(ticket, "We are on it <b>now</b>", public=True, actor=p.tech_a.user)
+        to_contact = Delivery.objects.get(event_type="ticket.replied")
+        assert (to_contact.channel, to_contact.target) == ("email", "dana@acme.test")
+        add_reply(ticket, "Still dropping", public=True, contact=p.contact_a)
+        to_staff = Delivery.objects.filter(event_type="ticket.replied").exclude(
+            pk=to_contact.pk)
+        assert {d.recipient_user_id for d in to_staff} == {p.tech_a.user.pk}
+        assert {d.channel for d in to_staff} == {"email", "inapp"}

@@ -455,6 +455,13 @@ def add_reply(ticket: Ticket, body: str, *, public: bool = True, actor=None,
     log_action(ticket, "ticket.replied", actor=actor,
                data={"reply_id": reply.public_id, "public": reply.public,
                      "by": "staff" if contact is None else "contact"})
+    if reply.public:
+        # Internal notes tell nobody; a public reply tells the other side.
+        emit("ticket.replied", company_id=ticket.company_id, actor=actor,
+             data={**_ticket_data(ticket), "reply_pk": reply.pk,
+                   "by": "staff" if contact is None else "contact",
+                   "contact_pk": ticket.contact_id,
+                   "author_contact_pk": contact.pk if contact is not None else None})
     return reply
 
 

@@ -98,6 +98,34 @@ def _dispatchers(event: Event) -> list[Recipient]:
         return _users(*DISPATCHER_ROLES)
 
 
+def _reply_recipients(event: Event) -> list[Recipient]:
+    """A contact's reply goes to the assignee (or the dispatchers); a staff public reply goes
+    to the ticket's contact (by email: contacts have no in-app inbox)."""
+    if event.data.get("by") == "contact":
+        return _assignee_or_dispatchers(event)
+    from nestogy.clients.models import Contact
+
+    with scope(company=event.company_id):
+        contact = Contact.objects.filter(pk=event.data.get("contact_pk")).first()
+    if contact is None or not contact.email:
+        return []
+    return [Recipient(email=contact.email, name=contact.name, kind="contact")]
+
+
+def _reply_context(event: Event) -> dict[str, Any]:
+    from nestogy.tickets.models import Reply
+
+    base = context(event)
+    with scope(company=event.company_id):
+        reply = (Reply.objects.select_related("author_user", "author_contact")
+                 .filter(pk=event.data.get("reply_pk")).first())
+    if reply is None:
+        return base
+    author = reply.author_contact or reply.author_user
+    return {**base, "reply": {"body": reply.body, "public": reply.public,
+                              "author": getattr(author, "name", "") or str(author or "")}}
+
+
 RECIPIENTS_BY_NOTIFY = {"assignee": _assignee_or_dispatchers, "managers": _managers,
                         "owners_admins": _owners_admins}
 
@@ -113,6 +141,10 @@ register("ticket.created", description="A ticket was opened (or imported)",
          context=context, recipients=_assignee_or_dispatchers)
 register("ticket.assigned", description="A ticket was assigned to someone",
          context=context, recipients=_assignee)
+register("ticket.replied", description="A public reply was posted on a ticket",
+         context=_reply_context, recipients=_reply_recipients,
+         default_channels={"technician": ("email", "inapp"), "manager": ("inapp",),
+                           "admin": ("inapp",), "owner": ("inapp",), "contact": ("email",)})
 register("ticket.unassignable", description="Routing found nobody to take a ticket",
          context=context, recipients=_dispatchers)
 register("sla.warning", description="An SLA clock passed its warning threshold",
