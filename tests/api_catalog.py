@@ -20,6 +20,7 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
 }
 
 SAMPLE_BODIES.update({
+    ("PATCH", "/company/settings"): {"settings": {"routing.auto_assign": False}},
     ("PUT", "/routing/category-skills"): {"category": "network", "skills": {"networking": 3}},
     ("PUT", "/routing/weights"): {"weights": {"load": 40}},
     ("POST", "/routing/users/{user_id}/absences"): {
@@ -27,6 +28,7 @@ SAMPLE_BODIES.update({
 })
 
 PERMISSIONS: dict[tuple[str, str], str] = {
+    ("PATCH", "/company/settings"): "company.settings",
     ("GET", "/tickets/{ticket_id}/routing"): "tickets.view",
     ("GET", "/routing/category-skills"): "tickets.view",
     ("PUT", "/routing/category-skills"): "routing.manage",
@@ -115,6 +117,7 @@ PERMISSIONS.update({
 
 SELF_SERVICE: set[tuple[str, str]] = {
     ("GET", "/me"),
+    ("GET", "/company"),
     ("GET", "/tokens"),
     ("POST", "/tokens"),
     ("DELETE", "/tokens/{token_id}"),

@@ -207,3 +207,16 @@ def revoke_api_token(token: ApiToken, *, actor: User | None = None) -> ApiToken:
         token.save(update_fields=["revoked_at", "updated_at"])
         log_action(token, "api_token.revoked", actor=actor, data={"prefix": token.prefix})
     return token
+
+
+@transaction.atomic
+def change_company_settings(company, values: dict, *, actor=None):
+    """Validated settings change of ``company`` (see tenancy.company_settings), audited."""
+    from nestogy.tenancy.actions import update_company_settings
+
+    if not isinstance(values, dict) or not values:
+        raise ValidationError("settings", "must be an object with at least one setting")
+    company = update_company_settings(company, values)
+    log_action(company, "company.settings_updated", actor=actor, company=company,
+               data={"keys": sorted(values)})
+    return company

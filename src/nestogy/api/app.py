@@ -6,7 +6,7 @@ from ninja import NinjaAPI
 
 from nestogy.api import errors
 from nestogy.api.auth import TokenAuth
-from nestogy.api.v1 import clients, contacts, notifications, users
+from nestogy.api.v1 import clients, company, contacts, notifications, users
 from nestogy.api.v1 import contracts as contracts_api
 from nestogy.api.v1 import invoices as invoices_api
 from nestogy.api.v1 import routing as routing_api
@@ -32,6 +32,7 @@ api.add_router("/contacts", contacts.router)
 api.add_router("/users", users.router)
 api.add_router("/tokens", users.tokens_router)
 api.add_router("/me", users.me_router)
+api.add_router("/company", company.router)
 
 api.add_router("/notifications", notifications.router)
 api.add_router("/notification-preferences", notifications.preferences_router)

@@ -8,6 +8,7 @@ from django.utils.text import slugify
 from nestogy.core.errors import ValidationError
 from nestogy.core.money import validate_currency
 from nestogy.core.timeutil import validate_timezone
+from nestogy.tenancy import company_settings
 from nestogy.tenancy.models import Company
 
 
@@ -33,8 +34,19 @@ def create_company(*, name: str, timezone: str = "UTC", currency: str = "USD",
                                       currency=currency)
 
 
+@transaction.atomic
 def update_company_settings(company: Company, values: dict) -> Company:
+    """Change declared settings (each validated against its definition; an unknown key or a
+    bad value raises naming ``settings.<key>`` and nothing is saved); ``None`` resets a key
+    to its default. Audited by the caller (``accounts.actions.change_company_settings``)."""
+    stored = dict(company.settings or {})
     for key, value in values.items():
-        company.set_setting(key, value)
+        if value is None:
+            if key not in company_settings.REGISTRY:
+                raise ValidationError(f"settings.{key}", "unknown setting")
+            stored.pop(key, None)
+        else:
+            stored[key] = company_settings.coerce(key, value)
+    company.settings = stored
     company.save(update_fields=["settings"])
     return company
