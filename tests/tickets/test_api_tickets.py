@@ -174,9 +174,9 @@ def test_bulk_assign_reports_per_ticket_and_audits_each_success(personas):
         "assignee_id": p.tech2_a.user.public_id})
     assert response.status_code == 200
     assert response.data["results"] == [
-        {"id": t1["id"], "ok": True, "error": None, "assignee_id": None},
+        {"id": t1["id"], "ok": True, "error": None, "assignee_id": p.tech2_a.user.public_id},
         {"id": "tkt_missing", "ok": False, "error": "not found", "assignee_id": None},
-        {"id": t2["id"], "ok": True, "error": None, "assignee_id": None}]
+        {"id": t2["id"], "ok": True, "error": None, "assignee_id": p.tech2_a.user.public_id}]
     assert api.get(f"/tickets/{t2['id']}").data["assignee_id"] == p.tech2_a.user.public_id
     with scopes_disabled():
         assert AuditEntry.objects.filter(action="ticket.assigned").count() == 2

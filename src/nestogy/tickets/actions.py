@@ -571,7 +571,11 @@ def _bulk(ticket_ids: list[str], apply) -> list[BulkResult]:
 def bulk_assign(ticket_ids: list[str], user, *, actor=None) -> list[BulkResult]:
     """Assign each ticket on its own: one failure does not undo the others."""
     _check_assignee(user)
-    return _bulk(ticket_ids, lambda t: assign_ticket(t, user, actor=actor))
+    results = _bulk(ticket_ids, lambda t: assign_ticket(t, user, actor=actor))
+    for result in results:
+        if result.ok and user is not None:
+            result.assignee_id = user.public_id
+    return results
 
 
 @dataclass
