@@ -7,6 +7,7 @@ transaction, from the ticket's stored history and the pure ``sla.clock.compute_s
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -572,10 +573,10 @@ def bulk_assign(ticket_ids: list[str], user, *, actor=None) -> list[BulkResult]:
     """Assign each ticket on its own: one failure does not undo the others."""
     _check_assignee(user)
     results = _bulk(ticket_ids, lambda t: assign_ticket(t, user, actor=actor))
-    for result in results:
-        if result.ok and user is not None:
-            result.assignee_id = user.public_id
-    return results
+    if user is None:
+        return results
+    return [dataclasses.replace(r, assignee_id=user.public_id) if r.ok else r
+            for r in results]
 
 
 @dataclass
