@@ -34,10 +34,14 @@ def test_sign_in_page_and_throttling(personas, page, screenshot):
 def test_keyboard_user_can_sign_in(personas, page):
     page.goto("/portal/login/")
     # The email field has focus on arrival; Tab moves to the password; Enter submits.
+    expect(page.get_by_label("Email")).to_be_focused()
     page.keyboard.type("dana@acme.test")
     page.keyboard.press("Tab")
+    expect(page.get_by_label("Password")).to_be_focused()
     page.keyboard.type(PASSWORD)
-    page.keyboard.press("Enter")
+    expect(page.get_by_label("Email")).to_have_value("dana@acme.test")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Hello Dana Contact")
     expect(page).to_have_url(re.compile(r"/portal/$"))
 
