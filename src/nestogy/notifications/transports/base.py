@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 
@@ -25,17 +26,20 @@ def http_error(status: int, detail: str = "") -> DeliveryError:
     return PermanentError(message)
 
 
-class Transport:
+class Transport(ABC):
+    """One channel's sender. Subclasses implement :meth:`send`."""
+
     needs_rendering = True
 
     def __init__(self, channel: str):
         self.channel = channel
 
-    def open(self) -> None:
+    def open(self) -> None:  # noqa: B027  (optional hook: most transports need no setup)
         """Prepare for a batch (e.g. open one SMTP connection)."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (optional hook)
         """Finish a batch; raising here fails every delivery of the batch (transiently)."""
 
+    @abstractmethod
     def send(self, delivery: Any, rendered: Any) -> None:
-        raise NotImplementedError
+        """Send one delivery; raise TransientError or PermanentError when it fails."""
