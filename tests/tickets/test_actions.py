@@ -111,3 +111,35 @@ def test_company_without_policies_gets_defaults_on_first_ticket(db):
         client = create_client(company, {"name": "Bare client"})
         ticket = actions.create_ticket(company, {"client": client, "subject": "x"})
         assert ticket.policy.is_default and ticket.resolution_due_at is not None
+
+
+def test_contact_reply_hands_the_ticket_back_to_the_desk(in_a):
+    """Waiting on client → open (clock runs again); resolved → reopened; on hold stays."""
+    from nestogy.tickets.actions import add_reply, change_status
+
+    p = in_a
+    start = datetime(2025, 3, 3, 14, tzinfo=UTC)  # Monday 09:00 New York
+    with time_machine.travel(start, tick=False):
+        ticket = actions.create_ticket(p.company_a, {"client": p.client_a, "subject": "Mail",
+                                                     "contact": p.contact_a,
+                                                     "priority": "high"})
+        change_status(ticket, "waiting_on_client")
+    with time_machine.travel(start + timedelta(hours=1), tick=False):
+        add_reply(ticket, "Here is the screenshot", contact=p.contact_a)
+        ticket.refresh_from_db()
+        assert ticket.status == "open" and ticket.sla_state != "paused"
+        change_status(ticket, "resolved")
+    with time_machine.travel(start + timedelta(hours=2), tick=False):
+        add_reply(ticket, "It is broken again", contact=p.contact_a)
+        ticket.refresh_from_db()
+        assert ticket.status == "open" and ticket.resolved_at is None
+        assert StatusChange.objects.filter(ticket=ticket, to_status="open").count() == 2
+        change_status(ticket, "on_hold")
+        add_reply(ticket, "Any news?", contact=p.contact_a)
+        ticket.refresh_from_db()
+        assert ticket.status == "on_hold"
+        # A staff reply never changes the status.
+        change_status(ticket, "waiting_on_client")
+        add_reply(ticket, "Can you send the log?", actor=p.tech_a.user)
+        ticket.refresh_from_db()
+        assert ticket.status == "waiting_on_client"

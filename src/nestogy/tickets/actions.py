@@ -447,10 +447,22 @@ def assign_ticket(ticket: Ticket, user, *, actor=None) -> Ticket:
 @transaction.atomic
 def add_reply(ticket: Ticket, body: str, *, public: bool = True, actor=None,
               contact=None) -> Reply:
-    """A staff reply (``actor``) or a contact's reply (``contact``)."""
+    """A staff reply (``actor``) or a contact's reply (``contact``).
+
+    A contact's reply hands the ticket back to the desk: from ``waiting_on_client`` (the
+    client answered: the paused clocks run again) or ``resolved`` (the problem is back: a
+    reopen, so the resolution clock runs again) the status becomes ``open``. ``on_hold``
+    (the MSP's own pause) and ``closed`` stay as they are.
+    """
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     now = utc_now()
     reply = _add_reply(ticket, body, public, now, user=actor, contact=contact)
+    if contact is not None and ticket.status in (Status.WAITING_ON_CLIENT, Status.RESOLVED):
+        before = ticket.status
+        _set_status(ticket, Status.OPEN, now, None)
+        log_action(ticket, "ticket.status_changed", actor=None,
+                   actor_label=f"contact:{contact.email}",
+                   data={"from": before, "to": Status.OPEN, "by": "contact reply"})
     ticket.save()
     recompute_sla(ticket, now=now)
     log_action(ticket, "ticket.replied", actor=actor,
