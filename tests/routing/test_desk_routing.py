@@ -198,3 +198,37 @@ def test_level_three_reassigns_when_the_assignee_is_away(personas):
     assert level3 and level3[0].actions["reassign"] == "reassigned to tech2@alpha.test"
     with scope(company=p.company_a.pk):
         assert Ticket.objects.get(pk=t.pk).assignee_id == p.tech2_a.user.pk
+
+
+def test_routing_endpoints_refuse_bad_input_naming_the_field_and_write_nothing(personas):
+    from django_scopes import scopes_disabled
+
+    from nestogy.routing.models import CategorySkill, OutOfOffice
+    from nestogy.tenancy.models import Company
+
+    p = personas
+    api = p.manager_a.api
+    tech = p.tech_a.user.public_id
+    cases = [
+        ("put", "/routing/category-skills", {"category": "net", "skills": {"networking": 9}},
+         "skills.networking"),
+        ("put", "/routing/category-skills", {"category": "  ", "skills": {}}, "category"),
+        ("put", "/routing/weights", {"weights": {"charisma": 3}}, "weights"),
+        ("put", "/routing/weights", {"weights": {"load": -1}}, "weights"),
+        ("post", f"/routing/users/{tech}/absences",
+         {"starts_at": "2026-07-10T00:00:00+00:00", "ends_at": "2026-07-01T00:00:00+00:00"},
+         "ends_at"),
+        ("post", f"/routing/users/{tech}/absences",
+         {"starts_at": "2026-07-10T00:00:00", "ends_at": "2026-07-11T00:00:00+00:00"},
+         "starts_at"),
+    ]
+    for method, path, body, field in cases:
+        response = api.request(method, path, body)
+        assert response.status_code == 422, (path, body, response.data)
+        assert response.data["error"]["field"] == field, (path, response.data)
+    with scopes_disabled():
+        assert not CategorySkill.objects.exists() and not OutOfOffice.objects.exists()
+        assert Company.objects.get(pk=p.company_a.pk).get_setting("routing.weights") == {}
+    bad_calendar = p.owner_a.api.patch(f"/users/{tech}", {"calendar_id": "cal_nope"})
+    assert bad_calendar.status_code == 422
+    assert bad_calendar.data["error"]["field"] == "calendar_id"

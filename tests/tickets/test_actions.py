@@ -143,3 +143,33 @@ def test_contact_reply_hands_the_ticket_back_to_the_desk(in_a):
         add_reply(ticket, "Can you send the log?", actor=p.tech_a.user)
         ticket.refresh_from_db()
         assert ticket.status == "waiting_on_client"
+
+
+def test_contract_policy_change_moves_open_tickets_in_constant_queries(in_a):
+    """Re-selecting a client's policy updates and recomputes its open tickets set-based."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from nestogy.sla.actions import create_policy, set_client_policy
+    from nestogy.sla.models import SLAPolicy
+
+    p = in_a
+    base = SLAPolicy.objects.get(is_default=True)
+    premium = create_policy(p.company_a, {
+        "name": "Premium", "calendar": base.calendar,
+        "targets": {pr: {"first_response_minutes": 15, "resolution_minutes": 60}
+                    for pr in ("critical", "high", "medium", "low")}})
+
+    def measure(n):
+        for t in Ticket.objects.filter(client=p.client_a):
+            t.delete()
+        for _ in range(n):
+            actions.create_ticket(p.company_a, {"client": p.client_a, "subject": "x"})
+        set_client_policy(p.client_a, None)
+        with CaptureQueriesContext(connection) as ctx:
+            set_client_policy(p.client_a, premium)
+        assert set(Ticket.objects.filter(client=p.client_a)
+                   .values_list("policy_id", flat=True)) == {premium.pk}
+        return len(ctx.captured_queries)
+
+    assert measure(3) == measure(30)

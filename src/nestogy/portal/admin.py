@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from nestogy.portal.models import LoginFailure, TicketAttachment
+from nestogy.portal.uploads import download_response
 from nestogy.tenancy.admin import TenantAdmin
 
 
@@ -59,11 +60,4 @@ class TicketAttachmentAdmin(TenantAdmin):
         attachment = self.get_queryset(request).filter(pk=pk).first()
         if attachment is None:
             raise Http404("attachment not found")
-        try:
-            handle = attachment.file.open("rb")
-        except FileNotFoundError:
-            raise Http404("attachment not found") from None
-        response = FileResponse(handle, as_attachment=True, filename=attachment.original_name,
-                                content_type=attachment.content_type)
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return download_response(attachment)

@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.http import FileResponse, Http404
 
 from nestogy.core.errors import ValidationError
 
@@ -108,3 +109,17 @@ def attach(ticket, upload: UploadedFile, *, contact, reply=None):
         attachment.file.storage.delete(stored)
         raise
     return attachment
+
+
+def download_response(attachment) -> FileResponse:
+    """Serve a stored attachment as a download that browsers will not render or sniff
+    (used by the portal and the staff admin alike); a missing file is a 404."""
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("attachment not found") from None
+    response = FileResponse(handle, as_attachment=True, filename=attachment.original_name,
+                            content_type=attachment.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

@@ -13,7 +13,7 @@ from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -166,13 +166,5 @@ def attachment_view(request: HttpRequest, ticket_id: str, attachment_id: str) ->
     attachment = TicketAttachment.objects.filter(ticket=ticket, public_id=attachment_id).first()
     if attachment is None:
         raise Http404("attachment not found")
-    try:
-        handle = attachment.file.open("rb")
-    except FileNotFoundError:
-        raise Http404("attachment not found") from None
-    response = FileResponse(handle, as_attachment=True, filename=attachment.original_name,
-                            content_type=attachment.content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return uploads.download_response(attachment)
 

@@ -46,7 +46,7 @@ def set_category_skills(company, category: str, skills: dict[str, Any], *,
 @transaction.atomic
 def add_out_of_office(user, company, starts_at: datetime, ends_at: datetime, note: str = "", *,
                       actor=None) -> OutOfOffice:
-    starts_at, ends_at = as_utc(starts_at), as_utc(ends_at)
+    starts_at, ends_at = as_utc(starts_at, "starts_at"), as_utc(ends_at, "ends_at")
     if ends_at <= starts_at:
         raise ValidationError("ends_at", "must be after starts_at")
     if len(note) > 200:

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from nestogy.audit.actions import log_action
@@ -63,19 +63,19 @@ def _company_tz(company_id: int) -> str:
 
 def reselect_client_policies(client_ids: list[int]) -> int:
     """Re-select the policy of the open tickets of these clients (a client's assignment or
-    a contract changed); tickets whose policy changes are recomputed. Returns how many."""
-    changed = 0
+    a contract changed). Per client: the selection and one UPDATE of the tickets that move;
+    then the moved tickets are recomputed set-based. Returns how many moved."""
+    moved: list[int] = []
     for client in Client.objects.filter(pk__in=client_ids):
         policy = select_policy(client)
-        open_tickets = (Ticket.objects.filter(client=client)
-                        .exclude(status__in=CLOSED_STATUSES)
-                        .exclude(policy=policy).select_related("client"))
-        for ticket in open_tickets.iterator(chunk_size=500):
-            ticket.policy = policy
-            Ticket.objects.filter(pk=ticket.pk).update(policy=policy)
-            recompute_sla(ticket)
-            changed += 1
-    return changed
+        ids = list(Ticket.objects.filter(client=client).exclude(status__in=CLOSED_STATUSES)
+                   .exclude(policy=policy).values_list("pk", flat=True))
+        if ids:
+            Ticket.objects.filter(pk__in=ids).update(policy=policy)
+            moved.extend(ids)
+    for start in range(0, len(moved), 500):
+        _recompute_where(Q(pk__in=moved[start:start + 500]))
+    return len(moved)
 
 
 sla_actions.CLIENT_POLICY_CHANGED.append(reselect_client_policies)
@@ -170,7 +170,12 @@ def recompute_sla(ticket: Ticket, *, now: datetime | None = None) -> clock.SlaRe
 
 
 def recompute_policies(policy_ids: list[int], *, batch_size: int = 500) -> int:
-    """Recompute every open ticket on these policies (a calendar or policy was edited).
+    """Recompute every open ticket on these policies (a calendar or policy was edited)."""
+    return _recompute_where(Q(policy_id__in=policy_ids), batch_size=batch_size)
+
+
+def _recompute_where(condition: Q, *, batch_size: int = 500) -> int:
+    """Recompute the SLA columns of the open tickets matching ``condition``.
 
     Runs in the caller's transaction, in batches with a fixed number of queries each
     (histories, fired levels and the column write are set-based).
@@ -181,7 +186,7 @@ def recompute_policies(policy_ids: list[int], *, batch_size: int = 500) -> int:
     count, last_pk = 0, 0
     compiled: dict[int, tuple] = {}
     while True:
-        tickets = list(Ticket.objects.filter(policy_id__in=policy_ids, pk__gt=last_pk)
+        tickets = list(Ticket.objects.filter(condition, pk__gt=last_pk)
                        .exclude(status__in=CLOSED_STATUSES)
                        .select_related("policy__calendar").order_by("pk")[:batch_size])
         if not tickets:
