@@ -10,11 +10,11 @@ company_settings.define(
     "notifications.slack_urls", [],
     "Apprise URLs of the company's Slack channel(s), e.g. "
     "slack://TokenA/TokenB/TokenC/#alerts; used when a user has no Slack address of their own",
-    kind=list)
+    kind=list, secret=True)
 company_settings.define(
     "notifications.sms_url", "",
     "Apprise URL of the SMS gateway with {phone} where the number goes, e.g. "
-    "twilio://SID:Token@+15550001111/{phone}")
+    "twilio://SID:Token@+15550001111/{phone}", secret=True)
 company_settings.define(
     "notifications.from_email", "",
     "Sender address of notification mail (default: the server's DEFAULT_FROM_EMAIL)")

@@ -23,6 +23,8 @@ define("payments.retry_jitter_hours", 0,
 define("payments.gateway", "stripe", "Payment gateway used for card payments and auto-pay",
        choices=("stripe",))
 define("payments.stripe_api_key", "",
-       "Stripe secret key (sk_...); empty = NESTOGY_STRIPE_API_KEY from the environment")
+       "Stripe secret key (sk_...); empty = NESTOGY_STRIPE_API_KEY from the environment",
+       secret=True)
 define("payments.stripe_webhook_secret", "",
-       "Stripe webhook signing secret (whsec_...); empty = NESTOGY_STRIPE_WEBHOOK_SECRET")
+       "Stripe webhook signing secret (whsec_...); empty = NESTOGY_STRIPE_WEBHOOK_SECRET",
+       secret=True)

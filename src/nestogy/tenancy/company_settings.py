@@ -7,6 +7,7 @@ apps declare their own keys with :func:`define` when they are imported.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -23,6 +24,11 @@ class SettingDef:
     choices: tuple[Any, ...] | None = None
     minimum: float | None = None
     maximum: float | None = None
+    # A secret (API key, signing secret, URL carrying a token): write-only and encrypted.
+    secret: bool = False
+    # Extra check after the type checks: takes the value, returns it (possibly normalised)
+    # or raises ValidationError naming ``settings.<key>``.
+    validate: Callable[[Any], Any] | None = None
 
 
 REGISTRY: dict[str, SettingDef] = {}
@@ -30,8 +36,10 @@ REGISTRY: dict[str, SettingDef] = {}
 
 def define(key: str, default: Any, help: str, *, kind: type | None = None,
            choices: tuple[Any, ...] | None = None, minimum: float | None = None,
-           maximum: float | None = None) -> SettingDef:
-    definition = SettingDef(key, default, kind or type(default), help, choices, minimum, maximum)
+           maximum: float | None = None, secret: bool = False,
+           validate: Callable[[Any], Any] | None = None) -> SettingDef:
+    definition = SettingDef(key, default, kind or type(default), help, choices, minimum, maximum,
+                            secret, validate)
     existing = REGISTRY.get(key)
     if existing is not None and existing != definition:
         raise RuntimeError(f"company setting {key!r} declared twice with different definitions")
@@ -72,6 +80,8 @@ def coerce(key: str, value: Any) -> Any:
         raise ValidationError(field, f"must be at least {definition.minimum:g}")
     if definition.maximum is not None and float(value) > definition.maximum:
         raise ValidationError(field, f"must be at most {definition.maximum:g}")
+    if definition.validate is not None:
+        value = definition.validate(value)
     return value
 
 
