@@ -9,8 +9,6 @@ from django.test import Client as HttpClient
 from django.test import RequestFactory
 from django.utils import timezone
 
-from nestogy.core import throttle
-from nestogy.core.models import ThrottleHit
 from tests.conftest import PASSWORD
 
 ADMIN_LOGIN = "/admin/login/?next=/admin/"
@@ -36,6 +34,8 @@ def _request(remote="203.0.113.5", forwarded=None):
 ])
 def test_client_ip_trusts_only_the_configured_proxies(settings, count, remote, forwarded,
                                                       expected):
+    from nestogy.core import throttle
+
     settings.NESTOGY_TRUSTED_PROXY_COUNT = count
     assert throttle.client_ip(_request(remote, forwarded)) == expected
 
@@ -92,6 +92,8 @@ def test_admin_login_still_works_and_a_wrong_password_is_a_plain_error(personas)
 
 @pytest.mark.django_db
 def test_pruning_removes_old_rows_only():
+    from nestogy.core import throttle
+    from nestogy.core.models import ThrottleHit
     from nestogy.ops.tasks import prune_throttle_hits
 
     now = timezone.now()
@@ -117,6 +119,9 @@ def test_pruning_is_scheduled_hourly():
 
 @pytest.mark.django_db
 def test_a_window_counts_only_recent_attempts():
+    from nestogy.core import throttle
+    from nestogy.core.models import ThrottleHit
+
     limit = throttle.Limit("test.limit", per_key=2, per_ip=5, window=timedelta(minutes=10))
     now = timezone.now()
     ThrottleHit.objects.create(purpose="test.limit", key="a@x.test", ip="192.0.2.1",

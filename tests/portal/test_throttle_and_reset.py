@@ -161,11 +161,11 @@ def test_reset_requests_are_throttled_per_email_and_per_address(personas, immedi
 
 
 def test_reset_form_refuses_a_bad_email_without_writing(personas):
-    from nestogy.core.models import ThrottleHit
-
     response = _reset("not an email")
     assert response.status_code == 200
     assert "Enter a valid email address." in response.content.decode()
+    from nestogy.core.models import ThrottleHit
+
     assert not ThrottleHit.objects.exists()
 
 
