@@ -133,7 +133,7 @@ class Renderer:
         return self._compiled[key]
 
     def _part(self, company_id: int, event_type: str, channel: str, part: str,
-              names: list[str], autoescape: bool = False) -> Template | None:
+              names: list[str], autoescape: bool = False) -> Template | _Override | None:
         """A company override for this channel, else one for all channels, else the files."""
         for chan in (channel, ""):
             source = self.overrides.get((company_id, event_type, chan, part))
