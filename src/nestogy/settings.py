@@ -12,8 +12,16 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.utils.csp import CSP
 
-from nestogy.core.config import env_bool, env_list, load_or_create_secret_key, parse_email_url
+from nestogy.core.config import (
+    env_bool,
+    env_int,
+    env_list,
+    load_or_create_secret_key,
+    parse_email_url,
+    parse_proxy_ssl_header,
+)
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("NESTOGY_DATA_DIR", "./data")).resolve()
@@ -60,6 +68,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "nestogy.core.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -85,6 +95,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
                 "nestogy.portal.context.portal",
             ],
         },
@@ -126,8 +137,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/admin/login/"
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("NESTOGY_SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Secure cookies: see "HTTPS, security headers, CSP" below.
 
 # --- i18n / time -----------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -203,3 +213,73 @@ NESTOGY_TASK_STALE_AFTER_SECONDS = int(os.environ.get("NESTOGY_TASK_STALE_AFTER_
 NESTOGY_TASK_MAX_TRIES = int(os.environ.get("NESTOGY_TASK_MAX_TRIES", "3"))
 # Allow webhooks and generic Apprise URLs (json://, form://, …) to private/loopback addresses.
 NESTOGY_NOTIFY_ALLOW_PRIVATE_TARGETS = env_bool("NESTOGY_NOTIFY_ALLOW_PRIVATE_TARGETS", False)
+
+# --- HTTPS, security headers, CSP (docs/operations.md, "HTTPS and security headers") -------
+# HTTPS-only behaviour (secure cookies, redirect to https, HSTS) is switched on by the
+# operator: by an https:// NESTOGY_BASE_URL, or NESTOGY_HTTPS=true. `make run` serves plain
+# HTTP on 127.0.0.1, where secure cookies would break sign-in, so it stays off there.
+NESTOGY_HTTPS = env_bool("NESTOGY_HTTPS", NESTOGY_BASE_URL.startswith("https://"))
+SESSION_COOKIE_SECURE = env_bool("NESTOGY_SECURE_COOKIES", NESTOGY_HTTPS)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = env_bool("NESTOGY_SSL_REDIRECT", NESTOGY_HTTPS)
+# Health checks from the host or the orchestrator speak plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("NESTOGY_HSTS_SECONDS", 31_536_000 if NESTOGY_HTTPS else 0,
+                              minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("NESTOGY_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("NESTOGY_HSTS_PRELOAD", False)
+# Trusted only when the operator names the header their TLS-terminating proxy sets (and
+# strips from clients), e.g. NESTOGY_PROXY_SSL_HEADER=X-Forwarded-Proto.
+SECURE_PROXY_SSL_HEADER = parse_proxy_ssl_header(os.environ.get("NESTOGY_PROXY_SSL_HEADER", ""))
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# One policy for every page (admin, portal, API docs): nothing from other origins, inline
+# scripts and styles only with the per-response nonce, images also as data: URLs (company
+# logos are embedded that way). form-action is left open: paying an invoice redirects the
+# portal's form to the payment gateway's checkout page.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+}
+if NESTOGY_HTTPS:
+    SECURE_CSP["upgrade-insecure-requests"] = True
+# security.W021 asks for HSTS preloading. Preloading is an opt-in (NESTOGY_HSTS_PRELOAD):
+# once the header says "preload", anyone may submit the domain to the browsers' preload
+# lists, which is hard to undo. With HTTPS on and preloading deliberately off, the warning
+# is silenced rather than printed on every deploy check.
+SILENCED_SYSTEM_CHECKS = ["security.W021"] if SECURE_HSTS_SECONDS and not SECURE_HSTS_PRELOAD \
+    else []
+
+# --- Throttling and request size limits (docs/operations.md) -------------------------------
+# How many reverse proxies in front of Nestogy append to X-Forwarded-For. 0: the client is
+# REMOTE_ADDR and X-Forwarded-For is ignored (a client can send it). N: the N-th address
+# from the right of X-Forwarded-For. Used by the sign-in and password-reset throttles.
+NESTOGY_TRUSTED_PROXY_COUNT = env_int("NESTOGY_TRUSTED_PROXY_COUNT", 0, minimum=0)
+# Largest request body accepted at all (multipart uploads), checked on Content-Length before
+# the body is read; the portal's per-company attachment limit (at most 50 MB) is a separate,
+# smaller check.
+NESTOGY_MAX_REQUEST_BYTES = env_int("NESTOGY_MAX_REQUEST_MB", 55, minimum=1) * 1024 * 1024
+# Any other body (JSON, form fields, webhooks) is held in memory: at most this much.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("NESTOGY_MAX_BODY_MB", 5, minimum=1) * 1024 * 1024
+# Uploaded files larger than this go to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+
+# --- Notification template overrides (docs/notifications.md, "The sandbox") ----------------
+# A company's overrides render in a sandbox; these bound each one.
+NESTOGY_NOTIFY_OVERRIDE_MAX_CHARS = env_int("NESTOGY_NOTIFY_OVERRIDE_MAX_CHARS", 10_000,
+                                            minimum=100)
+NESTOGY_NOTIFY_OVERRIDE_MAX_OUTPUT = env_int("NESTOGY_NOTIFY_OVERRIDE_MAX_OUTPUT", 200_000,
+                                             minimum=1000)
+NESTOGY_NOTIFY_OVERRIDE_MAX_SECONDS = float(os.environ.get("NESTOGY_NOTIFY_OVERRIDE_MAX_SECONDS",
+                                                           "1.0"))

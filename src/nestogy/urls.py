@@ -1,12 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from nestogy.accounts.admin_login import install as install_admin_login_throttle
 from nestogy.api.app import api
 from nestogy.ops.views import healthz
 
 admin.site.site_header = "Nestogy"
 admin.site.site_title = "Nestogy"
 admin.site.index_title = "Operations"
+install_admin_login_throttle(admin.site)
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

@@ -28,11 +28,31 @@ def browser():
         browser.close()
 
 
+# Every Content-Security-Policy violation a page reports (securitypolicyviolation events,
+# forwarded the moment they fire) and every console error naming the policy.
+_REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__nestogyCspViolation(`${e.violatedDirective} blocked ${e.blockedURI || "inline"} `
+                               + `on ${document.location.pathname}`);
+});
+"""
+
+
 @pytest.fixture
-def page(browser, live_server):
+def csp_violations():
+    return []
+
+
+@pytest.fixture
+def page(browser, live_server, csp_violations):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 860},
                                   accept_downloads=True)
+    context.expose_function("__nestogyCspViolation",
+                            lambda violation: csp_violations.append(violation))
+    context.add_init_script(_REPORT_VIOLATIONS)
     page = context.new_page()
+    page.on("console", lambda message: csp_violations.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text else None)
     page.set_default_timeout(15_000)
     yield page
     context.close()

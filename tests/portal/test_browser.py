@@ -54,7 +54,8 @@ def _goto_status(page, url) -> int:
 
 
 def test_contact_opens_ticket_replies_sees_staff_reply_and_pays_an_invoice(
-        personas, page, browser, live_server, screenshot, stripe_configured, immediate_tasks):
+        personas, page, browser, live_server, screenshot, stripe_configured, immediate_tasks,
+        csp_violations):
     from decimal import Decimal
 
     from django_scopes import scope
@@ -163,6 +164,9 @@ def test_contact_opens_ticket_replies_sees_staff_reply_and_pays_an_invoice(
     expect(page.get_by_role("heading", level=2).first).to_have_text(
         "Managed services Acme Dental")
     screenshot(page, "portal-contracts")
+
+    # Every page of the journey ran under the Content-Security-Policy without a violation.
+    assert csp_violations == []
 
     # The same portal on a phone.
     phone = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844},

@@ -148,6 +148,19 @@ def _settle_status(invoice: Invoice) -> str:
     return Invoice.Status.ISSUED
 
 
+def refuse_negative_total(invoice: Invoice) -> None:
+    """An invoice for less than zero is not issued: it would be "paid" with a negative
+    balance, a debt of the MSP to its client that nothing tracks. Money owed back to a
+    client is a credit note against the invoice being corrected."""
+    if invoice.total < 0:
+        raise ValidationError(
+            "items", f"the lines add up to {quantize_money(invoice.total, invoice.currency)} "
+                     f"{invoice.currency}; an invoice cannot be issued for less than zero. "
+                     "To give a client money back, issue a credit note against the invoice "
+                     "you are correcting (POST /invoices/{id}/credit-notes)",
+            code="negative_total")
+
+
 # Called inside the issuing transaction with the invoices just issued (one from
 # issue_invoice, a batch from a recurring run) and the actor. Payments registers auto-pay
 # here, keeping billing below payments in the layers.
@@ -173,8 +186,9 @@ def issue_invoice(invoice: Invoice, *, actor=None, issue_date: date | None = Non
     invoice.issue_date = issue_date or company_today(invoice.company)
     if invoice.due_date is None or invoice.due_date < invoice.issue_date:
         invoice.due_date = invoice.issue_date + timedelta(days=invoice.payment_terms_days)
-    invoice.number = take_numbers(counter, 1)[0]
     recompute(invoice)
+    refuse_negative_total(invoice)
+    invoice.number = take_numbers(counter, 1)[0]
     invoice.status = _settle_status(invoice)
     invoice.save()
     log_action(invoice, "invoice.issued", actor=actor,

@@ -231,26 +231,31 @@ def _write_batch(company, planned: list[PlannedInvoice], *, issue: bool, actor) 
         fresh = [p for p in planned if (p.contract.pk, p.period_start) not in taken]
         if not fresh:
             return [], len(planned)
-        numbers = take_numbers(counter, len(fresh)) if issue else [None] * len(fresh)
+        # A period whose lines add up to less than zero (discounts larger than the charges)
+        # is written as a draft for a person to look at: invoices are never issued negative.
+        issuing = [issue and plan.total >= 0 for plan in fresh]
+        reserved = iter(take_numbers(counter, sum(issuing)) if any(issuing) else [])
+        numbers = [next(reserved) if ok else None for ok in issuing]
         invoices = []
-        for n, (plan, number) in enumerate(zip(fresh, numbers, strict=True), start=1):
+        for n, (plan, number, ok) in enumerate(zip(fresh, numbers, issuing, strict=True),
+                                               start=1):
             if crash_hook is not None:
                 crash_hook(n)
             contract = plan.contract
             invoices.append(Invoice(
                 company_id=company.pk, client_id=contract.client_id, contract=contract,
                 kind=Invoice.Kind.INVOICE, number=number,
-                status=Invoice.Status.ISSUED if issue else Invoice.Status.DRAFT,
+                status=Invoice.Status.ISSUED if ok else Invoice.Status.DRAFT,
                 currency=contract.currency, period_start=plan.period_start,
                 period_end=plan.period_end,
-                issue_date=plan.issue_date if issue else None,
+                issue_date=plan.issue_date if ok else None,
                 due_date=(plan.issue_date + timedelta(days=contract.payment_terms_days))
-                if issue else None,
+                if ok else None,
                 payment_terms_days=contract.payment_terms_days,
                 subtotal=plan.subtotal, tax=plan.tax, total=plan.total, balance=plan.total))
         if issue:
             for invoice in invoices:
-                if invoice.total <= 0:
+                if invoice.status == Invoice.Status.ISSUED and invoice.total <= 0:
                     invoice.status = Invoice.Status.PAID
         Invoice.objects.bulk_create(invoices, batch_size=500)
         lines = []

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.mail import EmailMultiAlternatives
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from nestogy.accounts.actions import clean_email
 from nestogy.audit.actions import log_action
 from nestogy.clients.models import Client, Contact, Site
-from nestogy.clients.tokens import set_password_url
 from nestogy.core.errors import Conflict, ValidationError
+from nestogy.core.events import emit
+from nestogy.core.tasks import enqueue_on_commit
 from nestogy.core.timeutil import validate_timezone
 from nestogy.core.validation import clean_text as _text
 
@@ -211,42 +210,47 @@ def delete_contact(contact: Contact, *, actor=None) -> None:
 
 # --- portal access ------------------------------------------------------------------------------
 #
-# Invitations and password resets are authentication messages: like Django's own password
-# reset, they are sent straight through Django's mail (after commit), not through the
-# notification preferences, because a contact cannot opt out of the link that lets them in.
-
-
-def _send_contact_link(contact: Contact, template: str, subject: str) -> None:
-    context = {"contact": contact, "company_name": _company_name(contact),
-               "link": set_password_url(contact)}
-    text = render_to_string(f"clients/email/{template}.txt", context)
-    html = render_to_string(f"clients/email/{template}.html", context)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[contact.email])
-    message.attach_alternative(html, "text/html")
-    message.send()
+# Invitations and password resets are mailed through the notification outbox (events in
+# ``clients/events.py``): retried like every notification, logged, and sent only after the
+# action commits. A contact cannot opt out of them (contacts have no preferences; the events
+# default to email for contacts).
 
 
 @transaction.atomic
 def invite_contact(contact: Contact, *, actor=None) -> Contact:
     """Give a contact portal access and email them a link to choose their password."""
+    from nestogy.clients.events import INVITED
+
     if not contact.portal_access:
         contact.portal_access = True
         contact.save(update_fields=["portal_access", "updated_at"])
     log_action(contact, "contact.invited", actor=actor, data={"email": contact.email})
-    company_name = _company_name(contact)
-    transaction.on_commit(lambda: _send_contact_link(
-        contact, "portal_invitation", f"{company_name}: your client portal access"))
+    emit(INVITED, company_id=contact.company_id, actor=actor, data={"contact_id": contact.pk})
     return contact
 
 
+@transaction.atomic
 def request_password_reset(contact: Contact) -> None:
     """Email a password-reset link (only to contacts who may use the portal)."""
-    if not contact.portal_access:
+    from nestogy.clients.events import PASSWORD_RESET
+    from nestogy.clients.queries import portal_contacts
+
+    if not portal_contacts().filter(pk=contact.pk).exists():
         return
     log_action(contact, "contact.password_reset_requested", actor=None, data={})
-    company_name = _company_name(contact)
-    transaction.on_commit(lambda: _send_contact_link(
-        contact, "portal_password_reset", f"{company_name}: reset your portal password"))
+    emit(PASSWORD_RESET, company_id=contact.company_id, data={"contact_id": contact.pk})
+
+
+def request_password_reset_for_email(email: str) -> None:
+    """Ask for reset links for every portal account with ``email``, in the background.
+
+    The caller (the portal's "forgot password" form) does the same work whether or not the
+    address is known: it only enqueues :func:`nestogy.clients.tasks.send_password_reset_links`,
+    which looks the contacts up. The answer therefore takes the same time either way.
+    """
+    from nestogy.clients.tasks import send_password_reset_links
+
+    enqueue_on_commit(send_password_reset_links, clean_email(email))
 
 
 @transaction.atomic
@@ -261,10 +265,3 @@ def set_contact_password(contact: Contact, password: str) -> Contact:
 def record_contact_login(contact: Contact) -> None:
     contact.last_login = timezone.now()
     Contact.objects.filter(pk=contact.pk).update(last_login=contact.last_login)
-
-
-def _company_name(contact: Contact) -> str:
-    from nestogy.tenancy.models import Company
-
-    names = Company.objects.filter(pk=contact.company_id).values_list("name", flat=True)
-    return names.first() or ""

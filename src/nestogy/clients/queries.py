@@ -33,6 +33,13 @@ def contacts(*, client: Client | None = None, q: str | None = None) -> QuerySet[
     return qs
 
 
+def portal_contacts() -> QuerySet[Contact]:
+    """Contacts who may use the client portal: access granted, their client active and their
+    company (the MSP) active. Used by sign-in, open sessions, reset and invitation links."""
+    return Contact.objects.filter(portal_access=True, client__status=Client.Status.ACTIVE,
+                                  company__is_active=True)
+
+
 def get_contact(public_id: str) -> Contact:
     contact = Contact.objects.select_related("client").filter(public_id=public_id).first()
     if contact is None:

@@ -30,6 +30,36 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def parse_proxy_ssl_header(raw: str) -> tuple[str, str] | None:
+    """``NESTOGY_PROXY_SSL_HEADER`` as Django's ``SECURE_PROXY_SSL_HEADER``.
+
+    ``X-Forwarded-Proto`` (the value ``https`` is implied) or ``X-Forwarded-Proto: https``;
+    empty means no proxy header is trusted (the default: a client could send it itself).
+    """
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    name, _, value = raw.partition(":")
+    name, value = name.strip(), (value.strip() or "https")
+    if not name or not all(ch.isalnum() or ch == "-" for ch in name):
+        raise ValueError(f"NESTOGY_PROXY_SSL_HEADER must be a header name such as "
+                         f"X-Forwarded-Proto, got {raw!r}")
+    return "HTTP_" + name.upper().replace("-", "_"), value
+
+
 def load_or_create_secret_key(path: Path) -> str:
     """Return the key stored at ``path``, generating it (mode 0600) on first use."""
     try:

@@ -5,6 +5,13 @@ payload builder that turns the event into template context and a recipient resol
 says who should hear of it. The notifications app subscribes (``subscribe``) without
 importing any domain app; it writes its outbox rows inside the caller's transaction, so a
 rolled-back action notifies nobody, and it sends only after commit.
+
+Two options serve messages that carry a credential (a portal invitation, a password-reset
+link): ``private=True`` keeps the event off every company-wide channel (outgoing webhooks,
+the company's Slack channels), so only its recipients hear of it; ``render_context`` is
+called each time a message is rendered, inside the company's scope, with the stored context,
+and returns values that are added to it but never stored (the one-time link is built at send
+time, so the outbox and its log hold no live token).
 """
 
 from __future__ import annotations
@@ -49,6 +56,10 @@ class EventType:
     recipients: Callable[[Event], list[Recipient]] | None = None
     # Channels used when a user has no stored preference, by role.
     default_channels: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Only the recipients hear of it: never posted to company webhooks or Slack channels.
+    private: bool = False
+    # Values built at send time from the stored context and never stored (one-time links).
+    render_context: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 REGISTRY: dict[str, EventType] = {}
@@ -61,10 +72,14 @@ _batch: contextvars.ContextVar[tuple[list[Event], dict] | None] = contextvars.Co
 def register(name: str, *, description: str,
              context: Callable[[Event], dict[str, Any]] | None = None,
              recipients: Callable[[Event], list[Recipient]] | None = None,
-             default_channels: dict[str, tuple[str, ...]] | None = None) -> EventType:
+             default_channels: dict[str, tuple[str, ...]] | None = None,
+             private: bool = False,
+             render_context: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+             ) -> EventType:
     if name.count(".") < 1 or name != name.lower():
         raise ValueError(f"event types are lower-case dotted names, got {name!r}")
-    event_type = EventType(name, description, context, recipients, default_channels or {})
+    event_type = EventType(name, description, context, recipients, default_channels or {},
+                           private=private, render_context=render_context)
     REGISTRY[name] = event_type
     return event_type
 

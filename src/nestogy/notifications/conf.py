@@ -49,3 +49,18 @@ def preference_cache_seconds() -> int:
 def template_dirs() -> list[str]:
     """Extra directories searched for notification templates before the apps' ones."""
     return [str(d) for d in getattr(settings, "NESTOGY_NOTIFY_TEMPLATE_DIRS", [])]
+
+
+def override_max_chars() -> int:
+    """Longest template override accepted (characters), when saved and when compiled."""
+    return int(getattr(settings, "NESTOGY_NOTIFY_OVERRIDE_MAX_CHARS", 10_000))
+
+
+def override_max_output() -> int:
+    """Longest output one part of an override may render (characters) before it is cut off."""
+    return int(getattr(settings, "NESTOGY_NOTIFY_OVERRIDE_MAX_OUTPUT", 200_000))
+
+
+def override_max_seconds() -> float:
+    """How long one part of an override may take to render before it is cut off."""
+    return float(getattr(settings, "NESTOGY_NOTIFY_OVERRIDE_MAX_SECONDS", 1.0))

@@ -162,8 +162,12 @@ def plan(company_id: int, event_type: str, recipients: list[events.Recipient],
     if lookups is None:
         lookups = Lookups.load(company_id, user_ids)
     members, addresses = lookups.members, lookups.addresses
-    hooks = [h for h in lookups.hooks if h.wants(event_type)]
-    slack_urls = [u for u in lookups.company.get_setting("notifications.slack_urls") if u]
+    definition = events.REGISTRY.get(event_type)
+    private = definition is not None and definition.private
+    # A private event (one carrying a credential) reaches its recipients only.
+    hooks = [] if private else [h for h in lookups.hooks if h.wants(event_type)]
+    slack_urls = [] if private else [
+        u for u in lookups.company.get_setting("notifications.slack_urls") if u]
     sms_url = lookups.company.get_setting("notifications.sms_url")
     choices = lookups.choices_for(company_id, event_type) if user_ids else {}
 

@@ -251,3 +251,15 @@ class TemplateOverride(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.channel or '*'} {self.part}"
+
+    def clean(self):
+        """Refuse a template the sandbox would not render (too long, a forbidden tag or
+        filter, a syntax error), naming the problem on the content field."""
+        from django.core.exceptions import ValidationError as DjangoValidationError
+
+        from nestogy.notifications.render import RenderError, check_override
+
+        try:
+            check_override(self.content)
+        except RenderError as exc:
+            raise DjangoValidationError({"content": str(exc)}) from None

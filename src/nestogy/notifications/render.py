@@ -9,10 +9,14 @@ Files (shipped by the app that registers the event), looked up in each installed
     notifications/<event.type>/<channel>.txt optional, replaces body.txt on that channel
 
 A company's :class:`~nestogy.notifications.models.TemplateOverride` rows win over the files
-(a channel-specific override over an all-channel one). Text parts render without HTML
-escaping; the HTML part renders with autoescaping; when there is no HTML template the HTML
-part is the escaped text with line breaks. A missing template, a template error or an empty
-result raises :class:`RenderError`: the delivery fails with that message and nothing is sent.
+(a channel-specific override over an all-channel one). Overrides are tenant input: they
+compile and render in the sandbox of :mod:`nestogy.notifications.sandbox` (allow-listed
+tags and filters, read-only plain-data context, limits on size, output and time); the
+shipped files render with Django's full engine. Text parts render without HTML escaping;
+the HTML part renders with autoescaping; when there is no HTML template the HTML part is the
+escaped text with line breaks. A missing template, a template error, a sandbox refusal or an
+empty result raises :class:`RenderError`: the delivery fails with that message and nothing
+is sent.
 """
 
 from __future__ import annotations
@@ -24,12 +28,37 @@ from typing import Any
 from django.template import Context, Engine, Template, TemplateDoesNotExist
 from django.utils.html import escape, linebreaks
 
-from nestogy.notifications import conf
+from nestogy.notifications import conf, sandbox
 from nestogy.notifications.models import TemplateOverride
 
 
 class RenderError(Exception):
     """The message cannot be rendered (missing template, template error, empty result)."""
+
+
+def check_override(content: str) -> None:
+    """Raise :class:`RenderError` unless ``content`` is an acceptable template override
+    (called when an override is saved; the same checks run again when it is compiled)."""
+    try:
+        sandbox.compile_template(content, max_chars=conf.override_max_chars())
+    except sandbox.SandboxError as exc:
+        raise RenderError(str(exc)) from exc
+
+
+class _Override:
+    """A compiled override: renders in the sandbox with its limits."""
+
+    def __init__(self, template: sandbox.SandboxedTemplate, label: str):
+        self.template = template
+        self.label = label
+
+    def render(self, context: dict[str, Any], *, autoescape: bool) -> str:
+        try:
+            return self.template.render(context, autoescape=autoescape,
+                                        max_output=conf.override_max_output(),
+                                        max_seconds=conf.override_max_seconds())
+        except sandbox.SandboxError as exc:
+            raise RenderError(f"template {self.label}: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -76,12 +105,15 @@ class Renderer:
         self.overrides = overrides or {}
         self._compiled: dict[tuple, Any] = {}
 
-    def _compile(self, key: tuple, source: str, label: str, autoescape: bool):
+    def _compile(self, key: tuple, source: str, label: str):
         if key not in self._compiled:
             try:
-                self._compiled[key] = _engine(autoescape).from_string(source)
-            except Exception as exc:  # a syntax error
+                compiled = sandbox.compile_template(source, max_chars=conf.override_max_chars())
+            except sandbox.SandboxError as exc:
+                raise RenderError(f"template {label} is refused: {exc}") from exc
+            except Exception as exc:  # anything else the compiler raises
                 raise RenderError(f"template {label} is invalid: {exc}") from exc
+            self._compiled[key] = _Override(compiled, label)
         return self._compiled[key]
 
     def _file(self, names: list[str], autoescape: bool):
@@ -101,14 +133,13 @@ class Renderer:
         return self._compiled[key]
 
     def _part(self, company_id: int, event_type: str, channel: str, part: str,
-              names: list[str], autoescape: bool = False) -> Template | None:
+              names: list[str], autoescape: bool = False) -> Template | _Override | None:
         """A company override for this channel, else one for all channels, else the files."""
         for chan in (channel, ""):
             source = self.overrides.get((company_id, event_type, chan, part))
             if source is not None:
                 label = f"override {event_type}/{chan or '*'}/{part}"
-                return self._compile(("o", company_id, event_type, chan, part), source, label,
-                                     autoescape)
+                return self._compile(("o", company_id, event_type, chan, part), source, label)
         return self._file(names, autoescape)
 
     def render(self, company_id: int, event_type: str, channel: str,
@@ -124,9 +155,8 @@ class Renderer:
             raise RenderError(f"no template {base}/body.txt")
         channel_specific = self._is_channel_file(body_t, base, channel) or (
             (company_id, event_type, channel, "body") in self.overrides)
-        ctx = Context(context, autoescape=False)
-        title = " ".join(self._run(title_t, ctx, "title").split())
-        body = self._run(body_t, ctx, "body").strip()
+        title = " ".join(self._run(title_t, context, "title", autoescape=False).split())
+        body = self._run(body_t, context, "body", autoescape=False).strip()
         if not title:
             raise RenderError(f"{base}: the title rendered empty")
         if not body:
@@ -136,7 +166,7 @@ class Renderer:
             html_t = self._part(company_id, event_type, channel, "html",
                                    [f"{base}/body.html"], autoescape=True)
             if html_t is not None:
-                html = self._run(html_t, Context(context, autoescape=True), "html").strip()
+                html = self._run(html_t, context, "html", autoescape=True).strip()
                 if not html:
                     raise RenderError(f"{base}: the HTML body rendered empty")
             else:
@@ -150,9 +180,11 @@ class Renderer:
         return origin == f"{base}/{channel}.txt"
 
     @staticmethod
-    def _run(template, context: Context, part: str) -> str:
+    def _run(template, context: dict[str, Any], part: str, *, autoescape: bool) -> str:
+        if isinstance(template, _Override):
+            return template.render(context, autoescape=autoescape)
         try:
-            return template.render(context)
+            return template.render(Context(context, autoescape=autoescape))
         except Exception as exc:
             raise RenderError(f"rendering the {part} failed: {type(exc).__name__}: {exc}") \
                 from exc

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
+from nestogy.core import events
 from nestogy.notifications import conf
 from nestogy.notifications.models import Delivery, DeliveryAttempt
 from nestogy.notifications.render import Renderer, RenderError, load_overrides
@@ -83,6 +84,14 @@ def send_batch(deliveries: list[Delivery]) -> dict[str, int]:
 
 def _context(delivery: Delivery) -> dict[str, Any]:
     context = dict(delivery.event.context or {})
+    definition = events.REGISTRY.get(delivery.event_type)
+    if definition is not None and definition.render_context is not None:
+        # Values built now and never stored (a one-time link); runs in the company's scope.
+        try:
+            context.update(definition.render_context(dict(context)))
+        except Exception as exc:
+            raise RenderError(f"the {delivery.event_type} message cannot be built: "
+                              f"{type(exc).__name__}: {exc}") from exc
     context.setdefault("recipient", {"name": delivery.recipient_name, "email":
                                      delivery.target if delivery.channel == "email" else ""})
     context.setdefault("company", {"name": delivery.company.name})

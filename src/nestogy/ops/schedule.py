@@ -38,6 +38,8 @@ ENTRIES += [
           "Jobs: re-queue or fail tasks left running by a dead worker"),
     Entry("45 3 * * *", notification_tasks.prune_delivery_log,
           "Notifications: delete delivery logs older than 90 days (inbox entries stay)"),
+    Entry("35 * * * *", ops_tasks.prune_throttle_hits,
+          "Housekeeping: forget sign-in failures and reset requests older than a day"),
 ]
 
 for _entry in ENTRIES:

@@ -20,6 +20,14 @@ def prune_task_results() -> int:
     return deleted
 
 
+@system_task(queue_name="default")
+def prune_throttle_hits() -> int:
+    """Hourly: forget counted sign-in failures and reset requests older than a day."""
+    from nestogy.core import throttle
+
+    return throttle.prune()
+
+
 class WorkerLost(Exception):
     """Recorded on a task whose worker died while running it, once it ran out of tries."""
 

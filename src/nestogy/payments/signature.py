@@ -44,6 +44,21 @@ class StaleTimestamp(SignatureError):
     code = "stale_timestamp"
 
 
+class VerificationFailed(SignatureError):
+    """What a webhook sender is told about any failure above: one code, one message.
+
+    The specific reason (no secret configured for the company the payload names, no
+    matching signature, a stale timestamp, a malformed header) is logged for the operator,
+    never answered: the answer must not tell a prober whether a company has its own secret.
+    """
+
+    code = "invalid_signature"
+    public_message = "the webhook signature could not be verified"
+
+    def __init__(self) -> None:
+        super().__init__(self.public_message)
+
+
 def compute_signature(payload: bytes | str, secret: str, timestamp: int) -> str:
     body = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
     signed = str(int(timestamp)).encode("ascii") + b"." + body

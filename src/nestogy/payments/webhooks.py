@@ -1,7 +1,8 @@
 """Incoming gateway webhooks: verify, store once, process in a task, idempotently.
 
 :func:`receive` runs in the web request: it verifies the signature (SEMANTICS.md section 6;
-a bad signature or a stale timestamp raises ``SignatureError`` and the endpoint answers 400),
+a bad signature or a stale timestamp raises ``VerificationFailed`` and the endpoint answers 400
+with one message whatever the reason, so the answer tells nothing about which secrets exist),
 stores the event under a unique ``(gateway, event_id)`` constraint and enqueues
 :func:`process_event` after commit. A replayed event id hits the constraint: nothing is
 stored or enqueued again.
@@ -33,6 +34,7 @@ from nestogy.payments import actions
 from nestogy.payments.gateways import ChargeResult, get_gateway
 from nestogy.payments.gateways.base import from_minor
 from nestogy.payments.models import Payment, PaymentAttempt, WebhookEvent
+from nestogy.payments.signature import SignatureError, VerificationFailed
 from nestogy.tenancy.models import Company
 
 logger = logging.getLogger(__name__)
@@ -55,7 +57,11 @@ def _metadata_company(payload: bytes) -> Company | None:
 
 def receive(gateway_name: str, payload: bytes, headers: dict[str, str], *,
             now: float | None = None) -> tuple[WebhookEvent, bool]:
-    """Verify and store one webhook; returns ``(event, created)``. Raises SignatureError."""
+    """Verify and store one webhook; returns ``(event, created)``.
+
+    Any verification failure raises :class:`~nestogy.payments.signature.VerificationFailed`
+    (one code and message, whatever the reason; the reason is logged).
+    """
     company = _metadata_company(payload)
     installation = get_gateway(gateway_name)
     secrets = list(installation.webhook_secrets)
@@ -63,7 +69,12 @@ def receive(gateway_name: str, payload: bytes, headers: dict[str, str], *,
         secrets += get_gateway(gateway_name, company=company).webhook_secrets
     secrets = [s for s in dict.fromkeys(secrets) if s]
     gateway = get_gateway(gateway_name, webhook_secret=secrets)
-    data = gateway.parse_webhook(payload, headers, now=now)
+    try:
+        data = gateway.parse_webhook(payload, headers, now=now)
+    except SignatureError as exc:
+        # The reason stays in the log; the sender gets the same answer for every failure.
+        logger.warning("%s webhook refused (%s): %s", gateway_name, exc.code, exc)
+        raise VerificationFailed() from exc
     with transaction.atomic():
         try:
             with transaction.atomic():

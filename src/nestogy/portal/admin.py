@@ -4,25 +4,9 @@ from django.http import Http404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from nestogy.portal.models import LoginFailure, TicketAttachment
+from nestogy.portal.models import TicketAttachment
 from nestogy.portal.uploads import download_response
 from nestogy.tenancy.admin import TenantAdmin
-
-
-@admin.register(LoginFailure)
-class LoginFailureAdmin(admin.ModelAdmin):
-    """Failed portal sign-ins (superusers only: they are not tied to one company)."""
-
-    list_display = ("email", "ip", "at")
-    list_filter = ("at",)
-    search_fields = ("email", "ip")
-    readonly_fields = ("email", "ip", "at")
-
-    def has_module_permission(self, request):
-        return request.user.is_superuser
-
-    def has_add_permission(self, request):
-        return False
 
 
 @admin.register(TicketAttachment)

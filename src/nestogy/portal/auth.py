@@ -7,9 +7,14 @@ other session, as Django does for staff. Every portal view runs through
 and enters the contact's company scope: queries outside it raise instead of leaking. It also
 activates the contact's time zone (else the company's) so pages show local times.
 
-Throttling: five failed attempts for one email (or twenty from one address) within fifteen
-minutes lock further attempts for the rest of that window, even with the right password.
-Failures are rows in the database so every web worker sees the same count.
+A contact signs in only while their client is active and their MSP (the company) is active:
+deactivating a company ends its contacts' open sessions at their next request.
+
+Throttling (:mod:`nestogy.core.throttle`): five failed attempts for one email (or twenty from
+one client address) within fifteen minutes lock further attempts for the rest of that window,
+even with the right password; password-reset requests are limited to three per email (ten
+per address) an hour. The client address is the one the trusted proxies report
+(``NESTOGY_TRUSTED_PROXY_COUNT``).
 """
 
 from __future__ import annotations
@@ -27,37 +32,42 @@ from django_scopes import scope, scopes_disabled
 
 from nestogy.clients.actions import record_contact_login
 from nestogy.clients.models import Contact
-from nestogy.portal.models import LoginFailure
+from nestogy.clients.queries import portal_contacts
+from nestogy.core import throttle
 
 SESSION_CONTACT = "portal_contact_id"
 SESSION_HASH = "portal_contact_hash"
-MAX_FAILURES_PER_EMAIL = 5
-MAX_FAILURES_PER_IP = 20
-WINDOW = timedelta(minutes=15)
+LOGIN_LIMIT = throttle.Limit("portal.login", per_key=5, per_ip=20,
+                             window=timedelta(minutes=15))
+RESET_LIMIT = throttle.Limit("portal.reset", per_key=3, per_ip=10, window=timedelta(hours=1))
 # A hash that no password matches, checked when no contact exists, so timing does not tell
 # whether an email is known.
 _DUMMY_HASH = make_password("nestogy-timing-equaliser")
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    return throttle.client_ip(request)
 
 
 def is_throttled(email: str, ip: str | None) -> bool:
-    since = timezone.now() - WINDOW
-    recent = LoginFailure.objects.filter(at__gte=since)
-    if recent.filter(email=email.lower()).count() >= MAX_FAILURES_PER_EMAIL:
-        return True
-    return bool(ip) and recent.filter(ip=ip).count() >= MAX_FAILURES_PER_IP
+    return throttle.is_throttled(LOGIN_LIMIT, email, ip)
+
+
+def reset_throttled(email: str, ip: str | None) -> bool:
+    return throttle.is_throttled(RESET_LIMIT, email, ip)
+
+
+def count_reset_request(email: str, ip: str | None) -> None:
+    """Every reset request counts (known address or not), so nobody floods an inbox."""
+    throttle.hit(RESET_LIMIT, email, ip)
 
 
 def authenticate(request: HttpRequest, email: str, password: str) -> Contact | None:
     """The contact with portal access whose email and password match, or None."""
     email = (email or "").strip().lower()
     with scopes_disabled():
-        candidates = list(Contact.objects.select_related("client")
-                          .filter(email__iexact=email, portal_access=True,
-                                  client__status="active")
+        candidates = list(portal_contacts().select_related("client")
+                          .filter(email__iexact=email)
                           .exclude(Q(password="") | Q(password__startswith="!"))  # noqa: S106 (unusable)
                           .order_by("created_at"))
     for contact in candidates:
@@ -65,7 +75,7 @@ def authenticate(request: HttpRequest, email: str, password: str) -> Contact | N
             return contact
     if not candidates:
         check_password(password, _DUMMY_HASH)
-    LoginFailure.objects.create(email=email, ip=client_ip(request))
+    throttle.hit(LOGIN_LIMIT, email, client_ip(request))
     return None
 
 
@@ -91,8 +101,7 @@ def current_contact(request: HttpRequest) -> Contact | None:
     if not contact_id:
         return None
     with scopes_disabled():
-        contact = (Contact.objects.select_related("client").filter(
-            pk=contact_id, portal_access=True, client__status="active").first())
+        contact = portal_contacts().select_related("client").filter(pk=contact_id).first()
     if contact is None or not constant_time_compare(request.session.get(SESSION_HASH, ""),
                                                     _session_hash(contact)):
         return None

@@ -15,8 +15,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_scopes import scope, scopes_disabled
 
-from nestogy.clients.actions import request_password_reset, set_contact_password
-from nestogy.clients.models import Contact
+from nestogy.clients.actions import request_password_reset_for_email, set_contact_password
+from nestogy.clients.queries import portal_contacts
 from nestogy.clients.tokens import contact_tokens
 from nestogy.core.errors import ValidationError
 from nestogy.portal import auth
@@ -97,14 +97,14 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 def password_reset_view(request: HttpRequest) -> HttpResponse:
     form = ResetForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        email = form.cleaned_data["email"]
-        if not auth.is_throttled(email, auth.client_ip(request)):
-            with scopes_disabled():
-                contacts = list(Contact.objects.filter(email__iexact=email, portal_access=True))
-            for contact in contacts:
-                with scope(company=contact.company_id):
-                    request_password_reset(contact)
-        # The same answer whether or not the email is known.
+        email, ip = form.cleaned_data["email"], auth.client_ip(request)
+        if auth.reset_throttled(email, ip):
+            form.add_error(None, "Too many reset requests. Wait an hour and try again.")
+            return render(request, "portal/password_reset.html", {"form": form}, status=429)
+        # The same work and the same answer whether or not the email is known: the lookup
+        # and the mail happen in a background task.
+        auth.count_reset_request(email, ip)
+        request_password_reset_for_email(email)
         return render(request, "portal/password_reset_sent.html", {"email": email})
     return render(request, "portal/password_reset.html", {"form": form})
 
@@ -112,7 +112,7 @@ def password_reset_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def set_password_view(request: HttpRequest, contact_id: str, token: str) -> HttpResponse:
     with scopes_disabled():
-        contact = Contact.objects.filter(public_id=contact_id, portal_access=True).first()
+        contact = portal_contacts().filter(public_id=contact_id).first()
     if contact is None or not contact_tokens.check_token(contact, token):
         return render(request, "portal/link_invalid.html", status=400)
     form = SetPasswordForm(request.POST or None)

@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from nestogy.billing.models import Invoice, InvoiceLine
@@ -55,7 +56,7 @@ def invoice_detail_view(request: HttpRequest, invoice_id: str) -> HttpResponse:
 def invoice_pdf_view(request: HttpRequest, invoice_id: str) -> HttpResponse:
     invoice = queries.get_invoice(request.contact, invoice_id)
     response = HttpResponse(render_invoice_pdf(invoice), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{pdf_filename(invoice)}"'
+    response["Content-Disposition"] = content_disposition_header(True, pdf_filename(invoice))
     return response
 
 

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.http import HttpResponse
+from django.utils.http import content_disposition_header
 from ninja import Query, Router, Schema
 
 from nestogy.accounts.roles import require
@@ -304,7 +305,8 @@ def invoice_pdf(request, invoice_id: str):
     require(request.auth, "invoices.view")
     invoice = queries.get_invoice(invoice_id)
     response = HttpResponse(pdf.render_invoice_pdf(invoice), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{pdf.pdf_filename(invoice)}"'
+    response["Content-Disposition"] = content_disposition_header(False,
+                                                                 pdf.pdf_filename(invoice))
     return response
 
 

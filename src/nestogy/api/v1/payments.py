@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from django.http import HttpResponse
+from django.utils.http import content_disposition_header
 from ninja import Query, Router, Schema, Status
 from pydantic import WithJsonSchema
 
@@ -22,7 +23,7 @@ from nestogy.core.errors import ValidationError
 from nestogy.core.money import money_str, validate_currency
 from nestogy.payments import actions, queries, statement, webhooks
 from nestogy.payments.models import Payment, PaymentAttempt, PaymentMethodOnFile, Refund
-from nestogy.payments.signature import SignatureError
+from nestogy.payments.signature import SignatureError, VerificationFailed
 
 invoices_router = Router(tags=["payments"])
 router = Router(tags=["payments"])
@@ -383,7 +384,8 @@ def client_statement(request, client_id: str, currency: str | None = None):
             raise ValidationError("currency", "must be a three-letter ISO 4217 code") from None
     response = HttpResponse(statement.statement_pdf(client, currency),
                             content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="statement-{client.public_id}.pdf"'
+    response["Content-Disposition"] = content_disposition_header(
+        False, f"statement-{client.public_id}.pdf")
     return response
 
 
@@ -393,6 +395,7 @@ def client_statement(request, client_id: str, currency: str | None = None):
 def stripe_webhook(request):
     try:
         event, created = webhooks.receive("stripe", request.body, dict(request.headers))
-    except SignatureError as exc:
-        return Status(400, error_body(exc.code, str(exc)))
+    except SignatureError:
+        # One answer for every failure (the reason is logged by receive()).
+        return Status(400, error_body(VerificationFailed.code, VerificationFailed.public_message))
     return {"received": True, "duplicate": not created, "event_id": event.event_id}

@@ -1,0 +1,63 @@
+"""The staff admin's sign-in, throttled like the portal's (:mod:`nestogy.core.throttle`).
+
+Five failed attempts for one email (or twenty from one client address) within fifteen
+minutes lock further attempts for the rest of that window, even with the right password.
+The lockout message is the same whether or not the account exists, and failures are counted
+for unknown emails exactly as for known ones. A locked-out attempt answers 429.
+
+:func:`install` puts the form (and the 429) on an admin site; ``nestogy.urls`` calls it for
+Django's default site.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import timedelta
+
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.views.decorators.debug import sensitive_variables
+
+from nestogy.core import throttle
+
+LOGIN_LIMIT = throttle.Limit("admin.login", per_key=5, per_ip=20, window=timedelta(minutes=15))
+LOCKED_OUT = ("Too many failed sign-in attempts. Wait {minutes} minutes and try again, or ask "
+              "an administrator to reset your password.")
+
+
+class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
+    @sensitive_variables()
+    def clean(self):
+        email = self.cleaned_data.get("username") or ""
+        ip = throttle.client_ip(self.request) if self.request is not None else None
+        if email and throttle.is_throttled(LOGIN_LIMIT, email, ip):
+            raise ValidationError(LOCKED_OUT.format(minutes=LOGIN_LIMIT.minutes),
+                                  code="throttled")
+        try:
+            return super().clean()
+        except ValidationError as exc:
+            if email:
+                throttle.hit(LOGIN_LIMIT, email, ip)
+                if throttle.is_throttled(LOGIN_LIMIT, email, ip):
+                    raise ValidationError(LOCKED_OUT.format(minutes=LOGIN_LIMIT.minutes),
+                                          code="throttled") from exc
+            raise
+
+
+def install(site) -> None:
+    """Use the throttled form on ``site`` and answer a locked-out attempt with 429."""
+    site.login_form = ThrottledAdminAuthenticationForm
+    if getattr(site.login, "nestogy_throttled", False):
+        return
+    original = site.login
+
+    @functools.wraps(original)
+    def login(request, extra_context=None):
+        response = original(request, extra_context)
+        form = (getattr(response, "context_data", None) or {}).get("form")
+        if form is not None and form.has_error(NON_FIELD_ERRORS, code="throttled"):
+            response.status_code = 429
+        return response
+
+    login.nestogy_throttled = True
+    site.login = login
