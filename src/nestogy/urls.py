@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from nestogy.api.app import api
+from nestogy.notifications.views import sender_verification
 from nestogy.ops.views import healthz
 
 admin.site.site_header = "Nestogy"
@@ -13,4 +14,5 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("portal/", include("nestogy.portal.urls")),
+    path("sender-verification/<str:token>/", sender_verification, name="sender-verification"),
 ]

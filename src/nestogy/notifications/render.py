@@ -9,7 +9,8 @@ Files (shipped by the app that registers the event), looked up in each installed
     notifications/<event.type>/<channel>.txt optional, replaces body.txt on that channel
 
 A company's :class:`~nestogy.notifications.models.TemplateOverride` rows win over the files
-(a channel-specific override over an all-channel one). Text parts render without HTML
+(a channel-specific override over an all-channel one), except for the event types in
+:data:`PROTECTED_EVENT_TYPES` (the sender verification mail). Text parts render without HTML
 escaping; the HTML part renders with autoescaping; when there is no HTML template the HTML
 part is the escaped text with line breaks. A missing template, a template error or an empty
 result raises :class:`RenderError`: the delivery fails with that message and nothing is sent.
@@ -26,6 +27,9 @@ from django.utils.html import escape, linebreaks
 
 from nestogy.notifications import conf
 from nestogy.notifications.models import TemplateOverride
+
+# Event types whose wording a company cannot override (the platform's own security mail).
+PROTECTED_EVENT_TYPES: set[str] = set()
 
 
 class RenderError(Exception):
@@ -65,7 +69,8 @@ def reset_engines() -> None:
 def load_overrides(company_ids, event_types) -> dict[tuple, str]:
     """``{(company_id, event_type, channel, part): content}`` for the given rows, one query."""
     rows = TemplateOverride.objects.filter(company_id__in=set(company_ids),
-                                           event_type__in=set(event_types))
+                                           event_type__in=set(event_types)
+                                           - PROTECTED_EVENT_TYPES)
     return {(r.company_id, r.event_type, r.channel, r.part): r.content for r in rows}
 
 

@@ -32,6 +32,10 @@ from nestogy.notifications.transports import PermanentError, TransientError, tra
 
 logger = logging.getLogger(__name__)
 
+# Context built when a delivery is rendered, never stored: event type -> callable(delivery)
+# returning extra template variables (e.g. a signed link); it may raise PermanentError.
+LIVE_CONTEXT: dict[str, Any] = {}
+
 RESULT_FIELDS = ["status", "attempts", "last_error", "next_attempt_at", "last_attempt_at",
                  "sent_at", "updated_at"]
 
@@ -88,6 +92,9 @@ def _context(delivery: Delivery) -> dict[str, Any]:
     context.setdefault("company", {"name": delivery.company.name})
     context.setdefault("event", {"type": delivery.event_type,
                                  "occurred_at": delivery.event.occurred_at})
+    live = LIVE_CONTEXT.get(delivery.event_type)
+    if live is not None:
+        context.update(live(delivery))
     return context
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import apprise
 
+from nestogy.notifications.models import redact_url
 from nestogy.notifications.netguard import PrivateTarget, check_url
 from nestogy.notifications.transports.base import (
     PermanentError,
@@ -36,9 +37,7 @@ STATUS_RE = re.compile(r"error=(\d{3})")
 
 def redact(url: str) -> str:
     """The scheme and host of an Apprise URL, without tokens (for logs and the API)."""
-    scheme, _, rest = url.partition("://")
-    host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
-    return f"{scheme}://{host}/…" if rest else url
+    return redact_url(url)
 
 
 class AppriseTransport(Transport):
