@@ -101,8 +101,6 @@ class WebhookEndpointForm(forms.ModelForm):
             self.fields["new_secret"].help_text = secret_help(
                 "Shared secret the receiver uses to check signatures",
                 _state(self.instance.secret), clearable=False)
-        else:
-            del self.fields["regenerate_secret"]
 
     def clean_new_secret(self):
         value = self.cleaned_data.get("new_secret") or ""
@@ -117,6 +115,12 @@ class WebhookEndpointAdmin(TenantAdmin):
     form = WebhookEndpointForm
     list_display = ("name", "url", "is_active", "event_types")
     list_filter = ("is_active",)
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if obj is None:  # a new endpoint always gets a secret
+            fields.remove("regenerate_secret")
+        return fields
 
     def save_model(self, request, obj, form, change):
         typed = form.cleaned_data.get("new_secret") or ""
