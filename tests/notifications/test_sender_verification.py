@@ -144,6 +144,19 @@ def test_changing_the_address_resets_verification(personas, event_types, smtp_se
     assert again.status_code == 400 and b"cannot be used" in again.content
 
 
+def test_changing_the_address_does_not_lift_the_request_limit(personas, event_types,
+                                                             smtp_server):
+    """No mailing arbitrary addresses by switching the setting between requests."""
+    p = personas
+    set_from(p.owner_a.api, CEO)
+    request_link(p, smtp_server)
+    set_from(p.owner_a.api, "victim@elsewhere.test")
+    response = p.owner_a.api.post("/company/sender/verify")
+    assert response.status_code == 409 and response.data["error"]["code"] == "too_soon"
+    assert send_due() == {}
+    assert [m.rcpt_tos for m in smtp_server.messages] == [[CEO]]
+
+
 def test_a_link_sent_before_the_address_changed_cannot_confirm_the_new_one(
         personas, event_types, smtp_server):
     p = personas

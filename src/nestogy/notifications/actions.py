@@ -214,12 +214,13 @@ def request_sender_verification(company, *, actor=None) -> SenderVerification:
         row = (SenderVerification.objects.select_for_update()
                .filter(company_id=company.pk).first())
     now = timezone.now()
-    if row is not None and row.email == email:
-        if row.verified_at is not None:
-            raise Conflict(f"{email} is already verified", code="already_verified")
-        if row.requested_at and now - row.requested_at < _cooldown():
-            raise Conflict("a confirmation link was sent to this address moments ago; "
-                           "wait a few minutes before asking again", code="too_soon")
+    if row is not None and row.email == email and row.verified_at is not None:
+        raise Conflict(f"{email} is already verified", code="already_verified")
+    # One mail per cooldown per company, whatever the address (no mailing arbitrary
+    # addresses by changing the setting between requests).
+    if row is not None and row.requested_at and now - row.requested_at < _cooldown():
+        raise Conflict("a confirmation link was sent moments ago; wait a few minutes before "
+                       "asking again", code="too_soon")
     if row is None:
         row = SenderVerification(company_id=company.pk)
     row.email, row.nonce = email, secrets.token_urlsafe(24)
@@ -272,7 +273,10 @@ def confirm_sender(token: str) -> SenderVerification:
 
 
 def reset_sender_verification(company, changed: set[str]) -> None:
-    """Hook of ``tenancy.actions.SETTINGS_CHANGED``: a new sender address starts unverified."""
+    """Hook of ``tenancy.actions.SETTINGS_CHANGED``: a new sender address starts unverified,
+    and links sent before are void (the row stays for the request cooldown)."""
     if sender.SETTING in changed:
         with scopes_disabled():
-            SenderVerification.objects.filter(company_id=company.pk).delete()
+            SenderVerification.objects.filter(company_id=company.pk).update(
+                email="", nonce=secrets.token_urlsafe(24), verified_at=None,
+                updated_at=timezone.now())

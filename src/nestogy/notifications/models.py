@@ -270,7 +270,8 @@ class SenderVerification(TenantOwnedModel):
 
     Written only by :mod:`nestogy.notifications.sender`: a request stores the address and a
     fresh nonce and mails a signed, expiring link to the address; opening the link and
-    confirming sets ``verified_at``. Changing the sender address deletes the row.
+    confirming sets ``verified_at``. Changing the sender address clears the row (address,
+    nonce, verification); ``requested_at`` stays, for the one-request-per-cooldown limit.
     """
 
     public_id_prefix = "sndv"

@@ -35,6 +35,18 @@ from nestogy.notifications.transports.base import (
 STATUS_RE = re.compile(r"error=(\d{3})")
 
 
+def _not_trace(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.DEBUG
+
+
+def install_log_filter() -> None:
+    """Drop Apprise's TRACE records (below DEBUG): they dump parsed URLs with their
+    passwords and tokens. DEBUG and above are logged with Apprise's own redaction."""
+    logger = logging.getLogger("apprise")
+    if _not_trace not in logger.filters:
+        logger.addFilter(_not_trace)
+
+
 def redact(url: str) -> str:
     """The scheme and host of an Apprise URL, without tokens (for logs and the API)."""
     return redact_url(url)
