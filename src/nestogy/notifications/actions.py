@@ -10,7 +10,6 @@ import apprise
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare
 from django_scopes import scope, scopes_disabled
 
 from nestogy.audit.actions import log_action
@@ -234,36 +233,16 @@ def request_sender_verification(company, *, actor=None) -> SenderVerification:
     return row
 
 
-class InvalidLink(ValidationError):
-    def __init__(self, message: str = "this link is invalid or has expired; ask for a new one"):
-        super().__init__("token", message, code="invalid_link")
-
-
-def sender_verification_from_link(token: str) -> SenderVerification:
-    """The pending verification a link confirms; raises :class:`InvalidLink` otherwise."""
-    payload = sender.read_token(token)
-    if payload is None:
-        raise InvalidLink()
-    with scopes_disabled():
-        row = (SenderVerification.objects.select_related("company")
-               .filter(company_id=payload["c"], public_id=payload["v"]).first())
-    if row is None or not constant_time_compare(row.nonce, str(payload["n"])):
-        raise InvalidLink("this link was replaced by a newer one or cancelled")
-    if sender.normalize(row.company.get_setting(sender.SETTING)) != row.email:
-        raise InvalidLink("the sender address changed since this link was sent")
-    return row
-
-
 @transaction.atomic
 def confirm_sender(token: str) -> SenderVerification:
     """Confirm through a link: whoever holds it received it at the address, which is the
     proof (no login). Idempotent."""
-    found = sender_verification_from_link(token)
+    found = sender.verification_from_link(token)
     with scopes_disabled():
         row = (SenderVerification.objects.select_for_update()
                .filter(pk=found.pk, nonce=found.nonce, email=found.email).first())
     if row is None:
-        raise InvalidLink("this link was replaced by a newer one or cancelled")
+        raise sender.InvalidLink("this link was replaced by a newer one or cancelled")
     if row.verified_at is None:
         row.verified_at = timezone.now()
         row.save(update_fields=["verified_at", "updated_at"])

@@ -30,9 +30,11 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare
 from django_scopes import scopes_disabled
 
 from nestogy.core import events
+from nestogy.core.errors import ValidationError
 from nestogy.notifications import render, sending
 from nestogy.notifications.models import SenderVerification
 from nestogy.notifications.transports.base import PermanentError
@@ -133,6 +135,26 @@ def read_token(token: str) -> dict[str, Any] | None:
     if not isinstance(payload, dict) or not {"c", "v", "n"} <= set(payload):
         return None
     return payload
+
+
+class InvalidLink(ValidationError):
+    def __init__(self, message: str = "this link is invalid or has expired; ask for a new one"):
+        super().__init__("token", message, code="invalid_link")
+
+
+def verification_from_link(token: str) -> SenderVerification:
+    """The pending verification a link confirms; raises :class:`InvalidLink` otherwise."""
+    payload = read_token(token)
+    if payload is None:
+        raise InvalidLink()
+    with scopes_disabled():
+        row = (SenderVerification.objects.select_related("company")
+               .filter(company_id=payload["c"], public_id=payload["v"]).first())
+    if row is None or not constant_time_compare(row.nonce, str(payload["n"])):
+        raise InvalidLink("this link was replaced by a newer one or cancelled")
+    if normalize(row.company.get_setting(SETTING)) != row.email:
+        raise InvalidLink("the sender address changed since this link was sent")
+    return row
 
 
 def link(row: SenderVerification) -> str:

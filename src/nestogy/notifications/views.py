@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from nestogy.notifications import actions
+from nestogy.notifications import actions, sender
 
 
 def _page(request, context: dict, status: int = 200):
@@ -30,8 +30,8 @@ def sender_verification(request, token: str):
         if request.method == "POST":
             row = actions.confirm_sender(token)
             return _page(request, {"row": row, "company": row.company, "confirmed": True})
-        row = actions.sender_verification_from_link(token)
-    except actions.InvalidLink as exc:
+        row = sender.verification_from_link(token)
+    except sender.InvalidLink as exc:
         return _page(request, {"error": exc.message}, status=400)
     return _page(request, {"row": row, "company": row.company,
                            "confirmed": row.verified_at is not None})
