@@ -194,3 +194,52 @@ def test_redact_url_shows_no_token(url, shown):
     from nestogy.notifications.models import redact_url
 
     assert redact_url(url) == shown
+
+
+def test_a_failed_send_does_not_write_the_urls_token_into_the_delivery_log(personas,
+                                                                         event_types):
+    """A relay URL with the token in its path, unreachable: the error Apprise reports
+    (which quotes the request path) must not carry the token into last_error or the API."""
+    from tests.notifications.conftest import free_port
+
+    p = personas
+    event_types["technician"] = ("slack",)
+    url = f"json://127.0.0.1:{free_port()}/hooks/T0/B0/RelayPathToken1234"
+    with scope(company=p.company_a.pk):
+        p.company_a.set_setting("notifications.slack_urls", [url])
+        p.company_a.save()
+    emit(p.company_a, users=[p.tech_a.user])
+    assert send_due() == {"queued": 1}  # connection refused: retried later
+    with scopes_disabled():
+        delivery = Delivery.objects.get(channel="slack")
+        attempt_errors = list(delivery.attempt_log.values_list("error", flat=True))
+    assert delivery.last_error  # the failure is explained ...
+    for text in [delivery.last_error, *attempt_errors,
+                 p.owner_a.api.get("/notifications/deliveries").content.decode()]:
+        assert "RelayPathToken1234" not in text  # ... without the token
+
+
+def test_an_unexpected_error_quoting_the_url_is_logged_and_stored_without_it(
+        personas, event_types, monkeypatch, caplog):
+    from nestogy.notifications.transports.apprise import AppriseTransport
+
+    def explode(self, delivery, rendered):
+        raise RuntimeError(f"could not post to {delivery.target}")
+
+    monkeypatch.setattr(AppriseTransport, "send", explode)
+    p = personas
+    event_types["technician"] = ("slack",)
+    with scope(company=p.company_a.pk):
+        p.company_a.set_setting("notifications.slack_urls",
+                                ["slack://T0AAAA/B0BBBB/UnexpectedToken777"])
+        p.company_a.save()
+    emit(p.company_a, users=[p.tech_a.user])
+    caplog.set_level(1)
+    assert send_due() == {"queued": 1}
+    with scopes_disabled():
+        delivery = Delivery.objects.get(channel="slack")
+    assert delivery.last_error.startswith("RuntimeError: could not post to")
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert "failed unexpectedly" in logged
+    for text in (delivery.last_error, logged):
+        assert "UnexpectedToken777" not in text and "T0AAAA" not in text

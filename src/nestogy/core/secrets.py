@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -284,6 +285,24 @@ def reseal_column(connection: Any, table: str, column: str, *, pk: str = "id",
             with connection.cursor() as cursor:
                 cursor.execute(update, [new, row_pk, value])
                 counts[outcome if cursor.rowcount else "skipped"] += 1
+
+
+_PARTS = re.compile(r"[/:@?&=#,;\s\\]+")
+
+
+def scrub(text: str, value: Any) -> str:
+    """``text`` with the secret ``value`` (a string or a list of them) and each of its parts
+    of 6 or more characters (e.g. a token inside a URL) replaced by ``…``: for messages that
+    might quote a secret (validation errors, remote error answers)."""
+    values = value if isinstance(value, list) else [value]
+    fragments: set[str] = set()
+    for item in values:
+        if isinstance(item, str) and item:
+            fragments.add(item)
+            fragments.update(part for part in _PARTS.split(item) if len(part) >= 6)
+    for fragment in sorted(fragments, key=len, reverse=True):
+        text = text.replace(fragment, "…")
+    return text
 
 
 def check_keys() -> str | None:

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
+from nestogy.core.secrets import scrub
 from nestogy.notifications import conf
 from nestogy.notifications.models import Delivery, DeliveryAttempt
 from nestogy.notifications.render import Renderer, RenderError, load_overrides
@@ -125,8 +126,14 @@ def _send_company(rows: list[Delivery], renderer: Renderer) -> dict[str, int]:
                 except TransientError as exc:
                     outcomes[delivery.pk] = ("transient", str(exc))
                 except Exception as exc:
-                    logger.exception("delivery %s failed unexpectedly", delivery.public_id)
-                    outcomes[delivery.pk] = ("transient", f"{type(exc).__name__}: {exc}")
+                    message = scrub(f"{type(exc).__name__}: {exc}", delivery.target)
+                    if "://" in delivery.target:
+                        # The traceback's message may quote the URL and its credentials.
+                        logger.error("delivery %s failed unexpectedly: %s", delivery.public_id,
+                                     message)
+                    else:
+                        logger.exception("delivery %s failed unexpectedly", delivery.public_id)
+                    outcomes[delivery.pk] = ("transient", message)
                 else:
                     outcomes[delivery.pk] = ("sent", "")
                     sent_here.append(delivery)

@@ -13,7 +13,6 @@ validation error about a secret never repeats the value.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -66,7 +65,7 @@ def coerce(key: str, value: Any) -> Any:
     try:
         return _coerce(definition, field, value)
     except ValidationError as exc:
-        raise ValidationError.many([FieldError(e.field, redact_text(e.message, value), e.code)
+        raise ValidationError.many([FieldError(e.field, secrets.scrub(e.message, value), e.code)
                                     for e in exc.errors]) from None
 
 
@@ -101,22 +100,6 @@ def _coerce(definition: SettingDef, field: str, value: Any) -> Any:
     if definition.validate is not None:
         value = definition.validate(value)
     return value
-
-
-_PARTS = re.compile(r"[/:@?&=#,;\s\\]+")
-
-
-def redact_text(message: str, value: Any) -> str:
-    """``message`` with the secret ``value`` (and each of its parts of 6 or more characters,
-    e.g. a token inside a URL) replaced by ``…``."""
-    texts = [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)]
-    fragments: set[str] = set()
-    for text in texts:
-        fragments.add(text)
-        fragments.update(part for part in _PARTS.split(text) if len(part) >= 6)
-    for fragment in sorted((f for f in fragments if f), key=len, reverse=True):
-        message = message.replace(fragment, "…")
-    return message
 
 
 def is_secret(key: str) -> bool:

@@ -23,6 +23,7 @@ from typing import Any
 
 import apprise
 
+from nestogy.core.secrets import scrub
 from nestogy.notifications.models import redact_url
 from nestogy.notifications.netguard import PrivateTarget, check_url
 from nestogy.notifications.transports.base import (
@@ -70,7 +71,8 @@ class AppriseTransport(Transport):
         messages = [entry.message for entry in result.logs()]
         statuses = [int(s) for m in messages for s in STATUS_RE.findall(m)]
         detail = " | ".join(m for m in messages if "error" in m.lower() or "fail" in m.lower())
-        detail = detail[:500] or "Apprise reported a failure"
+        # What a remote answer or Apprise quotes may contain parts of the URL's credentials.
+        detail = scrub(detail, delivery.target)[:500] or "Apprise reported a failure"
         if statuses:
             raise http_error(statuses[-1], detail)
         raise TransientError(detail)
