@@ -28,7 +28,9 @@ SAMPLE_BODIES.update({
 })
 
 PERMISSIONS: dict[tuple[str, str], str] = {
+    ("GET", "/company"): "company.settings",
     ("PATCH", "/company/settings"): "company.settings",
+    ("POST", "/company/sender/verify"): "company.settings",
     ("GET", "/tickets/{ticket_id}/routing"): "tickets.view",
     ("GET", "/routing/category-skills"): "tickets.view",
     ("PUT", "/routing/category-skills"): "routing.manage",
@@ -117,7 +119,6 @@ PERMISSIONS.update({
 
 SELF_SERVICE: set[tuple[str, str]] = {
     ("GET", "/me"),
-    ("GET", "/company"),
     ("GET", "/tokens"),
     ("POST", "/tokens"),
     ("DELETE", "/tokens/{token_id}"),

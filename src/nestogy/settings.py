@@ -283,3 +283,16 @@ NESTOGY_NOTIFY_OVERRIDE_MAX_OUTPUT = env_int("NESTOGY_NOTIFY_OVERRIDE_MAX_OUTPUT
                                              minimum=1000)
 NESTOGY_NOTIFY_OVERRIDE_MAX_SECONDS = float(os.environ.get("NESTOGY_NOTIFY_OVERRIDE_MAX_SECONDS",
                                                            "1.0"))
+
+# --- Secrets at rest and the notification sender (see docs/operations.md, "Secrets") --------
+# Fernet keys that encrypt stored secrets, comma-separated, the first encrypts (rotation: put
+# a new key first, keep the old ones after it, run `nestogy rotate_secrets`). Empty: the key
+# file NESTOGY_SECRETS_KEY_FILE, by default $NESTOGY_DATA_DIR/secrets_key (generated once).
+NESTOGY_SECRETS_KEYS = env_list("NESTOGY_SECRETS_KEY", [])
+NESTOGY_SECRETS_KEY_FILE = os.environ.get("NESTOGY_SECRETS_KEY_FILE", "").strip() or None
+# Domains every company may send notification mail from without verifying the address.
+NESTOGY_SENDER_DOMAINS = [d.lower().lstrip("@") for d in env_list("NESTOGY_SENDER_DOMAINS", [])]
+# How long a sender verification link stays valid, and the wait between two requests.
+NESTOGY_SENDER_VERIFY_MAX_AGE_HOURS = int(os.environ.get("NESTOGY_SENDER_VERIFY_MAX_AGE_HOURS",
+                                                         "48"))
+NESTOGY_SENDER_VERIFY_COOLDOWN_SECONDS = 300

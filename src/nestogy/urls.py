@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from nestogy.accounts.admin_login import install as install_admin_login_throttle
 from nestogy.api.app import api
+from nestogy.notifications.views import sender_verification
 from nestogy.ops.views import healthz
 
 admin.site.site_header = "Nestogy"
@@ -15,4 +16,5 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("portal/", include("nestogy.portal.urls")),
+    path("sender-verification/<str:token>/", sender_verification, name="sender-verification"),
 ]

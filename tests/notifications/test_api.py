@@ -79,7 +79,9 @@ def test_preferences_show_role_defaults_and_stored_choices(personas, event_types
     assert items["test.ping"]["channels"] == {"email": True, "inapp": True, "sms": False,
                                               "slack": False}
     assert items["test.ping"]["description"] == "Test event test.ping"
-    assert response.data["addresses"] == {"sms": "", "slack": ""}
+    assert response.data["addresses"] == {
+        "sms": {"set": False, "last4": None, "count": None, "error": None},
+        "slack": {"set": False, "last4": None, "count": None, "error": None}}
     owner = {i["event"]: i for i in p.owner_a.api.get("/notification-preferences")
              .data["items"]}
     assert owner["test.ping"]["channels"]["inapp"] is False
@@ -95,7 +97,9 @@ def test_put_preferences_changes_what_is_delivered(personas, event_types):
     item = next(i for i in response.data["items"] if i["event"] == "test.ping")
     assert item["channels"] == {"email": False, "inapp": True, "sms": True, "slack": False}
     assert item["defaults"]["email"] is True
-    assert response.data["addresses"]["sms"] == "+15550001111"
+    # Addresses are write-only: whether set and the last 4 characters.
+    assert response.data["addresses"]["sms"]["set"] is True
+    assert response.data["addresses"]["sms"]["last4"] == "1111"
     with scope(company=p.company_a.pk):
         p.company_a.set_setting("notifications.sms_url", "json://127.0.0.1:9/{phone}")
         p.company_a.save()

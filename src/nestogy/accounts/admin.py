@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from nestogy.accounts import admin_company  # noqa: F401  (registers the company page)
 from nestogy.accounts.models import ApiToken, Membership, TechnicianProfile, User
 from nestogy.tenancy.admin import TenantAdmin
 

@@ -31,6 +31,16 @@ class ErrorOut(Schema):
     error: ErrorDetail
 
 
+class SecretState(Schema):
+    """A write-only value as readers see it: whether it is set and its last 4 characters
+    (none for short values); ``count`` for a list, ``error`` when it cannot be decrypted."""
+
+    set: bool
+    last4: str | None = None
+    count: int | None = None
+    error: str | None = None
+
+
 ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
                           409: ErrorOut, 422: ErrorOut}
 

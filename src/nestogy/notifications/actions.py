@@ -2,29 +2,35 @@
 
 from __future__ import annotations
 
+import secrets
+from datetime import timedelta
 from typing import Any
 
 import apprise
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django_scopes import scope, scopes_disabled
 
 from nestogy.audit.actions import log_action
 from nestogy.core import events
-from nestogy.core.errors import FieldError, ValidationError
-from nestogy.notifications import preferences
+from nestogy.core.errors import Conflict, FieldError, ValidationError
+from nestogy.notifications import preferences, sender
 from nestogy.notifications.models import (
     Channel,
     ChannelAddress,
     Delivery,
     Notification,
     Preference,
+    SenderVerification,
+    WebhookEndpoint,
 )
 from nestogy.notifications.netguard import PrivateTarget, check_url
 
 ADDRESS_CHANNELS = (Channel.SMS, Channel.SLACK)
 
 
-def _clean_address(channel: str, value: Any, field: str) -> str:
+def clean_address(channel: str, value: Any, field: str) -> str:
     if not isinstance(value, str):
         raise ValidationError(field, "must be text")
     value = value.strip()
@@ -61,7 +67,7 @@ def update_preferences(principal, changes: list[dict[str, Any]],
     cleaned: list[tuple[str, str, bool | None]] = []
     for i, item in enumerate(changes):
         event_type, channel = item.get("event"), item.get("channel")
-        if event_type not in events.REGISTRY:
+        if event_type not in events.REGISTRY or event_type in sender.INTERNAL_EVENT_TYPES:
             errors.append(FieldError(f"preferences[{i}].event", "is not a known event type"))
         if channel not in preferences.USER_CHANNEL_VALUES:
             errors.append(FieldError(f"preferences[{i}].channel", "must be one of "
@@ -77,7 +83,7 @@ def update_preferences(principal, changes: list[dict[str, Any]],
             errors.append(FieldError(field, "must be sms or slack"))
             continue
         try:
-            clean_addresses[channel] = _clean_address(channel, value, field)
+            clean_addresses[channel] = clean_address(channel, value, field)
         except ValidationError as exc:
             errors.extend(exc.errors)
     if errors:
@@ -162,3 +168,94 @@ def cancel_deliveries(deliveries, *, actor) -> int:
     Delivery.objects.bulk_update(rows, ["status", "next_attempt_at", "updated_at"])
     log_actions_bulk([build_entry(d, "delivery.cancelled", actor=actor) for d in rows])
     return len(rows)
+
+
+# -- webhook signing secrets ---------------------------------------------------------------
+def new_webhook_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+@transaction.atomic
+def set_webhook_secret(hook: WebhookEndpoint, secret: str | None = None, *, actor=None,
+                       save: bool = True) -> str:
+    """Give the endpoint a new signing secret (random unless ``secret`` is given) and return
+    it: the one time it is shown. It is stored encrypted; the audit entry names no value."""
+    if secret is not None:
+        secret = secret.strip()
+        if len(secret) < 16 or len(secret) > 200:
+            raise ValidationError("secret", "must be 16 to 200 characters")
+    value = secret or new_webhook_secret()
+    hook.secret = value
+    if save:
+        hook.save(update_fields=["secret", "updated_at"])
+        log_action(hook, "webhook.secret_changed", actor=actor)
+    return value
+
+
+# -- sender address verification ------------------------------------------------------------
+def _cooldown() -> timedelta:
+    return timedelta(seconds=int(getattr(settings, "NESTOGY_SENDER_VERIFY_COOLDOWN_SECONDS",
+                                         300)))
+
+
+@transaction.atomic
+def request_sender_verification(company, *, actor=None) -> SenderVerification:
+    """Mail a confirmation link to the company's ``notifications.from_email`` (through the
+    outbox). A new request voids earlier links; at most one request per cooldown period."""
+    field = f"settings.{sender.SETTING}"
+    email = sender.normalize(company.get_setting(sender.SETTING))
+    if not email:
+        raise ValidationError(field, "set a sender address first")
+    if sender.allowed_without_verification(email):
+        raise Conflict(f"{email} is a platform sender address and needs no verification",
+                       code="verification_not_needed")
+    with scopes_disabled():
+        row = (SenderVerification.objects.select_for_update()
+               .filter(company_id=company.pk).first())
+    now = timezone.now()
+    if row is not None and row.email == email and row.verified_at is not None:
+        raise Conflict(f"{email} is already verified", code="already_verified")
+    # One mail per cooldown per company, whatever the address (no mailing arbitrary
+    # addresses by changing the setting between requests).
+    if row is not None and row.requested_at and now - row.requested_at < _cooldown():
+        raise Conflict("a confirmation link was sent moments ago; wait a few minutes before "
+                       "asking again", code="too_soon")
+    if row is None:
+        row = SenderVerification(company_id=company.pk)
+    row.email, row.nonce = email, secrets.token_urlsafe(24)
+    row.requested_at, row.verified_at = now, None
+    row.save()
+    log_action(row, "sender.verification_requested", actor=actor, data={"email": email})
+    with scope(company=company.pk):
+        events.emit(sender.EVENT, company_id=company.pk, actor=actor,
+                    data={"email": email, "company_name": company.name,
+                          "verification": row.public_id})
+    return row
+
+
+@transaction.atomic
+def confirm_sender(token: str) -> SenderVerification:
+    """Confirm through a link: whoever holds it received it at the address, which is the
+    proof (no login). Idempotent."""
+    found = sender.verification_from_link(token)
+    with scopes_disabled():
+        row = (SenderVerification.objects.select_for_update()
+               .filter(pk=found.pk, nonce=found.nonce, email=found.email).first())
+    if row is None:
+        raise sender.InvalidLink("this link was replaced by a newer one or cancelled")
+    if row.verified_at is None:
+        row.verified_at = timezone.now()
+        row.save(update_fields=["verified_at", "updated_at"])
+        log_action(row, "sender.verified", actor_label="confirmation link",
+                   data={"email": row.email})
+    return row
+
+
+def reset_sender_verification(company, changed: set[str]) -> None:
+    """Hook of ``tenancy.actions.SETTINGS_CHANGED``: a new sender address starts unverified,
+    and links sent before are void (the row stays for the request cooldown)."""
+    if sender.SETTING in changed:
+        with scopes_disabled():
+            SenderVerification.objects.filter(company_id=company.pk).update(
+                email="", nonce=secrets.token_urlsafe(24), verified_at=None,
+                updated_at=timezone.now())

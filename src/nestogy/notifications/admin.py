@@ -1,16 +1,25 @@
-from django.contrib import admin
+"""Admin of the notifications app. Secrets are write-only here: a webhook's signing secret is
+shown once, on the page that answers the save that created or replaced it; users' channel
+addresses show only whether they are set and their last 4 characters."""
 
+from django import forms
+from django.contrib import admin
+from django.template.response import TemplateResponse
+
+from nestogy.core import secrets
+from nestogy.core.forms import WriteOnlyInput, secret_help
+from nestogy.notifications import actions
 from nestogy.notifications.models import (
     ChannelAddress,
     Delivery,
     DeliveryAttempt,
     Notification,
     Preference,
+    SenderVerification,
     StoredEvent,
     TemplateOverride,
     WebhookEndpoint,
 )
-from nestogy.notifications.transports.apprise import redact
 from nestogy.tenancy.admin import TenantAdmin, TenantInline
 
 STAFF_LEADS = frozenset({"owner", "admin"})
@@ -36,7 +45,8 @@ class DeliveryAdmin(TenantAdmin):
     list_display = ("created_at", "event_type", "channel", "recipient_name", "short_target",
                     "status", "attempts", "next_attempt_at", "last_error")
     list_filter = ("status", "channel", "event_type")
-    search_fields = ("recipient_name", "target", "event_type", "last_error")
+    # (targets are encrypted when they are URLs, so they cannot be searched)
+    search_fields = ("recipient_name", "event_type", "last_error")
     list_select_related = ("webhook",)
     inlines = [DeliveryAttemptInline]
     readonly_fields = ("public_id", "event_type", "channel", "recipient_user", "recipient_name",
@@ -66,14 +76,86 @@ class DeliveryAdmin(TenantAdmin):
 
     @admin.display(description="target")
     def short_target(self, obj):
-        return redact(obj.target) if "://" in obj.target else obj.target
+        return obj.shown_target
+
+
+def _state(value) -> str:
+    return secrets.describe(secrets.status(value))
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    new_secret = forms.CharField(
+        label="Signing secret", required=False, strip=True, widget=WriteOnlyInput(),
+        help_text="Leave blank to have one generated (shown once, after saving).")
+    regenerate_secret = forms.BooleanField(
+        label="Generate a new signing secret", required=False,
+        help_text="The new secret is shown once, after saving; receivers must be updated.")
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ("company", "name", "url", "event_types", "is_active")  # never "secret"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["new_secret"].help_text = secret_help(
+                "Shared secret the receiver uses to check signatures",
+                _state(self.instance.secret), clearable=False)
+
+    def clean_new_secret(self):
+        value = self.cleaned_data.get("new_secret") or ""
+        if value and not 16 <= len(value) <= 200:
+            raise forms.ValidationError("A signing secret is 16 to 200 characters.")
+        return value
 
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(TenantAdmin):
     view_roles = STAFF_LEADS
+    form = WebhookEndpointForm
     list_display = ("name", "url", "is_active", "event_types")
     list_filter = ("is_active",)
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if obj is None:  # a new endpoint always gets a secret
+            fields.remove("regenerate_secret")
+        return fields
+
+    def save_model(self, request, obj, form, change):
+        typed = form.cleaned_data.get("new_secret") or ""
+        regenerate = form.cleaned_data.get("regenerate_secret")
+        shown = None
+        replace = not change or bool(typed) or bool(regenerate)
+        if replace:
+            value = actions.set_webhook_secret(obj, typed or None, save=False)
+            shown = None if typed else value
+        super().save_model(request, obj, form, change)
+        if replace:
+            from nestogy.audit.actions import log_action
+
+            log_action(obj, "webhook.secret_changed", actor=request.user)
+        # Shown once, on the page answering this request; kept in no session or message.
+        request._nestogy_new_webhook_secret = shown
+
+    def _show_secret_once(self, request, obj, response):
+        shown = getattr(request, "_nestogy_new_webhook_secret", None)
+        if not shown:
+            return response
+        context = {**self.admin_site.each_context(request), "title": "Signing secret",
+                   "opts": self.opts, "endpoint": obj, "secret": shown,
+                   "continue_url": response.get("Location", "../")}
+        page = TemplateResponse(request, "admin/notifications/webhook_secret_once.html",
+                                context)
+        page["Cache-Control"] = "no-store"
+        return page
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return self._show_secret_once(request, obj,
+                                      super().response_add(request, obj, post_url_continue))
+
+    def response_change(self, request, obj):
+        return self._show_secret_once(request, obj, super().response_change(request, obj))
 
 
 @admin.register(TemplateOverride)
@@ -129,10 +211,64 @@ class PreferenceAdmin(TenantAdmin):
     raw_id_fields = ("user",)
 
 
+class ChannelAddressForm(forms.ModelForm):
+    new_address = forms.CharField(label="Address", required=False, strip=True,
+                                  widget=WriteOnlyInput())
+
+    class Meta:
+        model = ChannelAddress
+        fields = ("company", "user", "channel")  # never "address"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        what = "Phone number (+15551234567) or Apprise URL, e.g. slack://TokenA/TokenB/TokenC"
+        if self.instance.pk:
+            self.fields["new_address"].help_text = secret_help(
+                what, _state(self.instance.address), clearable=False)
+        else:
+            self.fields["new_address"].required = True
+            self.fields["new_address"].help_text = what
+
+    def clean(self):
+        cleaned = super().clean()
+        value = cleaned.get("new_address")
+        channel = cleaned.get("channel") or self.instance.channel
+        if value and channel:
+            from nestogy.core.errors import ValidationError as NestogyValidationError
+
+            try:
+                cleaned["new_address"] = actions.clean_address(channel, value, "address")
+            except NestogyValidationError as exc:
+                self.add_error("new_address", exc.message)
+        return cleaned
+
+    def save(self, commit=True):
+        if self.cleaned_data.get("new_address"):
+            self.instance.address = self.cleaned_data["new_address"]
+        return super().save(commit)
+
+
 @admin.register(ChannelAddress)
 class ChannelAddressAdmin(TenantAdmin):
+    """Users' own SMS numbers and Apprise URLs: write-only (set, ends in …)."""
+
     view_roles = STAFF_LEADS
-    list_display = ("user", "channel")
+    form = ChannelAddressForm
+    list_display = ("user", "channel", "address_state")
     list_filter = ("channel",)
     list_select_related = ("user",)
     raw_id_fields = ("user",)
+
+    @admin.display(description="address")
+    def address_state(self, obj):
+        return _state(obj.address)
+
+
+@admin.register(SenderVerification)
+class SenderVerificationAdmin(ReadOnlyLogAdmin):
+    """Where the company's sender address verification stands (written only by the
+    verification itself; the link's nonce is not shown)."""
+
+    list_display = ("email", "requested_at", "verified_at")
+    fields = ("public_id", "email", "requested_at", "verified_at")
+    readonly_fields = fields

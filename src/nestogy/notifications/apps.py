@@ -8,7 +8,16 @@ class NotificationsConfig(AppConfig):
 
     def ready(self):
         from nestogy.core import events
-        from nestogy.notifications import conf  # noqa: F401  (declares company settings)
+        from nestogy.notifications import (
+            conf,  # noqa: F401  (declares company settings)
+            sender,  # noqa: F401  (registers the sender verification mail)
+        )
+        from nestogy.notifications.actions import reset_sender_verification
         from nestogy.notifications.fanout import handle_events
+        from nestogy.notifications.transports.apprise import install_log_filter
+        from nestogy.tenancy import actions as tenancy_actions
 
         events.subscribe_batch(handle_events)
+        install_log_filter()
+        if reset_sender_verification not in tenancy_actions.SETTINGS_CHANGED:
+            tenancy_actions.SETTINGS_CHANGED.append(reset_sender_verification)

@@ -3,8 +3,25 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 
+from nestogy.core.errors import ValidationError
 from nestogy.tenancy import company_settings
+
+
+def _sender_address(value: str) -> str:
+    """A bare address (no display name: the company's name is used), lower-case."""
+    value = value.strip().lower()
+    if value:
+        try:
+            validate_email(value)
+        except DjangoValidationError:
+            raise ValidationError("settings.notifications.from_email",
+                                  "must be an email address such as alerts@example.com"
+                                  ) from None
+    return value
+
 
 company_settings.define(
     "notifications.slack_urls", [],
@@ -17,7 +34,9 @@ company_settings.define(
     "twilio://SID:Token@+15550001111/{phone}", secret=True)
 company_settings.define(
     "notifications.from_email", "",
-    "Sender address of notification mail (default: the server's DEFAULT_FROM_EMAIL)")
+    "Sender address of notification mail; used once verified (POST /company/sender/verify), "
+    "until then mail comes from the server's address with this one as Reply-To",
+    validate=_sender_address)
 
 
 def max_attempts() -> int:

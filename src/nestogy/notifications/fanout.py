@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django_scopes import scope, scopes_disabled
 
 from nestogy.accounts.models import Membership
 from nestogy.core import events
+from nestogy.core.secrets import UndecryptableSecret
 from nestogy.core.tasks import enqueue_on_commit
 from nestogy.notifications import preferences
 from nestogy.notifications.models import (
@@ -30,6 +31,7 @@ from nestogy.notifications.models import (
     StoredEvent,
     WebhookEndpoint,
 )
+from nestogy.tenancy import company_settings
 from nestogy.tenancy.models import Company
 
 logger = logging.getLogger(__name__)
@@ -122,6 +124,7 @@ class Lookups:
     company: Company
     hooks: list[WebhookEndpoint]
     choices: dict[str, dict]
+    secrets: dict[str, object] = field(default_factory=dict)
 
     @classmethod
     def load(cls, company_id: int, user_ids: set[int]) -> Lookups:
@@ -141,13 +144,33 @@ class Lookups:
                         "user_id", "role", "user__email", "user__name"):
                     if uid in user_ids:
                         members[uid] = (role, email, name)
-                for uid, channel, address in address_qs.values_list("user_id", "channel",
-                                                                    "address"):
-                    if uid in user_ids:
-                        addresses[(uid, channel)] = address
+                try:
+                    for uid, channel, address in address_qs.values_list("user_id", "channel",
+                                                                        "address"):
+                        if uid in user_ids:
+                            addresses[(uid, channel)] = address
+                except UndecryptableSecret as exc:
+                    # A key problem must not fail the business action that emitted the event.
+                    logger.error("users' channel addresses of company %s unreadable, SMS and "
+                                 "Slack to personal addresses skipped: %s", company_id, exc)
+                    addresses = {}
             company = Company.objects.only("settings").get(pk=company_id)
-            hooks = list(WebhookEndpoint.objects.filter(company_id=company_id, is_active=True))
+            # Planning needs no signing secret (the webhook transport reads it when sending).
+            hooks = list(WebhookEndpoint.objects.filter(company_id=company_id, is_active=True)
+                         .defer("secret"))
         return cls(members, addresses, company, hooks, {})
+
+    def company_secret(self, key: str):
+        """A secret company setting (decrypted once per batch), or its default, logged,
+        when it cannot be decrypted."""
+        if key not in self.secrets:
+            try:
+                self.secrets[key] = self.company.get_secret(key)
+            except UndecryptableSecret as exc:
+                logger.error("company %s setting %s unreadable, not used: %s", self.company.pk,
+                             key, exc)
+                self.secrets[key] = company_settings.REGISTRY[key].default
+        return self.secrets[key]
 
     def choices_for(self, company_id: int, event_type: str) -> dict:
         if event_type not in self.choices:
@@ -167,8 +190,8 @@ def plan(company_id: int, event_type: str, recipients: list[events.Recipient],
     # A private event (one carrying a credential) reaches its recipients only.
     hooks = [] if private else [h for h in lookups.hooks if h.wants(event_type)]
     slack_urls = [] if private else [
-        u for u in lookups.company.get_setting("notifications.slack_urls") if u]
-    sms_url = lookups.company.get_setting("notifications.sms_url")
+        u for u in lookups.company_secret("notifications.slack_urls") if u]
+    sms_url = lookups.company_secret("notifications.sms_url")
     choices = lookups.choices_for(company_id, event_type) if user_ids else {}
 
     out: list[Planned] = []

@@ -2,15 +2,21 @@
 per-company template overrides, outgoing webhooks and users' own channel addresses.
 
 Every table is tenant-owned (``company`` first in its indexes and unique constraints).
+Secrets are encrypted at rest (:class:`~nestogy.core.secrets.EncryptedTextField`): webhook
+signing secrets, users' channel addresses (Apprise URLs carry tokens) and delivery targets
+that are URLs.
 """
 
 from __future__ import annotations
+
+import re
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
+from nestogy.core.secrets import EncryptedTextField
 from nestogy.tenancy.models import TenantOwnedModel
 
 
@@ -54,8 +60,8 @@ class WebhookEndpoint(TenantOwnedModel):
 
     name = models.CharField(max_length=100)
     url = models.URLField(max_length=500)
-    secret = models.CharField(max_length=200,
-                              help_text="Shared secret the receiver uses to check signatures")
+    secret = EncryptedTextField(help_text="Shared secret the receiver uses to check signatures "
+                                          "(stored encrypted; shown once, when set)")
     event_types = models.JSONField(default=list, blank=True,
                                    help_text="Dotted event types to send; empty = all")
     is_active = models.BooleanField(default=True)
@@ -101,7 +107,8 @@ class Delivery(TenantOwnedModel):
                                        on_delete=models.CASCADE, related_name="+")
     recipient_name = models.CharField(max_length=200, blank=True)
     # Email address, phone number, Apprise URL or webhook URL, by channel; empty for in-app.
-    target = models.CharField(max_length=1000, blank=True)
+    # URLs (which may carry tokens) are stored encrypted.
+    target = EncryptedTextField(blank=True, only_urls=True)
     webhook = models.ForeignKey(WebhookEndpoint, null=True, blank=True,
                                 on_delete=models.CASCADE, related_name="deliveries")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
@@ -130,7 +137,12 @@ class Delivery(TenantOwnedModel):
     def recipient_label(self) -> str:
         if self.channel == Channel.WEBHOOK:
             return self.webhook.name if self.webhook_id and self.webhook else "webhook"
-        return self.recipient_name or self.target or "?"
+        return self.recipient_name or self.shown_target or "?"
+
+    @property
+    def shown_target(self) -> str:
+        """The target as people may see it: URLs without their tokens."""
+        return redact_url(self.target) if "://" in self.target else self.target
 
 
 class DeliveryAttempt(TenantOwnedModel):
@@ -212,7 +224,7 @@ class ChannelAddress(TenantOwnedModel):
                              related_name="+")
     channel = models.CharField(max_length=10, choices=[(Channel.SMS, "SMS"),
                                                        (Channel.SLACK, "Slack")])
-    address = models.CharField(max_length=1000)
+    address = EncryptedTextField(help_text="Stored encrypted; never shown again once set")
 
     class Meta(TenantOwnedModel.Meta):
         constraints = [
@@ -263,3 +275,45 @@ class TemplateOverride(TenantOwnedModel):
             check_override(self.content)
         except RenderError as exc:
             raise DjangoValidationError({"content": str(exc)}) from None
+
+
+class SenderVerification(TenantOwnedModel):
+    """Proof that a company controls its ``notifications.from_email`` address.
+
+    Written only by :mod:`nestogy.notifications.sender`: a request stores the address and a
+    fresh nonce and mails a signed, expiring link to the address; opening the link and
+    confirming sets ``verified_at``. Changing the sender address clears the row (address,
+    nonce, verification); ``requested_at`` stays, for the one-request-per-cooldown limit.
+    """
+
+    public_id_prefix = "sndv"
+
+    email = models.EmailField(max_length=254)
+    # Part of the signed link; a new request replaces it, which voids older links.
+    nonce = models.CharField(max_length=64)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantOwnedModel.Meta):
+        constraints = [
+            *TenantOwnedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["company"], name="notification_sender_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({'verified' if self.verified_at else 'not verified'})"
+
+
+_HOSTNAME = re.compile(r"^(?:[a-z0-9-]+\.)+[a-z][a-z0-9-]*\.?(?::\d+)?$|"
+                       r"^\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?$", re.IGNORECASE)
+
+
+def redact_url(url: str) -> str:
+    """A URL as people may see it: its scheme, and its host when that is a host name or an
+    IP address (in many Apprise URLs the "host" is a token, e.g. ``slack://TokenA/...``);
+    never the path, query or credentials."""
+    scheme, _, rest = url.partition("://")
+    if not rest:
+        return url
+    host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rsplit("@", 1)[-1]
+    return f"{scheme}://{host}/…" if _HOSTNAME.match(host) else f"{scheme}://…"

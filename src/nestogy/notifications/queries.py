@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from nestogy.core import events
+from nestogy.core import events, secrets
 from nestogy.core.errors import NotFound
-from nestogy.notifications import preferences
+from nestogy.notifications import preferences, sender
 from nestogy.notifications.models import ChannelAddress, Delivery, Notification, Preference
 
 
@@ -36,6 +36,8 @@ def effective_preferences(principal) -> dict:
             user=principal.user).values_list("event_type", "channel", "enabled"):
         mine.setdefault(event_type, {})[channel] = enabled
     for name in sorted(events.REGISTRY):
+        if name in sender.INTERNAL_EVENT_TYPES:
+            continue
         definition = events.REGISTRY[name]
         stored = mine.get(name, {})
         defaults = preferences.default_channels(name, principal.role)
@@ -46,10 +48,18 @@ def effective_preferences(principal) -> dict:
             "channels": {c: c in on for c in preferences.USER_CHANNEL_VALUES},
             "defaults": {c: c in defaults for c in preferences.USER_CHANNEL_VALUES},
         })
-    addresses = dict(ChannelAddress.objects.filter(
-        user=principal.user).values_list("channel", "address"))
-    return {"items": items, "addresses": {"sms": addresses.get("sms", ""),
-                                          "slack": addresses.get("slack", "")}}
+    # Addresses are write-only (an Apprise URL carries tokens): whether set, the last 4.
+    try:
+        stored = dict(ChannelAddress.objects.filter(
+            user=principal.user).values_list("channel", "address"))
+        addresses = {c: secrets.status(stored.get(c, "")) for c in ("sms", "slack")}
+    except secrets.UndecryptableSecret:
+        channels = set(ChannelAddress.objects.filter(user=principal.user)
+                       .values_list("channel", flat=True))
+        addresses = {c: {"set": True, "last4": None,
+                         "error": "cannot be decrypted with the configured keys"}
+                     if c in channels else secrets.status("") for c in ("sms", "slack")}
+    return {"items": items, "addresses": addresses}
 
 
 def deliveries(*, status: str | None = None, channel: str | None = None,

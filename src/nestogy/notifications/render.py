@@ -9,7 +9,8 @@ Files (shipped by the app that registers the event), looked up in each installed
     notifications/<event.type>/<channel>.txt optional, replaces body.txt on that channel
 
 A company's :class:`~nestogy.notifications.models.TemplateOverride` rows win over the files
-(a channel-specific override over an all-channel one). Overrides are tenant input: they
+(a channel-specific override over an all-channel one), except for the event types in
+:data:`PROTECTED_EVENT_TYPES` (the sender verification mail). Overrides are tenant input: they
 compile and render in the sandbox of :mod:`nestogy.notifications.sandbox` (allow-listed
 tags and filters, read-only plain-data context, limits on size, output and time); the
 shipped files render with Django's full engine. Text parts render without HTML escaping;
@@ -30,6 +31,9 @@ from django.utils.html import escape, linebreaks
 
 from nestogy.notifications import conf, sandbox
 from nestogy.notifications.models import TemplateOverride
+
+# Event types whose wording a company cannot override (the platform's own security mail).
+PROTECTED_EVENT_TYPES: set[str] = set()
 
 
 class RenderError(Exception):
@@ -94,7 +98,8 @@ def reset_engines() -> None:
 def load_overrides(company_ids, event_types) -> dict[tuple, str]:
     """``{(company_id, event_type, channel, part): content}`` for the given rows, one query."""
     rows = TemplateOverride.objects.filter(company_id__in=set(company_ids),
-                                           event_type__in=set(event_types))
+                                           event_type__in=set(event_types)
+                                           - PROTECTED_EVENT_TYPES)
     return {(r.company_id, r.event_type, r.channel, r.part): r.content for r in rows}
 
 

@@ -26,6 +26,7 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from nestogy.core import events
+from nestogy.core.secrets import scrub
 from nestogy.notifications import conf
 from nestogy.notifications.models import Delivery, DeliveryAttempt
 from nestogy.notifications.render import Renderer, RenderError, load_overrides
@@ -84,6 +85,11 @@ def send_batch(deliveries: list[Delivery]) -> dict[str, int]:
 
 def _context(delivery: Delivery) -> dict[str, Any]:
     context = dict(delivery.event.context or {})
+    context.setdefault("recipient", {"name": delivery.recipient_name, "email":
+                                     delivery.target if delivery.channel == "email" else ""})
+    context.setdefault("company", {"name": delivery.company.name})
+    context.setdefault("event", {"type": delivery.event_type,
+                                 "occurred_at": delivery.event.occurred_at})
     definition = events.REGISTRY.get(delivery.event_type)
     if definition is not None and definition.render_context is not None:
         # Values built now and never stored (a one-time link); runs in the company's scope.
@@ -92,11 +98,6 @@ def _context(delivery: Delivery) -> dict[str, Any]:
         except Exception as exc:
             raise RenderError(f"the {delivery.event_type} message cannot be built: "
                               f"{type(exc).__name__}: {exc}") from exc
-    context.setdefault("recipient", {"name": delivery.recipient_name, "email":
-                                     delivery.target if delivery.channel == "email" else ""})
-    context.setdefault("company", {"name": delivery.company.name})
-    context.setdefault("event", {"type": delivery.event_type,
-                                 "occurred_at": delivery.event.occurred_at})
     return context
 
 
@@ -127,8 +128,14 @@ def _send_company(rows: list[Delivery], renderer: Renderer) -> dict[str, int]:
                 except TransientError as exc:
                     outcomes[delivery.pk] = ("transient", str(exc))
                 except Exception as exc:
-                    logger.exception("delivery %s failed unexpectedly", delivery.public_id)
-                    outcomes[delivery.pk] = ("transient", f"{type(exc).__name__}: {exc}")
+                    message = scrub(f"{type(exc).__name__}: {exc}", delivery.target)
+                    if "://" in delivery.target:
+                        # The traceback's message may quote the URL and its credentials.
+                        logger.error("delivery %s failed unexpectedly: %s", delivery.public_id,
+                                     message)
+                    else:
+                        logger.exception("delivery %s failed unexpectedly", delivery.public_id)
+                    outcomes[delivery.pk] = ("transient", message)
                 else:
                     outcomes[delivery.pk] = ("sent", "")
                     sent_here.append(delivery)

@@ -3,13 +3,14 @@
 The company scope entered by the web middleware already filters every query; this class adds
 role-based permissions (from the membership the middleware found), fills ``company`` on new
 rows, and hides the company column from non-superusers. Superusers see every company.
+
+The company page itself (``Company``, with its settings form) is registered by
+``accounts.admin_company``: it saves through ``accounts.actions.change_company_settings``.
 """
 
 from __future__ import annotations
 
 from django.contrib import admin
-
-from nestogy.tenancy.models import Company
 
 EDIT_ROLES = frozenset({"owner", "admin"})
 ALL_ROLES = frozenset({"owner", "admin", "manager", "technician", "billing"})
@@ -86,34 +87,3 @@ class TenantInline(admin.TabularInline):
         excluded = list(super().get_exclude(request, obj) or [])
         excluded.append("company")
         return excluded
-
-
-
-@admin.register(Company)
-class CompanyAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "timezone", "currency", "is_active", "created_at")
-    list_filter = ("is_active", "currency")
-    search_fields = ("name", "slug")
-    readonly_fields = ("public_id", "created_at")
-
-    def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        if request.user.is_superuser:
-            return qs
-        company = getattr(request, "company", None)
-        return qs.filter(pk=company.pk) if company else qs.none()
-
-    def has_module_permission(self, request):
-        return request.user.is_superuser or _role(request) in EDIT_ROLES
-
-    def has_view_permission(self, request, obj=None):
-        return self.has_module_permission(request)
-
-    def has_change_permission(self, request, obj=None):
-        return self.has_module_permission(request)
-
-    def has_add_permission(self, request):
-        return request.user.is_superuser
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser

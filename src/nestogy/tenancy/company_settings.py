@@ -3,6 +3,12 @@
 A company stores only the values it changed (``Company.settings``); reading a key that was
 never set returns the declared default, so adding a setting needs no data migration. Domain
 apps declare their own keys with :func:`define` when they are imported.
+
+A setting declared ``secret=True`` (an API key, a signing secret, a URL carrying a token) is
+write-only: it is stored sealed (:mod:`nestogy.core.secrets`), the code that needs it reads
+it with :func:`read_secret` (``Company.get_secret``), and everything else sees only
+:func:`secret_state` (set or not, the last 4 characters). :func:`read` refuses secrets, and a
+validation error about a secret never repeats the value.
 """
 
 from __future__ import annotations
@@ -12,7 +18,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from nestogy.core.errors import ValidationError
+from nestogy.core import secrets
+from nestogy.core.errors import FieldError, ValidationError
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,16 @@ def coerce(key: str, value: Any) -> Any:
     field = f"settings.{key}"
     if definition is None:
         raise ValidationError(field, "unknown setting")
+    if not definition.secret:
+        return _coerce(definition, field, value)
+    try:
+        return _coerce(definition, field, value)
+    except ValidationError as exc:
+        raise ValidationError.many([FieldError(e.field, secrets.scrub(e.message, value), e.code)
+                                    for e in exc.errors]) from None
+
+
+def _coerce(definition: SettingDef, field: str, value: Any) -> Any:
     kind = definition.kind
     if kind is bool:
         if not isinstance(value, bool):
@@ -85,14 +102,60 @@ def coerce(key: str, value: Any) -> Any:
     return value
 
 
+def is_secret(key: str) -> bool:
+    definition = REGISTRY.get(key)
+    return definition is not None and definition.secret
+
+
 def read(stored: dict[str, Any], key: str) -> Any:
     definition = REGISTRY[key]
+    if definition.secret:
+        raise TypeError(f"{key} is a secret: read it with Company.get_secret() where it is "
+                        "used, show it with secret_state()")
     if key not in stored:
         return definition.default
     value = stored[key]
     if definition.kind is Decimal:
         return Decimal(str(value))
     return value
+
+
+def read_secret(stored: dict[str, Any], key: str) -> Any:
+    """The plaintext of a secret setting (the default when unset). Raises
+    :class:`~nestogy.core.secrets.UndecryptableSecret` when no configured key opens it."""
+    definition = REGISTRY[key]
+    if not definition.secret:
+        raise TypeError(f"{key} is not a secret: read it with Company.get_setting()")
+    if key not in stored:
+        return definition.default
+    return secrets.unseal_json(stored[key])
+
+
+def secret_state(stored: dict[str, Any], key: str) -> dict[str, Any]:
+    """What readers may see of a secret setting: ``{"set", "last4"}`` (and ``count`` for a
+    list; ``error`` when the stored value cannot be decrypted)."""
+    try:
+        return secrets.status(read_secret(stored, key))
+    except secrets.UndecryptableSecret:
+        return {"set": True, "last4": None,
+                "error": "cannot be decrypted with the configured keys"}
+
+
+def apply(stored: dict[str, Any], key: str, value: Any) -> None:
+    """Validate ``value`` and put it into ``stored`` (a company's settings dict) in its
+    stored form: secrets sealed, ``None`` or an empty secret removing the key (default)."""
+    if value is None:
+        if key not in REGISTRY:
+            raise ValidationError(f"settings.{key}", "unknown setting")
+        stored.pop(key, None)
+        return
+    cleaned = coerce(key, value)
+    if not REGISTRY[key].secret:
+        stored[key] = cleaned
+    elif secrets.is_empty(cleaned):
+        stored.pop(key, None)
+    else:
+        stored[key] = secrets.seal_json(cleaned)
 
 
 # Settings of the foundation itself. Domain apps define theirs next to their code.

@@ -40,11 +40,22 @@ class Company(models.Model):
         return self.name
 
     def get_setting(self, key: str) -> Any:
+        """A declared setting's value (the default when unset); not for secrets."""
         return company_settings.read(self.settings or {}, key)
 
+    def get_secret(self, key: str) -> Any:
+        """The plaintext of a secret setting, for the code that uses it (never for display:
+        see :meth:`secret_state`). Raises ``UndecryptableSecret`` when no key opens it."""
+        return company_settings.read_secret(self.settings or {}, key)
+
+    def secret_state(self, key: str) -> dict[str, Any]:
+        """Whether a secret setting is set and its last 4 characters."""
+        return company_settings.secret_state(self.settings or {}, key)
+
     def set_setting(self, key: str, value: Any) -> None:
+        """Validate and set one setting in memory (secrets sealed); the caller saves."""
         stored = dict(self.settings or {})
-        stored[key] = company_settings.coerce(key, value)
+        company_settings.apply(stored, key, value)
         self.settings = stored
 
 

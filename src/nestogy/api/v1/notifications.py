@@ -8,10 +8,9 @@ from ninja import Query, Router, Schema
 
 from nestogy.accounts.roles import require
 from nestogy.api.pagination import paginate
-from nestogy.api.schemas import InputSchema, responses
+from nestogy.api.schemas import InputSchema, SecretState, responses
 from nestogy.notifications import actions, queries
 from nestogy.notifications.models import Delivery, Notification
-from nestogy.notifications.transports.apprise import redact
 
 router = Router(tags=["notifications"])
 preferences_router = Router(tags=["notifications"])
@@ -60,8 +59,10 @@ class PreferenceItem(Schema):
 
 
 class Addresses(Schema):
-    sms: str
-    slack: str
+    """The caller's own addresses, write-only: whether set and the last 4 characters."""
+
+    sms: SecretState
+    slack: SecretState
 
 
 class PreferencesOut(Schema):
@@ -91,14 +92,12 @@ def notification_out(n: Notification) -> dict:
 
 
 def delivery_out(d: Delivery) -> dict:
-    target = d.target
-    if "://" in target:
-        target = redact(target)  # Apprise and webhook URLs carry tokens
     return {
         "id": d.public_id, "event": d.event_type, "channel": d.channel,
         "recipient": d.recipient_label,
         "recipient_user_id": d.recipient_user.public_id if d.recipient_user_id else None,
-        "target": target, "status": d.status, "attempts": d.attempts,
+        # Apprise and webhook URLs carry tokens: scheme and host only.
+        "target": d.shown_target, "status": d.status, "attempts": d.attempts,
         "last_error": d.last_error, "next_attempt_at": d.next_attempt_at,
         "last_attempt_at": d.last_attempt_at, "sent_at": d.sent_at, "created_at": d.created_at,
     }

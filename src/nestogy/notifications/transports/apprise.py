@@ -23,6 +23,8 @@ from typing import Any
 
 import apprise
 
+from nestogy.core.secrets import scrub
+from nestogy.notifications.models import redact_url
 from nestogy.notifications.netguard import PrivateTarget, check_url
 from nestogy.notifications.transports.base import (
     PermanentError,
@@ -34,11 +36,21 @@ from nestogy.notifications.transports.base import (
 STATUS_RE = re.compile(r"error=(\d{3})")
 
 
+def _not_trace(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.DEBUG
+
+
+def install_log_filter() -> None:
+    """Drop Apprise's TRACE records (below DEBUG): they dump parsed URLs with their
+    passwords and tokens. DEBUG and above are logged with Apprise's own redaction."""
+    logger = logging.getLogger("apprise")
+    if _not_trace not in logger.filters:
+        logger.addFilter(_not_trace)
+
+
 def redact(url: str) -> str:
     """The scheme and host of an Apprise URL, without tokens (for logs and the API)."""
-    scheme, _, rest = url.partition("://")
-    host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
-    return f"{scheme}://{host}/…" if rest else url
+    return redact_url(url)
 
 
 class AppriseTransport(Transport):
@@ -59,7 +71,8 @@ class AppriseTransport(Transport):
         messages = [entry.message for entry in result.logs()]
         statuses = [int(s) for m in messages for s in STATUS_RE.findall(m)]
         detail = " | ".join(m for m in messages if "error" in m.lower() or "fail" in m.lower())
-        detail = detail[:500] or "Apprise reported a failure"
+        # What a remote answer or Apprise quotes may contain parts of the URL's credentials.
+        detail = scrub(detail, delivery.target)[:500] or "Apprise reported a failure"
         if statuses:
             raise http_error(statuses[-1], detail)
         raise TransientError(detail)

@@ -13,14 +13,13 @@ which the retry goes through.
 from __future__ import annotations
 
 import smtplib
-from email.utils import formataddr, parseaddr
 from typing import Any
 
-from django.conf import settings
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 
 from nestogy.core import attachments
+from nestogy.notifications import sender
 from nestogy.notifications.transports.base import PermanentError, TransientError, Transport
 
 
@@ -59,15 +58,19 @@ class EmailTransport(Transport):
         except (OSError, smtplib.SMTPException):
             pass
 
+    def envelope(self, company: Any) -> tuple[str, list[str]]:
+        """From and Reply-To of the company's mail (once per company and batch): its own
+        address only when verified or allowed by the operator (see notifications.sender)."""
+        cache = self.__dict__.setdefault("_envelopes", {})
+        if company.pk not in cache:
+            cache[company.pk] = sender.envelope(company)
+        return cache[company.pk]
+
     def build_message(self, delivery: Any, rendered: Any) -> EmailMultiAlternatives:
-        company = delivery.company
-        # The company's own sender if set; else the server's address under the company's name.
-        sender = company.get_setting("notifications.from_email") or formataddr(
-            (company.name, parseaddr(settings.DEFAULT_FROM_EMAIL)[1]))
-        reply_to = company.get_setting("branding.support_email")
+        from_email, reply_to = self.envelope(delivery.company)
         message = EmailMultiAlternatives(
-            subject=rendered.title, body=rendered.body, from_email=sender,
-            to=[delivery.target], reply_to=[reply_to] if reply_to else None,
+            subject=rendered.title, body=rendered.body, from_email=from_email,
+            to=[delivery.target], reply_to=reply_to or None,
             headers={"X-Nestogy-Event": delivery.event_type,
                      "X-Nestogy-Delivery": delivery.public_id})
         if rendered.html:

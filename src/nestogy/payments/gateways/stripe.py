@@ -7,7 +7,8 @@
 - The library's own network retries are off (``max_network_retries=0``): Nestogy decides
   when to retry, always with the attempt's own key.
 - Configuration, most specific first: options passed to :func:`get_gateway` (tests),
-  the company's settings (``payments.stripe_api_key``, ``payments.stripe_webhook_secret``),
+  the company's secret settings (``payments.stripe_api_key``,
+  ``payments.stripe_webhook_secret``, stored encrypted, read with ``Company.get_secret``),
   the environment (``NESTOGY_STRIPE_API_KEY``, ``NESTOGY_STRIPE_WEBHOOK_SECRET``,
   ``NESTOGY_STRIPE_API_BASE``, ``NESTOGY_STRIPE_TIMEOUT`` seconds, default 30).
 """
@@ -15,6 +16,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from decimal import Decimal
@@ -22,6 +24,7 @@ from typing import Any
 
 import stripe
 
+from nestogy.core.secrets import UndecryptableSecret
 from nestogy.payments import signature
 from nestogy.payments.gateways import register
 from nestogy.payments.gateways.base import (
@@ -39,14 +42,22 @@ from nestogy.payments.gateways.base import (
 
 DEFAULT_TIMEOUT = 30.0
 
+logger = logging.getLogger(__name__)
 
-def _setting(company: Any, key: str) -> str:
+
+def _secret(company: Any, key: str) -> tuple[str, str]:
+    """``(value, problem)``: a company's secret setting, or why it cannot be used. A value
+    that cannot be decrypted is a problem, never a reason to fall back to another key."""
     if company is None:
-        return ""
+        return "", ""
     try:
-        return str(company.get_setting(key) or "")
+        return str(company.get_secret(key) or ""), ""
     except KeyError:
-        return ""
+        return "", ""
+    except UndecryptableSecret as exc:
+        logger.error("company %s: %s cannot be used: %s", getattr(company, "public_id", "?"),
+                     key, exc)
+        return "", f"{key} cannot be decrypted with the configured keys"
 
 
 def _as_dict(obj: Any) -> dict[str, Any]:
@@ -64,8 +75,9 @@ class StripeGateway(Gateway):
 
     def __init__(self, *, api_key: str = "", api_base: str | None = None,
                  webhook_secret: str | list[str] = "", timeout: float = DEFAULT_TIMEOUT,
-                 http_client: Any = None):
+                 http_client: Any = None, config_error: str = ""):
         self.api_key = api_key
+        self.config_error = config_error
         self.api_base = api_base
         self.webhook_secrets = ([webhook_secret] if isinstance(webhook_secret, str)
                                 else list(webhook_secret))
@@ -77,6 +89,9 @@ class StripeGateway(Gateway):
     @property
     def client(self) -> stripe.StripeClient:
         if self._client is None:
+            if self.config_error:
+                raise PermanentGatewayError(f"Stripe is not configured: {self.config_error}",
+                                            code="not_configured")
             if not self.api_key:
                 raise PermanentGatewayError(
                     "Stripe is not configured: set payments.stripe_api_key or "
@@ -238,12 +253,18 @@ class StripeGateway(Gateway):
 
 def stripe_factory(*, company: Any = None, **options: Any) -> StripeGateway:
     env = os.environ
-    secret = (options.pop("webhook_secret", None)
-              or _setting(company, "payments.stripe_webhook_secret")
-              or env.get("NESTOGY_STRIPE_WEBHOOK_SECRET", ""))
+    secret = options.pop("webhook_secret", None)
+    if not secret:
+        company_secret, secret_problem = _secret(company, "payments.stripe_webhook_secret")
+        # An unreadable company secret verifies nothing (no fallback to the installation's).
+        secret = company_secret or ("" if secret_problem
+                                    else env.get("NESTOGY_STRIPE_WEBHOOK_SECRET", ""))
+    api_key, problem = options.pop("api_key", None), ""
+    if not api_key:
+        api_key, problem = _secret(company, "payments.stripe_api_key")
+        api_key = api_key or ("" if problem else env.get("NESTOGY_STRIPE_API_KEY", ""))
     return StripeGateway(
-        api_key=(options.pop("api_key", None) or _setting(company, "payments.stripe_api_key")
-                 or env.get("NESTOGY_STRIPE_API_KEY", "")),
+        api_key=api_key, config_error=problem,
         api_base=options.pop("api_base", None) or env.get("NESTOGY_STRIPE_API_BASE") or None,
         webhook_secret=secret,
         timeout=float(options.pop("timeout", None) or env.get("NESTOGY_STRIPE_TIMEOUT")
