@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from nestogy.accounts.views import invitation_page
 from nestogy.api.app import api
 from nestogy.ops.views import healthz
 
@@ -13,4 +14,5 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("portal/", include("nestogy.portal.urls")),
+    path("invitations/<str:token>/", invitation_page, name="invitation"),
 ]
