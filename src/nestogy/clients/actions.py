@@ -136,8 +136,8 @@ def delete_site(site: Site, *, actor=None) -> None:
 
 CONTACT_FIELDS = {"name", "email", "phone", "title", "timezone", "portal_access",
                   "portal_admin"}
-PASSWORD_REFUSED = ("staff do not set a contact's password: invite the contact "
-                    "(POST /contacts/{id}/invite) or let them use the portal's reset link")
+NO_STAFF_PASSWORDS = ("staff do not set a contact's password: invite the contact "
+                      "(POST /contacts/{id}/invite) or let them use the portal's reset link")
 
 
 def check_portal_change(contact: Contact, data: dict[str, Any], actor_role: str | None) -> None:
@@ -164,7 +164,7 @@ def check_portal_change(contact: Contact, data: dict[str, Any], actor_role: str 
 def _apply_contact_fields(contact: Contact, data: dict[str, Any], *,
                           actor_role: str | None = None) -> None:
     if "password" in data:
-        raise ValidationError("password", PASSWORD_REFUSED, code="not_allowed")
+        raise ValidationError("password", NO_STAFF_PASSWORDS, code="not_allowed")
     unknown = set(data) - CONTACT_FIELDS - {"client_id"}
     if unknown:
         raise ValidationError(sorted(unknown)[0], "is not a contact field")

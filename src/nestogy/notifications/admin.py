@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from nestogy.accounts.admin_base import TenantAdmin, TenantInline, request_may
 from nestogy.notifications.models import (
     ChannelAddress,
     Delivery,
@@ -11,9 +12,9 @@ from nestogy.notifications.models import (
     WebhookEndpoint,
 )
 from nestogy.notifications.transports.apprise import redact
-from nestogy.tenancy.admin import TenantAdmin, TenantInline
 
-STAFF_LEADS = frozenset({"owner", "admin"})
+LOG = "notifications.deliveries"  # the delivery log and what it was made from
+SETUP = "company.settings"  # endpoints, templates, other people's preferences
 
 
 class DeliveryAttemptInline(TenantInline):
@@ -31,8 +32,8 @@ class DeliveryAttemptInline(TenantInline):
 class DeliveryAdmin(TenantAdmin):
     """The delivery log: read-only, for the company's owners and admins."""
 
-    view_roles = STAFF_LEADS
-    edit_roles = frozenset()
+    view_perm = LOG
+    change_perm = None
     list_display = ("created_at", "event_type", "channel", "recipient_name", "short_target",
                     "status", "attempts", "next_attempt_at", "last_error")
     list_filter = ("status", "channel", "event_type")
@@ -47,7 +48,7 @@ class DeliveryAdmin(TenantAdmin):
     actions = ["retry_selected", "cancel_selected"]
 
     def has_retry_permission(self, request):
-        return self._allowed(request, STAFF_LEADS)
+        return request_may(request, LOG)
 
     @admin.action(description="Retry the selected failed deliveries now",
                   permissions=["retry"])
@@ -71,14 +72,14 @@ class DeliveryAdmin(TenantAdmin):
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(TenantAdmin):
-    view_roles = STAFF_LEADS
+    view_perm = change_perm = SETUP
     list_display = ("name", "url", "is_active", "event_types")
     list_filter = ("is_active",)
 
 
 @admin.register(TemplateOverride)
 class TemplateOverrideAdmin(TenantAdmin):
-    view_roles = STAFF_LEADS
+    view_perm = change_perm = SETUP
     list_display = ("event_type", "channel", "part", "updated_at")
     list_filter = ("channel", "part")
     search_fields = ("event_type", "content")
@@ -87,11 +88,8 @@ class TemplateOverrideAdmin(TenantAdmin):
 class ReadOnlyLogAdmin(TenantAdmin):
     """Records written by the system; staff leads may look, nobody edits."""
 
-    view_roles = STAFF_LEADS
-    edit_roles = frozenset()
-
-    def has_add_permission(self, request):
-        return False
+    view_perm = LOG
+    change_perm = None
 
 
 @admin.register(StoredEvent)
@@ -122,7 +120,7 @@ class NotificationAdmin(ReadOnlyLogAdmin):
 
 @admin.register(Preference)
 class PreferenceAdmin(TenantAdmin):
-    view_roles = STAFF_LEADS
+    view_perm = change_perm = SETUP
     list_display = ("user", "event_type", "channel", "enabled")
     list_filter = ("channel", "enabled", "event_type")
     list_select_related = ("user",)
@@ -131,7 +129,7 @@ class PreferenceAdmin(TenantAdmin):
 
 @admin.register(ChannelAddress)
 class ChannelAddressAdmin(TenantAdmin):
-    view_roles = STAFF_LEADS
+    view_perm = change_perm = SETUP
     list_display = ("user", "channel")
     list_filter = ("channel",)
     list_select_related = ("user",)

@@ -3,6 +3,7 @@ which keep invoices, credit and the audit trail consistent)."""
 
 from django.contrib import admin
 
+from nestogy.accounts.admin_base import TenantAdmin, TenantInline
 from nestogy.payments.models import (
     CollectionsFlag,
     Payment,
@@ -12,14 +13,11 @@ from nestogy.payments.models import (
     Refund,
     WebhookEvent,
 )
-from nestogy.tenancy.admin import TenantAdmin, TenantInline
-
-PAYMENT_VIEWERS = frozenset({"owner", "admin", "manager", "billing"})
 
 
 class ReadOnlyTenantAdmin(TenantAdmin):
-    edit_roles = frozenset()
-    view_roles = PAYMENT_VIEWERS
+    view_perm = "invoices.view"  # what GET /payments and the payment reads need
+    change_perm = None
 
 
 class AllocationInline(TenantInline):
