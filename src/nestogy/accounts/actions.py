@@ -113,7 +113,8 @@ def _create_membership(company: Company, user: User, role: str, skills: dict,
     return membership
 
 
-def _is_member(company: Company, email: str) -> bool:
+def is_member(company: Company, email: str) -> bool:
+    """Whether ``email`` has a membership (active or not) in ``company``."""
     return (Membership.objects.with_scopes_disabled()
             .filter(company=company, user__email=email).exists())
 
@@ -137,7 +138,7 @@ def add_member(company: Company, *, email: str, name: str = "", role: str,
     skills = clean_skills(skills)
     max_open_tickets = _clean_max_open_tickets(max_open_tickets)
     name = _clean_name(name)
-    if _is_member(company, email):
+    if is_member(company, email):
         raise Conflict(f"{email} is already a member of this company")
     user = User.objects.filter(email=email).first()
     if user is not None and not attach_existing:
@@ -202,7 +203,7 @@ def invite_member(company: Company, *, email: str, role: str, skills: dict | Non
     _check_grant(actor_role, role)
     skills = clean_skills(skills)
     max_open_tickets = _clean_max_open_tickets(max_open_tickets)
-    if _is_member(company, email):
+    if is_member(company, email):
         raise Conflict(f"{email} is already a member of this company")
     now = timezone.now()
     pending = Invitation.objects.with_scopes_disabled().filter(
@@ -236,7 +237,7 @@ def resend_invitation(invitation: Invitation, *, actor: User | None = None,
     _check_grant(actor_role, invitation.role)
     if invitation.status not in (Invitation.Status.PENDING, Invitation.Status.EXPIRED):
         raise Conflict(f"the invitation is {invitation.status}; it cannot be sent again")
-    if _is_member(invitation.company, invitation.email):
+    if is_member(invitation.company, invitation.email):
         raise Conflict(f"{invitation.email} is already a member of this company")
     if invitation.status == Invitation.Status.EXPIRED:
         others = Invitation.objects.with_scopes_disabled().filter(
@@ -287,7 +288,7 @@ def accept_invitation(invitation: Invitation, user: User) -> Membership:
     invitation = _locked_invitation(invitation)
     _check_answerable(invitation, user)
     company = invitation.company
-    if _is_member(company, user.email):
+    if is_member(company, user.email):
         raise Conflict("you are already a member of this company")
     membership = _create_membership(company, user, invitation.role, invitation.skills or {},
                                     invitation.max_open_tickets)

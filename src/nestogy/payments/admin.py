@@ -3,7 +3,7 @@ which keep invoices, credit and the audit trail consistent)."""
 
 from django.contrib import admin
 
-from nestogy.accounts.admin_base import TenantAdmin, TenantInline
+from nestogy.accounts.admin_base import CompanyAdmin, TenantAdmin, TenantInline
 from nestogy.payments.models import (
     CollectionsFlag,
     Payment,
@@ -79,24 +79,19 @@ class CollectionsFlagAdmin(ReadOnlyTenantAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(CompanyAdmin):
     """The webhook inbox of the installation: superusers only (events arrive company-less)."""
 
     list_display = ("event_id", "gateway", "type", "status", "company", "received_at",
                     "processed_at")
     list_filter = ("gateway", "status", "type")
     search_fields = ("event_id",)
-
-    def has_module_permission(self, request):
-        return request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_add_permission(self, request):
-        return False
+    view_perm = add_perm = change_perm = delete_perm = None
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):

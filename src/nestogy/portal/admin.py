@@ -4,22 +4,20 @@ from django.http import Http404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from nestogy.accounts.admin_base import TenantAdmin
+from nestogy.accounts.admin_base import CompanyAdmin, TenantAdmin
 from nestogy.portal.models import LoginFailure, TicketAttachment
 from nestogy.portal.uploads import download_response
 
 
 @admin.register(LoginFailure)
-class LoginFailureAdmin(admin.ModelAdmin):
+class LoginFailureAdmin(CompanyAdmin):
     """Failed portal sign-ins (superusers only: they are not tied to one company)."""
 
     list_display = ("email", "ip", "at")
     list_filter = ("at",)
     search_fields = ("email", "ip")
     readonly_fields = ("email", "ip", "at")
-
-    def has_module_permission(self, request):
-        return request.user.is_superuser
+    view_perm = change_perm = delete_perm = None
 
     def has_add_permission(self, request):
         return False
