@@ -228,7 +228,9 @@ def test_company_side_list_revoke_resend_and_bad_input(personas):
     assert api.post(f"/users/invitations/{body['id']}/resend").status_code == 409
     # another company's invitation does not exist for B
     again = invite_bravo_owner(p)
+    assert p.owner_b.api.get("/users/invitations").data["items"] == []
     assert p.owner_b.api.delete(f"/users/invitations/{again['id']}").status_code == 404
+    assert p.owner_b.api.post(f"/users/invitations/{again['id']}/resend").status_code == 404
     with scopes_disabled():
         assert Invitation.objects.get(public_id=again["id"]).status == "pending"
 
@@ -259,6 +261,18 @@ def test_admin_adds_staff_by_email_new_accounts_at_once_existing_ones_invited(pe
     owner = http.post("/admin/accounts/membership/add/", {"email": "x@alpha.test",
                                                           "role": "owner"})
     assert owner.status_code == 200 and "role" in owner.context["form"].errors
+    bad = http.post("/admin/accounts/membership/add/", {"email": "not-an-email",
+                                                        "role": "technician"})
+    assert bad.status_code == 200 and "email" in bad.context["form"].errors
+    with scopes_disabled():
+        theirs = Membership.objects.get(company=p.company_b, user__email="tech@bravo.test")
+        theirs_invitation = Invitation.objects.create(
+            company=p.company_b, email="nobody@bravo.test", role="technician",
+            token_hash="f" * 64, token_nonce="n", expires_at=timezone.now())
+    assert http.get(f"/admin/accounts/membership/{theirs.pk}/change/").status_code in (302,
+                                                                                        404)
+    assert http.get(f"/admin/accounts/invitation/{theirs_invitation.pk}/change/"
+                    ).status_code in (302, 404)
     with scopes_disabled():
         assert Membership.objects.get(company=p.company_a,
                                       user__email="fresh@alpha.test").role == "manager"
