@@ -1,4 +1,4 @@
-"""``nestogy create_user``: operators script staff accounts; existing accounts only by invitation."""
+"""``nestogy create_user``: operators script staff; existing accounts only by invitation."""
 
 from __future__ import annotations
 

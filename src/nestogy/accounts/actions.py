@@ -360,8 +360,12 @@ def check_member_change(membership: Membership, changes: dict[str, Any], *,
     unknown = set(changes) - MEMBER_FIELDS
     if unknown:
         raise ValidationError(sorted(unknown)[0], "cannot be changed here")
-    if owners is None:
-        owners = _owner_ids(membership.company_id, lock=False)
+
+    def ensure_other_owner() -> None:
+        current = owners if owners is not None else _owner_ids(membership.company_id,
+                                                               lock=False)
+        _ensure_other_owner(membership, current)
+
     if actor is not None and actor.pk != membership.user_id:
         touched = [f for f in ACCOUNT_FIELDS if f in changes]
         refusal = (account_change_refusal(membership.company, membership.user, actor=actor,
@@ -374,14 +378,14 @@ def check_member_change(membership: Membership, changes: dict[str, Any], *,
         _check_grant(actor_role, role)
         if was_owner and role != Role.OWNER:
             _check_grant(actor_role, Role.OWNER)
-            _ensure_other_owner(membership, owners)
+            ensure_other_owner()
     if "is_active" in changes:
         if not isinstance(changes["is_active"], bool):
             raise ValidationError("is_active", "must be true or false")
         if was_owner and changes["is_active"] != membership.is_active:
             _check_grant(actor_role, Role.OWNER)
             if not changes["is_active"]:
-                _ensure_other_owner(membership, owners)
+                ensure_other_owner()
 
 
 @transaction.atomic
