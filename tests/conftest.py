@@ -15,7 +15,7 @@ from django.test import Client as HttpClient
 from django_scopes import scope, scopes_disabled
 
 from nestogy.accounts.actions import add_member, issue_api_token
-from nestogy.clients.actions import create_client, create_contact
+from nestogy.clients.actions import create_client, create_contact, set_contact_password
 from nestogy.ops.provisioning import provision_company
 
 PASSWORD = "correct-horse-battery"
@@ -65,6 +65,13 @@ class Api:
         return self.request("delete", path, **kw)
 
 
+def portal_contact(client, data: dict, password: str = PASSWORD):
+    """A contact with portal access and a known password, set through the same action the
+    portal's invitation and reset links use (staff never set contacts' passwords)."""
+    contact = create_contact(client, {**data, "portal_access": True}, send_invitation=False)
+    return set_contact_password(contact, password)
+
+
 def _member(company, email, role, **extra):
     membership = add_member(company, email=email, name=email.split("@")[0].title(), role=role,
                             password=PASSWORD, **extra)
@@ -95,21 +102,15 @@ def personas(db):
         p.billing_a = _member(a.company, "billing@alpha.test", "billing")
         p.client_a = create_client(a.company, {"name": "Acme Dental"})
         p.client_a2 = create_client(a.company, {"name": "Blue Ridge Accounting"})
-        p.contact_a = create_contact(p.client_a, {"name": "Dana Contact",
-                                                  "email": "dana@acme.test",
-                                                  "portal_access": True,
-                                                  "password": PASSWORD})
-        p.contact_a2 = create_contact(p.client_a2, {"name": "Eli Contact",
-                                                    "email": "eli@blueridge.test",
-                                                    "portal_access": True,
-                                                    "password": PASSWORD})
+        p.contact_a = portal_contact(p.client_a, {"name": "Dana Contact",
+                                                  "email": "dana@acme.test"})
+        p.contact_a2 = portal_contact(p.client_a2, {"name": "Eli Contact",
+                                                    "email": "eli@blueridge.test"})
     with scope(company=b.company.pk):
         p.tech_b = _member(b.company, "tech@bravo.test", "technician")
         p.client_b = create_client(b.company, {"name": "Bravo Client"})
-        p.contact_b = create_contact(p.client_b, {"name": "Finn Contact",
-                                                  "email": "finn@bravoclient.test",
-                                                  "portal_access": True,
-                                                  "password": PASSWORD})
+        p.contact_b = portal_contact(p.client_b, {"name": "Finn Contact",
+                                                  "email": "finn@bravoclient.test"})
     p.anonymous = Api(None)
     return p
 

@@ -63,6 +63,7 @@ def object_ids(p) -> dict[str, str]:
     ids.update(desk_object_ids(p))
     ids.update(billing_object_ids(p))
     ids["absence_id"] = _absence(p)
+    ids["invitation_id"] = _invitation(p)
     ids.update(payments_object_ids(p))
     return ids
 
@@ -77,6 +78,18 @@ def _absence(p) -> str:
         return add_out_of_office(p.tech2_a.user, p.company_a,
                                  datetime(2026, 8, 1, tzinfo=UTC),
                                  datetime(2026, 8, 8, tzinfo=UTC)).public_id
+
+
+def _invitation(p) -> str:
+    """A pending invitation of company A to an account that exists elsewhere."""
+    from nestogy.accounts.actions import invite_member
+    from nestogy.accounts.models import User
+
+    n = next(_counter)
+    User.objects.create_user(f"invitee{n}@elsewhere.test")
+    with scope(company=p.company_a.pk):
+        return invite_member(p.company_a, email=f"invitee{n}@elsewhere.test",
+                             role="technician").public_id
 
 
 def desk_object_ids(p) -> dict[str, str]:

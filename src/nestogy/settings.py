@@ -196,6 +196,8 @@ NINJA_PAGINATION_PER_PAGE = 50
 NESTOGY_API_MAX_LIMIT = 200
 # A token's last_used_at is written at most this often (seconds), not on every request.
 NESTOGY_TOKEN_TOUCH_INTERVAL = 60
+# Days a staff invitation link stays valid (re-sending starts a new period).
+NESTOGY_INVITATION_DAYS = int(os.environ.get("NESTOGY_INVITATION_DAYS", "7"))
 
 # --- Notifications ---------------------------------------------------------------------------
 # See docs/notifications.md. Retries back off 1, 2, 4, ... minutes (capped) up to the limit.

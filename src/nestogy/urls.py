@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from nestogy.accounts.admin_login import install as install_admin_login_throttle
+from nestogy.accounts.views import invitation_page
 from nestogy.api.app import api
 from nestogy.notifications.views import sender_verification
 from nestogy.ops.views import healthz
@@ -17,4 +18,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("portal/", include("nestogy.portal.urls")),
     path("sender-verification/<str:token>/", sender_verification, name="sender-verification"),
+    path("invitations/<str:token>/", invitation_page, name="invitation"),
 ]

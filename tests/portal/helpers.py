@@ -10,10 +10,9 @@ from django.utils import timezone
 from django_scopes import scope
 
 from nestogy.billing.actions import create_invoice, issue_invoice, void_invoice
-from nestogy.clients.actions import create_contact
 from nestogy.contracts.actions import create_contract
 from nestogy.tickets.actions import add_reply, create_ticket
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, portal_contact
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.4\n% test\n"
@@ -53,8 +52,8 @@ def world(p) -> SimpleNamespace:
     invoice. Every object the portal shows, plus the ones it must hide."""
     w = SimpleNamespace()
     with scope(company=p.company_a.pk):
-        w.gus = create_contact(p.client_a, {"name": "Gus Colleague", "email": "gus@acme.test",
-                                            "portal_access": True, "password": PASSWORD})
+        w.gus = portal_contact(p.client_a, {"name": "Gus Colleague",
+                                            "email": "gus@acme.test"})
         w.dana_ticket = create_ticket(p.company_a, {
             "client": p.client_a, "contact": p.contact_a, "subject": "Printer offline",
             "description": "The front desk printer shows offline.", "priority": "high"})

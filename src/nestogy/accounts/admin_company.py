@@ -21,7 +21,7 @@ from django import forms
 from django.contrib import admin
 
 from nestogy.accounts.actions import change_company_settings
-from nestogy.accounts.roles import allowed
+from nestogy.accounts.admin_base import CompanyAdmin as CompanyAdminBase
 from nestogy.core.errors import ValidationError as NestogyValidationError
 from nestogy.core.forms import WriteOnlyInput, WriteOnlyTextarea, secret_help
 from nestogy.core.money import validate_currency
@@ -174,15 +174,15 @@ def _section(key: str) -> str:
 
 
 @admin.register(Company)
-class CompanyAdmin(admin.ModelAdmin):
+class CompanyAdmin(CompanyAdminBase):
     list_display = ("name", "slug", "timezone", "currency", "is_active", "created_at")
     list_filter = ("is_active", "currency")
     search_fields = ("name", "slug")
     readonly_fields = ("public_id", "created_at")
-
-    def _role(self, request) -> str | None:
-        membership = getattr(request, "membership", None)
-        return membership.role if membership is not None else None
+    view_perm = "company.settings"
+    change_perm = "company.settings"
+    add_perm = None  # companies are created by the operators (superusers)
+    delete_perm = None
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
@@ -191,20 +191,11 @@ class CompanyAdmin(admin.ModelAdmin):
         company = getattr(request, "company", None)
         return qs.filter(pk=company.pk) if company else qs.none()
 
-    def has_module_permission(self, request):
-        return request.user.is_superuser or allowed(self._role(request), "company.settings")
-
-    def has_view_permission(self, request, obj=None):
-        return self.has_module_permission(request)
-
-    def has_change_permission(self, request, obj=None):
-        return self.has_module_permission(request)
-
-    def has_add_permission(self, request):
-        return request.user.is_superuser
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += ["slug", "is_active"]  # the operator's to change
+        return fields
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["form"] = company_form_class()

@@ -126,3 +126,59 @@ class ApiToken(TenantOwnedModel):
     def is_usable(self) -> bool:
         now = dj_timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class Invitation(TenantOwnedModel):
+    """An offer to join a company, made to an e-mail address that already has an account.
+
+    A company never takes over an existing account: the person behind it accepts (signed in
+    as that account) or declines. Only the SHA-256 of the link's token is stored; the token
+    itself is derived when the e-mail is rendered (see ``accounts.invitations``). The fields
+    a staff request carried (role, skills, ticket limit, working calendar) are applied when
+    the invitation is accepted.
+    """
+
+    public_id_prefix = "inv"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        REVOKED = "revoked", "Revoked"
+        EXPIRED = "expired", "Expired"
+
+    email = models.EmailField()
+    role = models.CharField(max_length=20, choices=Role.choices)
+    skills = models.JSONField(default=dict, blank=True)
+    max_open_tickets = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(1000)])
+    calendar_id = models.CharField(max_length=40, blank=True,
+                                   help_text="Public id of the working calendar to set")
+    invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_nonce = models.CharField(max_length=32, editable=False)
+    expires_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantOwnedModel.Meta):
+        constraints = [
+            *TenantOwnedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["company", "email"],
+                                    condition=models.Q(status="pending"),
+                                    name="invitation_one_pending"),
+        ]
+        indexes = [models.Index(fields=["company", "status"], name="invitation_status_idx")]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.email} ({self.role})"
+
+    @property
+    def current_status(self) -> str:
+        """The status, with a pending invitation past its expiry shown as expired."""
+        if self.status == self.Status.PENDING and self.expires_at <= dj_timezone.now():
+            return self.Status.EXPIRED
+        return self.status

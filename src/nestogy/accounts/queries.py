@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from nestogy.accounts.models import ApiToken, Membership, User
-from nestogy.core.errors import NotFound
+from nestogy.accounts.models import ApiToken, Invitation, Membership, User
+from nestogy.core.errors import NotFound, ValidationError
 from nestogy.tenancy.models import Company
 
 
@@ -92,3 +92,27 @@ def get_member(public_user_id: str) -> Membership:
 
 def members_with_role(*roles: str) -> QuerySet[Membership]:
     return Membership.objects.filter(role__in=roles, is_active=True, user__is_active=True)
+
+
+def invitations(status: str | None = None) -> QuerySet[Invitation]:
+    """Invitations of the current company, newest first; ``status`` as the API shows it
+    (``expired`` = pending past its expiry)."""
+    qs = Invitation.objects.select_related("invited_by")
+    if not status:
+        return qs
+    now = timezone.now()
+    if status == Invitation.Status.EXPIRED:
+        return qs.filter(Q(status=status) | Q(status=Invitation.Status.PENDING,
+                                              expires_at__lte=now))
+    if status == Invitation.Status.PENDING:
+        return qs.filter(status=status, expires_at__gt=now)
+    if status not in Invitation.Status.values:
+        raise ValidationError("status", f"must be one of {', '.join(Invitation.Status.values)}")
+    return qs.filter(status=status)
+
+
+def get_invitation(public_id: str) -> Invitation:
+    invitation = Invitation.objects.filter(public_id=public_id).first()
+    if invitation is None:
+        raise NotFound("invitation not found")
+    return invitation

@@ -35,6 +35,9 @@ MATRIX: dict[str, frozenset[str]] = {
     "contacts.create": EVERYONE,
     "contacts.update": EVERYONE,
     "contacts.delete": frozenset({OWNER, ADMIN, MANAGER}),
+    # who may let a contact into the client portal: portal access, portal admin, invitations
+    # and the e-mail address of a contact who has portal access (the reset link goes there)
+    "contacts.portal": frozenset({OWNER, ADMIN, MANAGER}),
     # staff
     "users.view": EVERYONE,
     "users.create": STAFF_LEADS,

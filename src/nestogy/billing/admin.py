@@ -1,22 +1,24 @@
 from django.contrib import admin
 
+from nestogy.accounts.admin_base import CompanyAdmin, TenantAdmin, TenantInline
 from nestogy.billing.models import IdempotencyRecord, Invoice, InvoiceCounter, InvoiceLine
-from nestogy.tenancy.admin import TenantAdmin, TenantInline
-
-BILLING_EDITORS = frozenset({"owner", "admin", "billing"})
-BILLING_VIEWERS = frozenset({"owner", "admin", "manager", "billing"})
 
 
 class InvoiceLineInline(TenantInline):
     model = InvoiceLine
     fields = ("description", "quantity", "unit_price", "amount", "taxable", "tax_rate")
     readonly_fields = ("amount",)
+    view_perm = "invoices.view"
+    add_perm = change_perm = delete_perm = "invoices.manage"
 
     def has_change_permission(self, request, obj=None):
-        return obj is None or obj.is_editable
+        return (obj is None or obj.is_editable) and super().has_change_permission(request, obj)
 
-    has_add_permission = has_change_permission
-    has_delete_permission = has_change_permission
+    def has_add_permission(self, request, obj=None):
+        return (obj is None or obj.is_editable) and super().has_add_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return (obj is None or obj.is_editable) and super().has_delete_permission(request, obj)
 
 
 @admin.register(Invoice)
@@ -30,8 +32,8 @@ class InvoiceAdmin(TenantAdmin):
     list_select_related = ("client",)
     raw_id_fields = ("client", "contract", "credits")
     inlines = [InvoiceLineInline]
-    edit_roles = BILLING_EDITORS
-    view_roles = BILLING_VIEWERS
+    view_perm = "invoices.view"
+    change_perm = "invoices.manage"
     readonly_fields = ("public_id", "number", "subtotal", "tax", "total", "amount_paid",
                        "balance", "sent_at", "overdue_notified_at", "voided_at", "created_at",
                        "updated_at")
@@ -52,16 +54,19 @@ class InvoiceLineAdmin(TenantAdmin):
     list_display = ("description", "invoice", "quantity", "unit_price", "amount")
     list_select_related = ("invoice",)
     raw_id_fields = ("invoice", "contract_item")
-    edit_roles = frozenset()
-    view_roles = BILLING_VIEWERS
+    view_perm = "invoices.view"
+    change_perm = None
 
 
 @admin.register(InvoiceCounter)
-class InvoiceCounterAdmin(admin.ModelAdmin):
+class InvoiceCounterAdmin(CompanyAdmin):
     """The numbering counter of the current company (prefix editable; value read-only)."""
 
     list_display = ("company", "prefix", "next_value")
     readonly_fields = ("company", "next_value")
+    view_perm = "invoices.view"
+    change_perm = "invoices.manage"
+    add_perm = delete_perm = None
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
@@ -70,28 +75,9 @@ class InvoiceCounterAdmin(admin.ModelAdmin):
         membership = getattr(request, "membership", None)
         return qs.filter(company_id=membership.company_id) if membership else qs.none()
 
-    def _role(self, request):
-        membership = getattr(request, "membership", None)
-        return membership.role if membership is not None else None
-
-    def has_module_permission(self, request):
-        return request.user.is_superuser or self._role(request) in BILLING_EDITORS
-
-    def has_view_permission(self, request, obj=None):
-        return self.has_module_permission(request)
-
-    def has_change_permission(self, request, obj=None):
-        return self.has_module_permission(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(IdempotencyRecord)
 class IdempotencyRecordAdmin(TenantAdmin):
     list_display = ("key", "status_code", "created_at")
-    edit_roles = frozenset()
-    view_roles = frozenset({"owner", "admin"})
+    view_perm = "invoices.manage"  # the stored responses of billing writes
+    change_perm = None

@@ -10,9 +10,10 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from nestogy.accounts.actions import clean_email
+from nestogy.accounts.roles import allowed
 from nestogy.audit.actions import log_action
 from nestogy.clients.models import Client, Contact, Site
-from nestogy.core.errors import Conflict, ValidationError
+from nestogy.core.errors import Conflict, PermissionDenied, ValidationError
 from nestogy.core.events import emit
 from nestogy.core.tasks import enqueue_on_commit
 from nestogy.core.timeutil import validate_timezone
@@ -133,13 +134,40 @@ def delete_site(site: Site, *, actor=None) -> None:
 
 
 CONTACT_FIELDS = {"name", "email", "phone", "title", "timezone", "portal_access",
-                  "portal_admin", "password"}
+                  "portal_admin"}
+NO_STAFF_PASSWORDS = ("staff do not set a contact's password: invite the contact "
+                      "(POST /contacts/{id}/invite) or let them use the portal's reset link")
 
 
-def _apply_contact_fields(contact: Contact, data: dict[str, Any]) -> None:
+def check_portal_change(contact: Contact, data: dict[str, Any], actor_role: str | None) -> None:
+    """Portal access, portal admin, and the e-mail of a contact who can sign in to the portal
+    (the reset link goes there) change only with the ``contacts.portal`` permission.
+    ``actor_role`` None is the system (imports, the demo, tests of actions)."""
+    if actor_role is None or allowed(actor_role, "contacts.portal"):
+        return
+    for flag in ("portal_access", "portal_admin"):
+        if flag in data and bool(data[flag]) != getattr(contact, flag):
+            raise PermissionDenied(f"{flag}: the {actor_role} role may not change portal "
+                                   "access (contacts.portal)")
+    can_sign_in = contact.pk is not None and (contact.portal_access or contact.has_password)
+    if can_sign_in and "email" in data and data["email"] != contact.email:
+        try:
+            same = clean_email(data["email"]) == contact.email
+        except ValidationError:
+            same = False
+        if not same:
+            raise PermissionDenied(f"email: the {actor_role} role may not change the e-mail of a "
+                                   "contact with portal access (contacts.portal)")
+
+
+def _apply_contact_fields(contact: Contact, data: dict[str, Any], *,
+                          actor_role: str | None = None) -> None:
+    if "password" in data:
+        raise ValidationError("password", NO_STAFF_PASSWORDS, code="not_allowed")
     unknown = set(data) - CONTACT_FIELDS - {"client_id"}
     if unknown:
         raise ValidationError(sorted(unknown)[0], "is not a contact field")
+    check_portal_change(contact, data, actor_role)
     if "name" in data:
         contact.name = _text(data["name"], "name", max_length=200, required=True)
     if "email" in data:
@@ -154,22 +182,19 @@ def _apply_contact_fields(contact: Contact, data: dict[str, Any]) -> None:
         contact.portal_access = _bool(data["portal_access"], "portal_access")
     if "portal_admin" in data:
         contact.portal_admin = _bool(data["portal_admin"], "portal_admin")
-    if data.get("password") is not None:
-        password = data["password"]
-        if not isinstance(password, str) or len(password) < 10:
-            raise ValidationError("password", "must be at least 10 characters")
-        if len(password) > 128:
-            raise ValidationError("password", "must be at most 128 characters")
-        contact.set_password(password)
 
 
 @transaction.atomic
-def create_contact(client: Client, data: dict[str, Any], *, actor=None) -> Contact:
+def create_contact(client: Client, data: dict[str, Any], *, actor=None,
+                   actor_role: str | None = None, send_invitation: bool = True) -> Contact:
+    """Create a contact. With portal access, the contact is e-mailed an invitation to choose
+    a password (``send_invitation=False`` lets the demo and tests set one with
+    :func:`set_contact_password` instead)."""
     for required in ("name", "email"):
         if required not in data:
             raise ValidationError(required, "is required")
     contact = Contact(company_id=client.company_id, client=client)
-    _apply_contact_fields(contact, data)
+    _apply_contact_fields(contact, data, actor_role=actor_role)
     try:
         with transaction.atomic():
             contact.save()
@@ -177,24 +202,22 @@ def create_contact(client: Client, data: dict[str, Any], *, actor=None) -> Conta
         raise ValidationError("email", "another contact of this client has this email") from None
     log_action(contact, "contact.created", actor=actor,
                data={"email": contact.email, "portal_access": contact.portal_access})
-    if contact.portal_access and not contact.has_password:
+    if send_invitation and contact.portal_access and not contact.has_password:
         # Portal access without a password: the contact chooses one through an invitation.
         invite_contact(contact, actor=actor)
     return contact
 
 
 @transaction.atomic
-def update_contact(contact: Contact, changes: dict[str, Any], *, actor=None) -> Contact:
-    _apply_contact_fields(contact, changes)
+def update_contact(contact: Contact, changes: dict[str, Any], *, actor=None,
+                   actor_role: str | None = None) -> Contact:
+    _apply_contact_fields(contact, changes, actor_role=actor_role)
     try:
         with transaction.atomic():
             contact.save()
     except IntegrityError:
         raise ValidationError("email", "another contact of this client has this email") from None
-    audit = {k: v for k, v in changes.items() if k != "password"}
-    if "password" in changes:
-        audit["password_changed"] = True
-    log_action(contact, "contact.updated", actor=actor, data=audit)
+    log_action(contact, "contact.updated", actor=actor, data=changes)
     return contact
 
 
@@ -217,8 +240,11 @@ def delete_contact(contact: Contact, *, actor=None) -> None:
 
 
 @transaction.atomic
-def invite_contact(contact: Contact, *, actor=None) -> Contact:
+def invite_contact(contact: Contact, *, actor=None, actor_role: str | None = None) -> Contact:
     """Give a contact portal access and email them a link to choose their password."""
+    if actor_role is not None and not allowed(actor_role, "contacts.portal"):
+        raise PermissionDenied(f"the {actor_role} role may not invite contacts to the portal "
+                               "(contacts.portal)")
     from nestogy.clients.events import INVITED
 
     if not contact.portal_access:
@@ -255,8 +281,13 @@ def request_password_reset_for_email(email: str) -> None:
 
 @transaction.atomic
 def set_contact_password(contact: Contact, password: str) -> Contact:
-    """Set a portal password chosen through an invitation or reset link."""
-    _apply_contact_fields(contact, {"password": password})
+    """Set a portal password: the one way a contact's password is set, used by the portal's
+    invitation and reset links (and by the demo seed and test personas). Staff never set it."""
+    if not isinstance(password, str) or len(password) < 10:
+        raise ValidationError("password", "must be at least 10 characters")
+    if len(password) > 128:
+        raise ValidationError("password", "must be at most 128 characters")
+    contact.set_password(password)
     contact.save(update_fields=["password", "updated_at"])
     log_action(contact, "contact.password_set", actor=None, data={})
     return contact

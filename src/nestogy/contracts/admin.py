@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from nestogy.accounts.admin_base import TenantAdmin, TenantInline
 from nestogy.contracts.models import (
     Contract,
     ContractItem,
@@ -7,10 +8,8 @@ from nestogy.contracts.models import (
     RenewalRecord,
     UsageRecord,
 )
-from nestogy.tenancy.admin import TenantAdmin, TenantInline
 
-CONTRACT_EDITORS = frozenset({"owner", "admin", "billing"})
-CONTRACT_VIEWERS = frozenset({"owner", "admin", "manager", "billing"})
+VIEW, MANAGE = "contracts.view", "contracts.manage"
 
 
 class ContractItemInline(TenantInline):
@@ -27,8 +26,8 @@ class ContractAdmin(TenantAdmin):
     list_select_related = ("client",)
     raw_id_fields = ("client",)
     inlines = [ContractItemInline]
-    edit_roles = CONTRACT_EDITORS
-    view_roles = CONTRACT_VIEWERS
+    view_perm = VIEW
+    change_perm = MANAGE
 
 
 @admin.register(ContractItem)
@@ -38,16 +37,16 @@ class ContractItemAdmin(TenantAdmin):
     search_fields = ("description", "contract__name", "metric")
     list_select_related = ("contract",)
     raw_id_fields = ("contract",)
-    edit_roles = CONTRACT_EDITORS
-    view_roles = CONTRACT_VIEWERS
+    view_perm = VIEW
+    change_perm = MANAGE
 
 
 @admin.register(ContractItemQuantity)
 class ContractItemQuantityAdmin(TenantAdmin):
     list_display = ("item", "effective_from", "quantity")
     raw_id_fields = ("item",)
-    edit_roles = CONTRACT_EDITORS
-    view_roles = CONTRACT_VIEWERS
+    view_perm = VIEW
+    change_perm = MANAGE
 
 
 @admin.register(UsageRecord)
@@ -56,8 +55,8 @@ class UsageRecordAdmin(TenantAdmin):
     search_fields = ("idempotency_key", "item__description")
     list_select_related = ("item",)
     raw_id_fields = ("item",)
-    edit_roles = CONTRACT_EDITORS
-    view_roles = CONTRACT_VIEWERS
+    view_perm = VIEW
+    change_perm = MANAGE
 
 
 @admin.register(RenewalRecord)
@@ -66,5 +65,5 @@ class RenewalRecordAdmin(TenantAdmin):
                     "created_at")
     list_filter = ("kind",)
     raw_id_fields = ("contract",)
-    edit_roles = frozenset()
-    view_roles = CONTRACT_VIEWERS
+    view_perm = VIEW
+    change_perm = None

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.template.response import TemplateResponse
 
+from nestogy.accounts.admin_base import TenantAdmin, TenantInline, request_may
 from nestogy.core import secrets
 from nestogy.core.forms import WriteOnlyInput, secret_help
 from nestogy.notifications import actions
@@ -20,9 +21,9 @@ from nestogy.notifications.models import (
     TemplateOverride,
     WebhookEndpoint,
 )
-from nestogy.tenancy.admin import TenantAdmin, TenantInline
 
-STAFF_LEADS = frozenset({"owner", "admin"})
+LOG = "notifications.deliveries"  # the delivery log and what it was made from
+SETUP = "company.settings"  # endpoints, templates, other people's preferences
 
 
 class DeliveryAttemptInline(TenantInline):
@@ -40,8 +41,8 @@ class DeliveryAttemptInline(TenantInline):
 class DeliveryAdmin(TenantAdmin):
     """The delivery log: read-only, for the company's owners and admins."""
 
-    view_roles = STAFF_LEADS
-    edit_roles = frozenset()
+    view_perm = LOG
+    change_perm = None
     list_display = ("created_at", "event_type", "channel", "recipient_name", "short_target",
                     "status", "attempts", "next_attempt_at", "last_error")
     list_filter = ("status", "channel", "event_type")
@@ -57,7 +58,7 @@ class DeliveryAdmin(TenantAdmin):
     actions = ["retry_selected", "cancel_selected"]
 
     def has_retry_permission(self, request):
-        return self._allowed(request, STAFF_LEADS)
+        return request_may(request, LOG)
 
     @admin.action(description="Retry the selected failed deliveries now",
                   permissions=["retry"])
@@ -111,7 +112,7 @@ class WebhookEndpointForm(forms.ModelForm):
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(TenantAdmin):
-    view_roles = STAFF_LEADS
+    view_perm = change_perm = SETUP
     form = WebhookEndpointForm
     list_display = ("name", "url", "is_active", "event_types")
     list_filter = ("is_active",)
@@ -160,7 +161,7 @@ class WebhookEndpointAdmin(TenantAdmin):
 
 @admin.register(TemplateOverride)
 class TemplateOverrideAdmin(TenantAdmin):
-    view_roles = STAFF_LEADS
+    view_perm = change_perm = SETUP
     list_display = ("event_type", "channel", "part", "updated_at")
     list_filter = ("channel", "part")
     search_fields = ("event_type", "content")
@@ -169,11 +170,8 @@ class TemplateOverrideAdmin(TenantAdmin):
 class ReadOnlyLogAdmin(TenantAdmin):
     """Records written by the system; staff leads may look, nobody edits."""
 
-    view_roles = STAFF_LEADS
-    edit_roles = frozenset()
-
-    def has_add_permission(self, request):
-        return False
+    view_perm = LOG
+    change_perm = None
 
 
 @admin.register(StoredEvent)
@@ -204,7 +202,7 @@ class NotificationAdmin(ReadOnlyLogAdmin):
 
 @admin.register(Preference)
 class PreferenceAdmin(TenantAdmin):
-    view_roles = STAFF_LEADS
+    view_perm = change_perm = SETUP
     list_display = ("user", "event_type", "channel", "enabled")
     list_filter = ("channel", "enabled", "event_type")
     list_select_related = ("user",)
@@ -252,7 +250,7 @@ class ChannelAddressForm(forms.ModelForm):
 class ChannelAddressAdmin(TenantAdmin):
     """Users' own SMS numbers and Apprise URLs: write-only (set, ends in …)."""
 
-    view_roles = STAFF_LEADS
+    view_perm = change_perm = SETUP
     form = ChannelAddressForm
     list_display = ("user", "channel", "address_state")
     list_filter = ("channel",)
@@ -269,6 +267,7 @@ class SenderVerificationAdmin(ReadOnlyLogAdmin):
     """Where the company's sender address verification stands (written only by the
     verification itself; the link's nonce is not shown)."""
 
+    view_perm = SETUP
     list_display = ("email", "requested_at", "verified_at")
     fields = ("public_id", "email", "requested_at", "verified_at")
     readonly_fields = fields

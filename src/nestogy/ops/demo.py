@@ -16,7 +16,12 @@ from django_scopes import scope
 
 from nestogy.accounts.actions import add_member
 from nestogy.accounts.models import Membership
-from nestogy.clients.actions import create_client, create_contact, create_site
+from nestogy.clients.actions import (
+    create_client,
+    create_contact,
+    create_site,
+    set_contact_password,
+)
 from nestogy.ops.provisioning import provision_company
 from nestogy.tenancy.models import Company
 
@@ -162,12 +167,14 @@ def _seed_clients(company, spec, rng, multiplier, counts, report) -> list:
             first, last = rng.choice(FIRST), rng.choice(LAST)
             email = f"{first.lower()}.{last.lower().replace('ü', 'u')}{j}@{slug}.example"
             portal = j == 0
-            create_contact(client, {
+            contact = create_contact(client, {
                 "name": f"{first} {last}", "email": email, "title": rng.choice(
                     ["Office Manager", "CFO", "Owner", "Operations Lead", "Receptionist"]),
                 "portal_access": portal, "portal_admin": portal,
-                **({"password": PORTAL_PASSWORD} if portal else {}),
-            })
+            }, send_invitation=False)
+            if portal:
+                # The documented demo password, through the action the portal's links use.
+                set_contact_password(contact, PORTAL_PASSWORD)
             counts["contacts"] += 1
         clients.append(client)
         counts["clients"] += 1

@@ -37,8 +37,10 @@ def provision_company(*, name: str, owner_email: str, owner_name: str = "",
                       owner_password: str | None = None) -> Provisioned:
     company = create_company(name=name, timezone=timezone, currency=currency)
     with scope(company=company.pk):
+        # The operator provisions a brand-new, empty company: an owner e-mail that already
+        # has an account is attached as the owner (no company's data is exposed by that).
         owner = add_member(company, email=owner_email, name=owner_name, role=Role.OWNER,
-                           password=owner_password)
+                           password=owner_password, attach_existing=True)
         for make_defaults in COMPANY_DEFAULTS:
             make_defaults(company, owner)
         _, raw = issue_api_token(owner, name="Created with the company")

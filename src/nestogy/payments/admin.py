@@ -3,6 +3,7 @@ which keep invoices, credit and the audit trail consistent)."""
 
 from django.contrib import admin
 
+from nestogy.accounts.admin_base import CompanyAdmin, TenantAdmin, TenantInline
 from nestogy.payments.models import (
     CollectionsFlag,
     Payment,
@@ -12,14 +13,11 @@ from nestogy.payments.models import (
     Refund,
     WebhookEvent,
 )
-from nestogy.tenancy.admin import TenantAdmin, TenantInline
-
-PAYMENT_VIEWERS = frozenset({"owner", "admin", "manager", "billing"})
 
 
 class ReadOnlyTenantAdmin(TenantAdmin):
-    edit_roles = frozenset()
-    view_roles = PAYMENT_VIEWERS
+    view_perm = "invoices.view"  # what GET /payments and the payment reads need
+    change_perm = None
 
 
 class AllocationInline(TenantInline):
@@ -81,24 +79,19 @@ class CollectionsFlagAdmin(ReadOnlyTenantAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(CompanyAdmin):
     """The webhook inbox of the installation: superusers only (events arrive company-less)."""
 
     list_display = ("event_id", "gateway", "type", "status", "company", "received_at",
                     "processed_at")
     list_filter = ("gateway", "status", "type")
     search_fields = ("event_id",)
-
-    def has_module_permission(self, request):
-        return request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_add_permission(self, request):
-        return False
+    view_perm = add_perm = change_perm = delete_perm = None
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):

@@ -4,9 +4,9 @@ from django.http import Http404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from nestogy.accounts.admin_base import TenantAdmin
 from nestogy.portal.models import TicketAttachment
 from nestogy.portal.uploads import download_response
-from nestogy.tenancy.admin import TenantAdmin
 
 
 @admin.register(TicketAttachment)
@@ -21,12 +21,8 @@ class TicketAttachmentAdmin(TenantAdmin):
     readonly_fields = ("public_id", "ticket", "reply", "uploaded_by_contact", "original_name",
                        "size", "content_type", "created_at", "download")
     exclude = ("file",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    view_perm = "tickets.view"
+    change_perm = None
 
     @admin.display(description="File")
     def download(self, obj):

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
+from nestogy.accounts import actions as accounts_actions
 from nestogy.audit.actions import log_action
 from nestogy.core.errors import ValidationError
 from nestogy.core.timeutil import as_utc
@@ -96,3 +97,19 @@ def set_weights(company, overrides: dict[str, Any], *, actor=None) -> Weights:
     log_action(company, "routing.weights_set", actor=actor, company=company,
                data={"weights": overrides})
     return weights
+
+
+def _apply_invited_calendar(membership, invitation, actor) -> None:
+    """An accepted invitation that named a working calendar sets it (if it still exists)."""
+    if not invitation.calendar_id:
+        return
+    from nestogy.sla.models import BusinessCalendar
+
+    calendar = BusinessCalendar.objects.filter(company_id=membership.company_id,
+                                               public_id=invitation.calendar_id).first()
+    if calendar is not None:
+        set_technician_calendar(calendar.company, membership.user, calendar, actor=actor)
+
+
+if _apply_invited_calendar not in accounts_actions.MEMBER_JOINED:
+    accounts_actions.MEMBER_JOINED.append(_apply_invited_calendar)

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from nestogy.accounts.admin_base import TenantAdmin
 from nestogy.routing.models import CategorySkill, OutOfOffice, TechnicianCalendar
-from nestogy.tenancy.admin import TenantAdmin
 
 
 @admin.register(CategorySkill)
@@ -9,6 +9,8 @@ class CategorySkillAdmin(TenantAdmin):
     list_display = ("category", "skill", "min_level")
     list_filter = ("category", "skill")
     search_fields = ("category", "skill")
+    view_perm = "tickets.view"
+    change_perm = "routing.manage"
 
 
 @admin.register(OutOfOffice)
@@ -17,6 +19,8 @@ class OutOfOfficeAdmin(TenantAdmin):
     list_filter = ("starts_at",)
     search_fields = ("user__email", "user__name", "note")
     raw_id_fields = ("user",)
+    view_perm = "users.view"
+    change_perm = "routing.manage"
 
 
 @admin.register(TechnicianCalendar)
@@ -25,3 +29,5 @@ class TechnicianCalendarAdmin(TenantAdmin):
     list_filter = ("calendar",)
     search_fields = ("user__email", "user__name")
     raw_id_fields = ("user",)
+    view_perm = "users.view"
+    change_perm = "users.update"  # PATCH /users/{id} calendar_id

@@ -7,4 +7,5 @@ class RoutingConfig(AppConfig):
     verbose_name = "Routing"
 
     def ready(self) -> None:
-        from nestogy.routing import settings  # noqa: F401  (declares company settings)
+        from nestogy.routing import actions, settings  # noqa: F401  (company settings; the
+        # hook that applies an accepted invitation's working calendar)

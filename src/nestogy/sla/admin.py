@@ -1,9 +1,7 @@
 from django.contrib import admin
 
+from nestogy.accounts.admin_base import TenantAdmin
 from nestogy.sla.models import BusinessCalendar, ClientSLAPolicy, SLAPolicy
-from nestogy.tenancy.admin import TenantAdmin
-
-SLA_EDITORS = frozenset({"owner", "admin", "manager"})
 
 
 @admin.register(BusinessCalendar)
@@ -11,7 +9,8 @@ class BusinessCalendarAdmin(TenantAdmin):
     list_display = ("name", "timezone", "is_24x7", "holiday_country", "updated_at")
     list_filter = ("is_24x7", "timezone")
     search_fields = ("name",)
-    edit_roles = SLA_EDITORS
+    view_perm = "calendars.view"
+    change_perm = "calendars.manage"
 
 
 @admin.register(SLAPolicy)
@@ -20,7 +19,8 @@ class SLAPolicyAdmin(TenantAdmin):
     list_filter = ("is_default",)
     search_fields = ("name",)
     list_select_related = ("calendar",)
-    edit_roles = SLA_EDITORS
+    view_perm = "sla_policies.view"
+    change_perm = "sla_policies.manage"
 
 
 @admin.register(ClientSLAPolicy)
@@ -28,4 +28,5 @@ class ClientSLAPolicyAdmin(TenantAdmin):
     list_display = ("client", "policy")
     list_select_related = ("client", "policy")
     raw_id_fields = ("client",)
-    edit_roles = SLA_EDITORS
+    view_perm = "sla_policies.view"
+    change_perm = "sla_policies.manage"

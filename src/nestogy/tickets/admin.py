@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from nestogy.tenancy.admin import TenantAdmin, TenantInline
+from nestogy.accounts.admin_base import TenantAdmin, TenantInline
 from nestogy.tickets.models import (
     Escalation,
     PriorityChange,
@@ -9,8 +9,6 @@ from nestogy.tickets.models import (
     Ticket,
     TicketCounter,
 )
-
-TICKET_EDITORS = frozenset({"owner", "admin", "manager", "technician"})
 
 
 class ReplyInline(TenantInline):
@@ -61,22 +59,17 @@ class TicketAdmin(TenantAdmin):
         "first_response_breached", "first_response_breached_by", "resolution_breached",
         "resolution_breached_by", "sla_computed_at", "next_check_at")
     inlines = [ReplyInline, StatusChangeInline, EscalationInline]
-    edit_roles = TICKET_EDITORS
-
-    def has_add_permission(self, request):
-        return False  # tickets are opened through the API, the portal or an import
+    view_perm = "tickets.view"
+    change_perm = "tickets.update"
+    add_perm = None  # tickets are opened through the API, the portal or an import
+    delete_perm = "tickets.delete"
 
 
 class HistoryAdmin(TenantAdmin):
     """History rows are written by actions only: readable here, never edited."""
 
-    edit_roles = frozenset()
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    view_perm = "tickets.view"
+    change_perm = None
 
 
 @admin.register(Reply)

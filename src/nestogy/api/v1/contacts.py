@@ -1,10 +1,17 @@
-"""/contacts: people at clients, optionally with portal access."""
+"""/contacts: people at clients, optionally with portal access.
+
+Portal access, portal admin, invitations and the e-mail of a contact who can sign in need the
+``contacts.portal`` permission (checked by ``clients.actions``). Staff never set a contact's
+password: the contact chooses it through the invitation or the portal's reset link.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from ninja import Query, Router, Schema, Status
+from pydantic.json_schema import SkipJsonSchema
 
 from nestogy.accounts.roles import require
 from nestogy.api.pagination import paginate
@@ -24,7 +31,9 @@ class ContactIn(InputSchema):
     timezone: str | None = None
     portal_access: bool = False
     portal_admin: bool = False
-    password: str | None = None
+    # Not a field: staff never set a contact's password. Accepted here only so that a request
+    # sending it is answered by the action's 422 naming ``password`` and saying what to do.
+    password: SkipJsonSchema[Any] = None
 
 
 class ContactPatch(InputSchema):
@@ -35,7 +44,7 @@ class ContactPatch(InputSchema):
     timezone: str | None = None
     portal_access: bool | None = None
     portal_admin: bool | None = None
-    password: str | None = None
+    password: SkipJsonSchema[Any] = None  # refused by the action (see ContactIn)
 
 
 class ContactOut(Schema):
@@ -84,7 +93,8 @@ def create_contact(request, payload: ContactIn):
     client = queries.get_client(payload.client_id, "client_id")
     data = payload.model_dump(exclude_unset=True)
     data.pop("client_id")
-    contact = actions.create_contact(client, data, actor=request.auth.user)
+    contact = actions.create_contact(client, data, actor=request.auth.user,
+                                     actor_role=request.auth.role)
     return Status(201, contact_out(contact))
 
 
@@ -100,7 +110,7 @@ def update_contact(request, contact_id: str, payload: ContactPatch):
     require(request.auth, "contacts.update")
     contact = actions.update_contact(queries.get_contact(contact_id),
                                      payload.model_dump(exclude_unset=True),
-                                     actor=request.auth.user)
+                                     actor=request.auth.user, actor_role=request.auth.role)
     return contact_out(contact)
 
 
@@ -114,6 +124,7 @@ def delete_contact(request, contact_id: str):
 @router.post("/{contact_id}/invite", response=responses({200: ContactOut}),
              summary="Invite a contact to the client portal (emails a set-password link)")
 def invite_contact(request, contact_id: str):
-    require(request.auth, "contacts.update")
-    contact = actions.invite_contact(queries.get_contact(contact_id), actor=request.auth.user)
+    require(request.auth, "contacts.portal")
+    contact = actions.invite_contact(queries.get_contact(contact_id), actor=request.auth.user,
+                                     actor_role=request.auth.role)
     return contact_out(contact)

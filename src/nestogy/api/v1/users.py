@@ -8,7 +8,7 @@ from django.db import transaction
 from ninja import Query, Router, Schema, Status
 
 from nestogy.accounts import actions, queries
-from nestogy.accounts.models import ApiToken, Membership, TechnicianProfile
+from nestogy.accounts.models import ApiToken, Invitation, Membership, TechnicianProfile
 from nestogy.accounts.roles import require
 from nestogy.api.pagination import paginate
 from nestogy.api.schemas import InputSchema, responses
@@ -56,6 +56,19 @@ class UserOut(Schema):
 
 class UserList(Schema):
     items: list[UserOut]
+    next_cursor: str | None
+
+
+class InvitationOut(Schema):
+    id: str
+    email: str
+    role: str
+    status: str
+    expires_at: datetime
+
+
+class InvitationList(Schema):
+    items: list[InvitationOut]
     next_cursor: str | None
 
 
@@ -125,6 +138,12 @@ def user_out(membership: Membership, calendar_ids: dict[int, str] | None = None)
     }
 
 
+def invitation_out(invitation: Invitation) -> dict:
+    """What the company sees of an invitation: nothing about the account behind the e-mail."""
+    return {"id": invitation.public_id, "email": invitation.email, "role": invitation.role,
+            "status": invitation.current_status, "expires_at": invitation.expires_at}
+
+
 def token_out(token: ApiToken) -> dict:
     return {"id": token.public_id, "name": token.name, "prefix": token.prefix,
             "created_at": token.created_at, "last_used_at": token.last_used_at,
@@ -143,19 +162,55 @@ def list_users(request, limit: int = Query(50), cursor: str | None = None,
     return {"items": [user_out(m, calendars) for m in rows], "next_cursor": next_cursor}
 
 
-@router.post("", response=responses({201: UserOut}), summary="Add a staff member")
+@router.post("", response=responses({201: UserOut, 202: InvitationOut}),
+             summary="Add a staff member (an existing account is invited instead)",
+             description="A new e-mail gets its account and membership at once (201). An "
+                         "e-mail that already has an account is sent an invitation its owner "
+                         "accepts while signed in (202, the invitation; nothing about the "
+                         "account is returned).")
 def create_user(request, payload: UserIn):
     require(request.auth, "users.create")
     calendar = _calendar(payload.calendar_id)
     with transaction.atomic():
-        membership = actions.add_member(
+        added = actions.add_or_invite_member(
             request.auth.company, email=payload.email, name=payload.name, role=payload.role,
             skills=payload.skills, max_open_tickets=payload.max_open_tickets,
+            calendar_id=calendar.public_id if calendar is not None else "",
             actor=request.auth.user, actor_role=request.auth.role)
+        if isinstance(added, Invitation):
+            return Status(202, invitation_out(added))
         if calendar is not None:
-            set_technician_calendar(request.auth.company, membership.user, calendar,
+            set_technician_calendar(request.auth.company, added.user, calendar,
                                     actor=request.auth.user)
-    return Status(201, user_out(membership))
+    return Status(201, user_out(added))
+
+
+@router.get("/invitations", response=responses({200: InvitationList}),
+            summary="List invitations sent to existing accounts")
+def list_invitations(request, limit: int = Query(50), cursor: str | None = None,
+                     status: str | None = None):
+    require(request.auth, "users.create")
+    rows, next_cursor = paginate(queries.invitations(status), limit=limit, cursor=cursor,
+                                 order=("-id",))
+    return {"items": [invitation_out(i) for i in rows], "next_cursor": next_cursor}
+
+
+@router.delete("/invitations/{invitation_id}", response=responses({204: None}),
+               summary="Revoke an invitation (its link stops working)")
+def revoke_invitation(request, invitation_id: str):
+    require(request.auth, "users.create")
+    actions.revoke_invitation(queries.get_invitation(invitation_id), actor=request.auth.user)
+    return Status(204, None)
+
+
+@router.post("/invitations/{invitation_id}/resend", response=responses({200: InvitationOut}),
+             summary="E-mail an invitation again with a new link and a new expiry")
+def resend_invitation(request, invitation_id: str):
+    require(request.auth, "users.create")
+    invitation = actions.resend_invitation(queries.get_invitation(invitation_id),
+                                           actor=request.auth.user,
+                                           actor_role=request.auth.role)
+    return invitation_out(invitation)
 
 
 @router.get("/{user_id}", response=responses({200: UserOut}), summary="Get a staff member")
