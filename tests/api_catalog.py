@@ -29,6 +29,8 @@ SAMPLE_BODIES.update({
 
 PERMISSIONS: dict[tuple[str, str], str] = {
     ("PATCH", "/company/settings"): "company.settings",
+    ("PUT", "/company/logo"): "company.settings",
+    ("DELETE", "/company/logo"): "company.settings",
     ("GET", "/tickets/{ticket_id}/routing"): "tickets.view",
     ("GET", "/routing/category-skills"): "tickets.view",
     ("PUT", "/routing/category-skills"): "routing.manage",

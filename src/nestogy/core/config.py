@@ -30,6 +30,19 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_networks(name: str) -> list[str]:
+    """A comma-separated list of CIDR networks (``10.0.0.0/8,::1/128``), checked at start-up."""
+    import ipaddress
+
+    networks = env_list(name, [])
+    for item in networks:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"{name}: {item!r} is not a CIDR network") from None
+    return networks
+
+
 def load_or_create_secret_key(path: Path) -> str:
     """Return the key stored at ``path``, generating it (mode 0600) on first use."""
     try:

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from nestogy.notifications import targets
 from nestogy.tenancy import company_settings
 
 company_settings.define(
     "notifications.slack_urls", [],
     "Apprise URLs of the company's Slack channel(s), e.g. "
-    "slack://TokenA/TokenB/TokenC/#alerts; used when a user has no Slack address of their own",
-    kind=list, secret=True)
+    "slack://TokenA/TokenB/TokenC/#alerts (or a json:// / jsons:// relay on a public host); "
+    "used when a user has no Slack address of their own",
+    kind=list, secret=True, validate=targets.validate_slack_urls)
 company_settings.define(
     "notifications.sms_url", "",
     "Apprise URL of the SMS gateway with {phone} where the number goes, e.g. "
-    "twilio://SID:Token@+15550001111/{phone}", secret=True)
+    "twilio://SID:Token@+15550001111/{phone} (SMS services or a json:// / jsons:// relay)",
+    secret=True, validate=targets.validate_sms_url)
 company_settings.define(
     "notifications.from_email", "",
     "Sender address of notification mail (default: the server's DEFAULT_FROM_EMAIL)")

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.db import transaction
 from django.utils.text import slugify
+from django_scopes import scopes_disabled
 
+from nestogy.core import egress, images
 from nestogy.core.errors import ValidationError
 from nestogy.core.money import validate_currency
 from nestogy.core.timeutil import validate_timezone
 from nestogy.tenancy import company_settings
-from nestogy.tenancy.models import Company
+from nestogy.tenancy.models import Company, CompanyLogo
 
 
 def create_company(*, name: str, timezone: str = "UTC", currency: str = "USD",
@@ -34,11 +38,19 @@ def create_company(*, name: str, timezone: str = "UTC", currency: str = "USD",
                                       currency=currency)
 
 
-@transaction.atomic
+LOGO_URL = "branding.logo_url"
+
+
 def update_company_settings(company: Company, values: dict) -> Company:
     """Change declared settings (each validated against its definition; an unknown key or a
     bad value raises naming ``settings.<key>`` and nothing is saved); ``None`` resets a key
-    to its default. Audited by the caller (``accounts.actions.change_company_settings``)."""
+    to its default. Audited by the caller (``accounts.actions.change_company_settings``).
+
+    Setting ``branding.logo_url`` fetches the image once (egress rules, image checks) before
+    anything is written and stores it as the company logo; a URL that cannot be fetched or
+    is not an image raises naming ``settings.branding.logo_url``. Resetting it removes a logo
+    that came from a URL (an uploaded one stays).
+    """
     stored = dict(company.settings or {})
     for key, value in values.items():
         if value is None:
@@ -47,6 +59,84 @@ def update_company_settings(company: Company, values: dict) -> Company:
             stored.pop(key, None)
         else:
             stored[key] = company_settings.coerce(key, value)
-    company.settings = stored
-    company.save(update_fields=["settings"])
+    logo = None
+    if LOGO_URL in values:
+        url = stored.get(LOGO_URL, "")
+        if url:
+            logo = fetch_logo(url, field=f"settings.{LOGO_URL}")  # network: outside the txn
+        else:
+            stored.pop(LOGO_URL, None)
+    with transaction.atomic():
+        company.settings = stored
+        company.save(update_fields=["settings"])
+        if logo is not None:
+            _store_logo(company, logo, source=CompanyLogo.Source.URL, source_url=url)
+        elif LOGO_URL in values:
+            with scopes_disabled():
+                CompanyLogo.objects.filter(company_id=company.pk,
+                                           source=CompanyLogo.Source.URL).delete()
     return company
+
+
+# --- The company logo ------------------------------------------------------------------------
+
+def clean_logo(data: bytes, *, field: str) -> images.CleanImage:
+    try:
+        return images.clean_image(data, max_bytes=images.MAX_BYTES)
+    except images.ImageRefused as exc:
+        raise ValidationError(field, f"the file {exc}") from None
+
+
+def fetch_logo(url: str, *, field: str) -> images.CleanImage:
+    """Download a logo once through the egress rules and clean it."""
+    try:
+        response = egress.request("GET", url, max_bytes=images.MAX_BYTES, headers={
+            "Accept": "image/png, image/jpeg, image/gif, image/webp"})
+    except egress.EgressError as exc:
+        raise ValidationError(field, f"cannot be fetched: {exc}") from None
+    if not response.ok:
+        raise ValidationError(field, f"cannot be fetched: the server answered HTTP "
+                                     f"{response.status}")
+    if response.truncated:
+        raise ValidationError(field, f"the image is larger than "
+                                     f"{images.MAX_BYTES / (1024 * 1024):g} MB")
+    try:
+        return images.clean_image(response.content)
+    except images.ImageRefused as exc:
+        raise ValidationError(field, f"is not a usable image: the file {exc}") from None
+
+
+def _store_logo(company: Company, image: images.CleanImage, *, source: str,
+                source_url: str = "") -> CompanyLogo:
+    with scopes_disabled():
+        logo = CompanyLogo.objects.filter(company_id=company.pk).first() or CompanyLogo(
+            company=company)
+        logo.content = image.content
+        logo.content_type = image.content_type
+        logo.width, logo.height = image.width, image.height
+        logo.sha256 = hashlib.sha256(image.content).hexdigest()
+        logo.source, logo.source_url = source, source_url
+        logo.save()
+    return logo
+
+
+@transaction.atomic
+def set_company_logo(company: Company, data: bytes, *, field: str = "file") -> CompanyLogo:
+    """Store an uploaded logo (checked and re-encoded); ``branding.logo_url`` is cleared, as
+    the upload replaces whatever it pointed at. Audited by the caller."""
+    image = clean_logo(data, field=field)
+    if LOGO_URL in (company.settings or {}):
+        company.settings = {k: v for k, v in company.settings.items() if k != LOGO_URL}
+        company.save(update_fields=["settings"])
+    return _store_logo(company, image, source=CompanyLogo.Source.UPLOAD)
+
+
+@transaction.atomic
+def delete_company_logo(company: Company) -> bool:
+    """Remove the logo (and ``branding.logo_url``); False if there was none."""
+    if LOGO_URL in (company.settings or {}):
+        company.settings = {k: v for k, v in company.settings.items() if k != LOGO_URL}
+        company.save(update_fields=["settings"])
+    with scopes_disabled():
+        deleted, _ = CompanyLogo.objects.filter(company_id=company.pk).delete()
+    return bool(deleted)

@@ -8,8 +8,9 @@ rows, and hides the company column from non-superusers. Superusers see every com
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.html import format_html
 
-from nestogy.tenancy.models import Company
+from nestogy.tenancy.models import Company, CompanyLogo
 
 EDIT_ROLES = frozenset({"owner", "admin"})
 ALL_ROLES = frozenset({"owner", "admin", "manager", "technician", "billing"})
@@ -117,3 +118,23 @@ class CompanyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
+
+
+@admin.register(CompanyLogo)
+class CompanyLogoAdmin(TenantAdmin):
+    """The stored logo, read-only: it is changed through ``PUT/DELETE /api/v1/company/logo``
+    or the ``branding.logo_url`` setting (both checked, re-encoded and audited)."""
+
+    view_roles = EDIT_ROLES
+    edit_roles = frozenset()
+    list_display = ("preview", "content_type", "width", "height", "source", "updated_at")
+    fields = ("preview", "content_type", "width", "height", "sha256", "source", "source_url",
+              "updated_at")
+    readonly_fields = fields
+
+    @admin.display(description="Logo")
+    def preview(self, obj):
+        from nestogy.tenancy.queries import logo_data_url
+
+        return format_html('<img src="{}" alt="" style="max-height:48px">',
+                           logo_data_url(obj.company_id))
