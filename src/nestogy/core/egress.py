@@ -87,10 +87,6 @@ class EgressFailed(EgressError):
     transient = True
 
 
-class ResponseTooLarge(EgressFailed):
-    transient = False
-
-
 # --- Address rules ------------------------------------------------------------------------
 
 _DENIED_NETWORKS: tuple[Network, ...] = tuple(ipaddress.ip_network(n) for n in (
@@ -510,10 +506,7 @@ class Session:
             except requests.Timeout as exc:
                 raise EgressFailed(f"{parsed.host}: timed out ({_reason(exc)})") from None
             except requests.RequestException as exc:
-                reason = _reason(exc)
-                if isinstance(exc.__context__, EgressRefused):
-                    raise exc.__context__ from None
-                raise EgressFailed(f"{parsed.host}: {reason}") from None
+                raise EgressFailed(f"{parsed.host}: {_reason(exc)}") from None
             try:
                 return _read(response, parsed.host, max_bytes, started, deadline)
             finally:

@@ -7,7 +7,7 @@ import re
 from django_scopes import scopes_disabled
 
 from nestogy.tenancy.models import Company
-from nestogy.tenancy.queries import company_logo
+from nestogy.tenancy.queries import logo_version
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -18,8 +18,8 @@ def branding(company: Company | None) -> dict:
     accent = company.get_setting("branding.accent_color")
     # The stored logo, served by the portal itself (never the URL a tenant typed); the hash
     # in the query string changes with the image, so browsers may cache it.
-    logo = company_logo(company)
-    logo_url = f"/portal/logo/?v={logo.sha256[:16]}" if logo is not None else ""
+    version = logo_version(company)
+    logo_url = f"/portal/logo/?v={version[:16]}" if version else ""
     return {"name": company.name, "logo_url": logo_url,
             "accent": accent if _COLOR.match(accent or "") else "#1f5fbf",
             "initial": (company.name[:1] or "N").upper()}

@@ -19,6 +19,16 @@ def company_logo(company: Company | int | None) -> CompanyLogo | None:
         return CompanyLogo.objects.filter(company_id=company_id).first()
 
 
+def logo_version(company: Company | int | None) -> str:
+    """The stored logo's SHA-256 (without loading the image), or "" without a logo."""
+    if company is None:
+        return ""
+    company_id = company if isinstance(company, int) else company.pk
+    with scopes_disabled():
+        return CompanyLogo.objects.filter(company_id=company_id).values_list(
+            "sha256", flat=True).first() or ""
+
+
 def logo_data_url(company: Company | int | None) -> str:
     """The stored logo as a ``data:`` URL (what PDFs embed), or "" without a logo."""
     logo = company_logo(company)
