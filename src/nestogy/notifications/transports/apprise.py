@@ -59,7 +59,7 @@ class AppriseTransport(Transport):
             targets.check_for_send(plugin, self.channel)
         except egress.EgressRefused as exc:
             raise PermanentError(f"refused: {exc}") from None
-        except OSError:
+        except (OSError, UnicodeError):
             raise TransientError(f"the host of {redact(delivery.target)} does not resolve") \
                 from None
         notifier = apprise.Apprise(asset=targets.asset())
