@@ -31,6 +31,8 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/company"): "company.settings",
     ("PATCH", "/company/settings"): "company.settings",
     ("POST", "/company/sender/verify"): "company.settings",
+    ("PUT", "/company/logo"): "company.settings",
+    ("DELETE", "/company/logo"): "company.settings",
     ("GET", "/tickets/{ticket_id}/routing"): "tickets.view",
     ("GET", "/routing/category-skills"): "tickets.view",
     ("PUT", "/routing/category-skills"): "routing.manage",

@@ -73,14 +73,21 @@ def test_no_secret_in_logs_audit_responses_or_outputs(personas, event_types, rec
     keep(p.tech_a.api.get("/company"))
     keep(p.owner_a.api.patch("/company/settings", {"settings": {
         "notifications.sms_url": ["not", SMS_TOKEN]}}))  # a bad value echoes nothing
-    personal = f"json://me:{PERSONAL_TOKEN}@127.0.0.1:{receiver.port}/me"
-    keep(p.tech2_a.api.put("/notification-preferences", {"addresses": {"slack": personal}}))
+    # A user may set only fixed-host services (slack://…); the response must not echo it.
+    keep(p.tech2_a.api.put("/notification-preferences", {"addresses": {
+        "slack": f"slack://T0PERSONAL/B0PERSONAL/{PERSONAL_TOKEN}/#me"}}))
     keep(p.tech2_a.api.get("/notification-preferences"))
+    personal = f"json://me:{PERSONAL_TOKEN}@127.0.0.1:{receiver.port}/me"
     with scope(company=p.company_a.pk):
-        WebhookEndpoint.objects.create(company=p.company_a, name="Bridge",
-                                       url=receiver.url("/hook"), secret=HOOK_SECRET)
         from nestogy.notifications.models import ChannelAddress
 
+        # A relay address on the local receiver (stored directly: users cannot choose a
+        # host), so the personal delivery can be watched end to end.
+        address = ChannelAddress.objects.get(user=p.tech2_a.user, channel="slack")
+        address.address = personal
+        address.save()
+        WebhookEndpoint.objects.create(company=p.company_a, name="Bridge",
+                                       url=receiver.url("/hook"), secret=HOOK_SECRET)
         ChannelAddress.objects.create(company=p.company_a, user=p.tech_a.user, channel="sms",
                                       address="+15550001111")
 

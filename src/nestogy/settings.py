@@ -18,6 +18,7 @@ from nestogy.core.config import (
     env_bool,
     env_int,
     env_list,
+    env_networks,
     load_or_create_secret_key,
     parse_email_url,
     parse_proxy_ssl_header,
@@ -213,7 +214,12 @@ NESTOGY_NOTIFY_TEMPLATE_DIRS: list[str] = []
 # NESTOGY_TASK_MAX_TRIES runs) by the reaper in nestogy.ops.tasks.
 NESTOGY_TASK_STALE_AFTER_SECONDS = int(os.environ.get("NESTOGY_TASK_STALE_AFTER_SECONDS", "3600"))
 NESTOGY_TASK_MAX_TRIES = int(os.environ.get("NESTOGY_TASK_MAX_TRIES", "3"))
-# Allow webhooks and generic Apprise URLs (json://, form://, …) to private/loopback addresses.
+
+# --- Outgoing requests on a tenant's behalf (nestogy.core.egress) ----------------------------
+# Only public addresses, unless an operator allows networks here (CIDR list, e.g. an on-premise
+# relay: "10.0.0.0/8,192.168.1.10/32").
+NESTOGY_EGRESS_ALLOW_NETWORKS = env_networks("NESTOGY_EGRESS_ALLOW_NETWORKS")
+# Deprecated: true allows every address (use NESTOGY_EGRESS_ALLOW_NETWORKS instead).
 NESTOGY_NOTIFY_ALLOW_PRIVATE_TARGETS = env_bool("NESTOGY_NOTIFY_ALLOW_PRIVATE_TARGETS", False)
 
 # --- HTTPS, security headers, CSP (docs/operations.md, "HTTPS and security headers") -------

@@ -32,6 +32,7 @@ SUPERUSER_ONLY = (None, None, None, None)
 # model label -> MATRIX permission to (view, add, change, delete); None = superusers only.
 ADMIN_PERMISSIONS: dict[str, tuple[str | None, str | None, str | None, str | None]] = {
     "tenancy.Company": ("company.settings", None, "company.settings", None),
+    "tenancy.CompanyLogo": ("company.settings", None, None, None),
     "audit.AuditEntry": ("audit.view", None, None, None),
     "accounts.User": ("users.view", None, "users.update", None),
     "accounts.Membership": ("users.view", "users.create", "users.update", None),

@@ -14,7 +14,7 @@ from nestogy.tenancy.models import Company
 
 STRIPE_KEY = "sk_live_51AttackerWantsThis9xQz"
 WEBHOOK_SECRET = "whsec_CompanySigningSecret77Ab"
-SMS_URL = "twilio://ACSID:SmsAuthTokenSecret@+15550001111/{phone}"
+SMS_URL = "twilio://AC735c307c62944b5a:SmsAuthTokenSecret@+15550001111/{phone}"
 SLACK_URL = "slack://T0TOKENA/B0TOKENB/SlackTokenCSecret/#alerts"
 SECRETS = {"payments.stripe_api_key": STRIPE_KEY,
            "payments.stripe_webhook_secret": WEBHOOK_SECRET,

@@ -402,9 +402,9 @@ def test_webhook_payload_is_json_serialisable_context(personas, event_types, rec
     assert json.dumps(data)
 
 
-def test_private_network_targets_are_refused_unless_allowed(personas, event_types, receiver,
-                                                           settings):
-    settings.NESTOGY_NOTIFY_ALLOW_PRIVATE_TARGETS = False
+def test_private_network_targets_are_refused_unless_the_operator_allows_them(
+        personas, event_types, receiver, settings):
+    settings.NESTOGY_EGRESS_ALLOW_NETWORKS = []
     p = personas
     event_types["technician"] = ("slack",)
     with scope(company=p.company_a.pk):
@@ -417,12 +417,18 @@ def test_private_network_targets_are_refused_unless_allowed(personas, event_type
     assert send_due() == {"failed": 2}
     assert receiver.requests == []
     for d in deliveries(p.company_a):
-        assert "non-public address (127.0.0.1)" in d.last_error
-    response = p.tech_a.api.put("/notification-preferences", {
-        "addresses": {"slack": "json://169.254.169.254/latest"}})
+        assert "127.0.0.1 is a non-public address" in d.last_error
+    response = p.owner_a.api.patch("/company/settings", {"settings": {
+        "notifications.slack_urls": ["json://169.254.169.254/latest"]}})
     assert response.status_code == 422
-    assert response.data["error"]["field"] == "addresses.slack"
+    assert response.data["error"]["field"] == "settings.notifications.slack_urls"
     assert "non-public" in response.data["error"]["message"]
+
+    # An on-premise operator allows the relay's network: the same targets go through.
+    settings.NESTOGY_EGRESS_ALLOW_NETWORKS = ["127.0.0.1/32"]
+    emit(p.company_a, users=[p.tech_a.user])
+    assert send_due() == {"sent": 2}
+    assert len(receiver.requests) == 2
 
 
 @pytest.mark.postgres

@@ -511,3 +511,26 @@ def change_company_settings(company, values: dict, *, actor=None):
     log_action(company, "company.settings_updated", actor=actor, company=company,
                data={"keys": sorted(values)})
     return company
+
+
+@transaction.atomic
+def upload_company_logo(company, data: bytes, *, actor=None, field: str = "file"):
+    """Store an uploaded logo (PNG/JPEG/GIF/WebP, checked and re-encoded), audited."""
+    from nestogy.tenancy.actions import set_company_logo
+
+    logo = set_company_logo(company, data, field=field)
+    log_action(company, "company.logo_uploaded", actor=actor, company=company,
+               data={"content_type": logo.content_type, "width": logo.width,
+                     "height": logo.height, "bytes": logo.size, "sha256": logo.sha256})
+    return logo
+
+
+@transaction.atomic
+def remove_company_logo(company, *, actor=None) -> bool:
+    """Delete the company logo (and ``branding.logo_url``), audited when there was one."""
+    from nestogy.tenancy.actions import delete_company_logo
+
+    deleted = delete_company_logo(company)
+    if deleted:
+        log_action(company, "company.logo_deleted", actor=actor, company=company)
+    return deleted

@@ -19,16 +19,18 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.utils.html import format_html
 
 from nestogy.accounts.actions import change_company_settings
 from nestogy.accounts.admin_base import CompanyAdmin as CompanyAdminBase
+from nestogy.accounts.admin_base import TenantAdmin
 from nestogy.core.errors import ValidationError as NestogyValidationError
 from nestogy.core.forms import WriteOnlyInput, WriteOnlyTextarea, secret_help
 from nestogy.core.money import validate_currency
 from nestogy.core.secrets import describe
 from nestogy.core.timeutil import validate_timezone
 from nestogy.tenancy import company_settings
-from nestogy.tenancy.models import Company
+from nestogy.tenancy.models import Company, CompanyLogo
 
 MODEL_FIELDS = ("name", "slug", "timezone", "currency", "is_active")
 
@@ -220,3 +222,23 @@ class CompanyAdmin(CompanyAdminBase):
             obj.save()
         if form.settings_changes:
             change_company_settings(obj, form.settings_changes, actor=request.user)
+
+
+@admin.register(CompanyLogo)
+class CompanyLogoAdmin(TenantAdmin):
+    """The stored logo, read-only: it is changed through ``PUT/DELETE /api/v1/company/logo``
+    or the ``branding.logo_url`` setting (both checked, re-encoded and audited)."""
+
+    view_perm = "company.settings"
+    change_perm = None
+    list_display = ("preview", "content_type", "width", "height", "source", "updated_at")
+    fields = ("preview", "content_type", "width", "height", "sha256", "source", "source_url",
+              "updated_at")
+    readonly_fields = fields
+
+    @admin.display(description="Logo")
+    def preview(self, obj):
+        from nestogy.tenancy.queries import logo_data_url
+
+        return format_html('<img src="{}" alt="" style="max-height:48px">',
+                           logo_data_url(obj.company_id))

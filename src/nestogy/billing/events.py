@@ -28,6 +28,7 @@ def _context(event: Event) -> dict:
         if invoice is None:
             return dict(event.data)
         context = invoice_context(invoice)
+        context.pop("logo_data_url", None)  # image bytes stay out of the outbox and webhooks
         credited = invoice.credits if invoice.credits_id else None
         context["invoice"] = {
             "id": invoice.public_id, "number": invoice.number, "status": invoice.status,

@@ -1,7 +1,9 @@
 """Invoice HTML and PDF: one template (``billing/invoice.html``) for the PDF and the email.
 
 The PDF is rendered with WeasyPrint at send/download time (never stored), so it always
-matches the invoice. ``invoice_pdf`` is registered as an attachment builder: an event's
+matches the invoice; :func:`nestogy.core.pdf.render_pdf` loads nothing but embedded data and
+the product's static files. The company logo is the stored one (a data: URL), never a URL
+a tenant typed. ``invoice_pdf`` is registered as an attachment builder: an event's
 ``attachments: [{"builder": "invoice_pdf", "invoice_id": 42}]`` becomes the file.
 """
 
@@ -11,6 +13,8 @@ from django.template.loader import render_to_string
 
 from nestogy.core import attachments
 from nestogy.core.money import money_str
+from nestogy.core.pdf import render_pdf
+from nestogy.tenancy.queries import logo_data_url
 
 
 def invoice_context(invoice) -> dict:
@@ -34,7 +38,7 @@ def invoice_context(invoice) -> dict:
         "total": money_str(invoice.total, currency),
         "amount_paid": money_str(invoice.amount_paid, currency),
         "balance": money_str(invoice.balance, currency),
-        "logo_url": company.get_setting("branding.logo_url"),
+        "logo_data_url": logo_data_url(company),
         "client_name": invoice.client.name,
     }
 
@@ -44,9 +48,7 @@ def render_invoice_html(invoice) -> str:
 
 
 def render_invoice_pdf(invoice) -> bytes:
-    from weasyprint import HTML
-
-    return HTML(string=render_invoice_html(invoice)).write_pdf()
+    return render_pdf(render_invoice_html(invoice))
 
 
 def pdf_filename(invoice) -> str:

@@ -8,7 +8,11 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
+        from nestogy.core import egress
+
         checks.register(secrets_keys_check, checks.Tags.security)
+        # The connect-time guard for third-party HTTP code (active only inside egress.guard()).
+        egress.install()
 
 
 def secrets_keys_check(app_configs, **kwargs):

@@ -60,6 +60,19 @@ def parse_proxy_ssl_header(raw: str) -> tuple[str, str] | None:
     return "HTTP_" + name.upper().replace("-", "_"), value
 
 
+def env_networks(name: str) -> list[str]:
+    """A comma-separated list of CIDR networks (``10.0.0.0/8,::1/128``), checked at start-up."""
+    import ipaddress
+
+    networks = env_list(name, [])
+    for item in networks:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"{name}: {item!r} is not a CIDR network") from None
+    return networks
+
+
 def load_or_create_secret_key(path: Path) -> str:
     """Return the key stored at ``path``, generating it (mode 0600) on first use."""
     try:

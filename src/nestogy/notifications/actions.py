@@ -6,7 +6,6 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-import apprise
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -15,7 +14,7 @@ from django_scopes import scope, scopes_disabled
 from nestogy.audit.actions import log_action
 from nestogy.core import events
 from nestogy.core.errors import Conflict, FieldError, ValidationError
-from nestogy.notifications import preferences, sender
+from nestogy.notifications import preferences, sender, targets
 from nestogy.notifications.models import (
     Channel,
     ChannelAddress,
@@ -25,7 +24,6 @@ from nestogy.notifications.models import (
     SenderVerification,
     WebhookEndpoint,
 )
-from nestogy.notifications.netguard import PrivateTarget, check_url
 
 ADDRESS_CHANNELS = (Channel.SMS, Channel.SLACK)
 
@@ -39,13 +37,8 @@ def clean_address(channel: str, value: Any, field: str) -> str:
     if len(value) > 1000:
         raise ValidationError(field, "must be at most 1000 characters")
     if "://" in value:
-        if not apprise.Apprise().add(value):
-            raise ValidationError(field, "is not an Apprise URL this server understands")
-        try:
-            check_url(value)
-        except PrivateTarget as exc:
-            raise ValidationError(field, str(exc)) from None
-        return value
+        # A user's own address: only the channel's fixed-host services (targets.USER_SERVICES).
+        return targets.check(value, channel, company=False, field=field)
     if channel == Channel.SMS:
         digits = value.replace(" ", "").replace("-", "")
         if not (digits.startswith("+") and digits[1:].isdigit() and 8 <= len(digits) <= 16):

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 
 from nestogy.core.errors import ValidationError
+from nestogy.notifications import targets
 from nestogy.tenancy import company_settings
 
 
@@ -26,12 +27,14 @@ def _sender_address(value: str) -> str:
 company_settings.define(
     "notifications.slack_urls", [],
     "Apprise URLs of the company's Slack channel(s), e.g. "
-    "slack://TokenA/TokenB/TokenC/#alerts; used when a user has no Slack address of their own",
-    kind=list, secret=True)
+    "slack://TokenA/TokenB/TokenC/#alerts (or a json:// / jsons:// relay on a public host); "
+    "used when a user has no Slack address of their own",
+    kind=list, secret=True, validate=targets.validate_slack_urls)
 company_settings.define(
     "notifications.sms_url", "",
     "Apprise URL of the SMS gateway with {phone} where the number goes, e.g. "
-    "twilio://SID:Token@+15550001111/{phone}", secret=True)
+    "twilio://SID:Token@+15550001111/{phone} (SMS services or a json:// / jsons:// relay)",
+    secret=True, validate=targets.validate_sms_url)
 company_settings.define(
     "notifications.from_email", "",
     "Sender address of notification mail; used once verified (POST /company/sender/verify), "

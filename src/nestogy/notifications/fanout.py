@@ -212,18 +212,20 @@ def plan(company_id: int, event_type: str, recipients: list[events.Recipient],
             channels = preferences.channels_for(event_type, role, choices.get(r.user_id))
             name = r.name or name or email
             phone = addresses.get((r.user_id, Channel.SMS), r.phone)
+            own_url = (r.user_id, Channel.SMS) in addresses
             slack = addresses.get((r.user_id, Channel.SLACK), "")
         else:
             channels = [c for c in preferences.default_channels(event_type, "contact")
                         if c in (Channel.EMAIL, Channel.SMS)]
             email, name, phone, slack = r.email, r.name or r.email, r.phone, ""
+            own_url = False
         for channel in channels:
             if channel == Channel.EMAIL and email:
                 add(Planned(channel, email, r.user_id, name))
             elif channel == Channel.INAPP and r.user_id:
                 add(Planned(channel, "", r.user_id, name))
             elif channel == Channel.SMS and phone:
-                target = sms_target(phone, sms_url)
+                target = sms_target(phone, sms_url, allow_url=own_url)
                 if target:
                     add(Planned(channel, target, r.user_id, name))
             elif channel == Channel.SLACK:
@@ -236,10 +238,15 @@ def plan(company_id: int, event_type: str, recipients: list[events.Recipient],
     return out
 
 
-def sms_target(phone: str, gateway_url: str) -> str:
-    """An Apprise URL for one phone: a full URL as is, else the company gateway's template."""
+def sms_target(phone: str, gateway_url: str, *, allow_url: bool = False) -> str:
+    """An Apprise URL for one phone: the company gateway's template with the number in it.
+
+    A user's own SMS address may itself be an Apprise URL (``allow_url``: it was checked
+    against the SMS allow-list when saved); a phone field of a contact or an event that
+    looks like a URL is not a number and is skipped.
+    """
     if "://" in phone:
-        return phone
+        return phone if allow_url else ""
     if not gateway_url or "{phone}" not in gateway_url:
         logger.info("no SMS gateway configured; SMS to %s skipped", phone[-4:])
         return ""

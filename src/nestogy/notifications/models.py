@@ -75,11 +75,12 @@ class WebhookEndpoint(TenantOwnedModel):
     def clean(self):
         from django.core.exceptions import ValidationError as DjangoValidationError
 
-        from nestogy.notifications.netguard import PrivateTarget, check_url
+        from nestogy.core import egress
 
+        # Early feedback; the rules are enforced again when the request connects.
         try:
-            check_url(self.url)
-        except PrivateTarget as exc:
+            egress.check_url(self.url)
+        except egress.EgressRefused as exc:
             raise DjangoValidationError({"url": str(exc)}) from None
         if not isinstance(self.event_types, list) or not all(
                 isinstance(t, str) for t in self.event_types):

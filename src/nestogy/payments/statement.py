@@ -19,7 +19,9 @@ from django.template.loader import render_to_string
 from nestogy.billing.models import Invoice
 from nestogy.core import attachments
 from nestogy.core.money import money_str
+from nestogy.core.pdf import render_pdf
 from nestogy.payments.models import Payment, Refund
+from nestogy.tenancy.queries import logo_data_url
 
 ZERO = Decimal(0)
 
@@ -81,7 +83,7 @@ def statement_context(client, currency: str | None = None, *,
             "balance": money_str(balance, currency), "owes": balance > 0,
             "credit": money_str(-balance, currency) if balance < 0 else "",
             "today": today or company_today(company),
-            "logo_url": company.get_setting("branding.logo_url")}
+            "logo_data_url": logo_data_url(company)}
 
 
 def statement_html(client, currency: str | None = None) -> str:
@@ -89,9 +91,8 @@ def statement_html(client, currency: str | None = None) -> str:
 
 
 def statement_pdf(client, currency: str | None = None) -> bytes:
-    from weasyprint import HTML
-
-    return HTML(string=statement_html(client, currency)).write_pdf()
+    """The statement as PDF (nothing fetched but embedded data and static files)."""
+    return render_pdf(statement_html(client, currency))
 
 
 def _build(client_id: int, currency: str | None = None) -> attachments.Attachment:

@@ -7,6 +7,7 @@ import re
 from django_scopes import scopes_disabled
 
 from nestogy.tenancy.models import Company
+from nestogy.tenancy.queries import logo_version
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -15,10 +16,11 @@ def branding(company: Company | None) -> dict:
     if company is None:
         return {"name": "Client portal", "logo_url": "", "accent": "#1f5fbf", "initial": "N"}
     accent = company.get_setting("branding.accent_color")
-    logo = company.get_setting("branding.logo_url")
-    if logo and not logo.startswith(("https://", "/static/", "/media/")):
-        logo = ""
-    return {"name": company.name, "logo_url": logo,
+    # The stored logo, served by the portal itself (never the URL a tenant typed); the hash
+    # in the query string changes with the image, so browsers may cache it.
+    version = logo_version(company)
+    logo_url = f"/portal/logo/?v={version[:16]}" if version else ""
+    return {"name": company.name, "logo_url": logo_url,
             "accent": accent if _COLOR.match(accent or "") else "#1f5fbf",
             "initial": (company.name[:1] or "N").upper()}
 

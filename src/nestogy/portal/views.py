@@ -137,3 +137,20 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
 
 def not_found(request: HttpRequest) -> HttpResponse:
     raise Http404
+
+
+@auth.contact_required
+@require_http_methods(["GET", "HEAD"])
+def logo_view(request: HttpRequest) -> HttpResponse:
+    """The signed-in contact's company logo (the stored, cleaned image); 404 without one."""
+    from nestogy.tenancy.queries import company_logo
+
+    logo = company_logo(request.contact.company_id)
+    if logo is None:
+        raise Http404("no logo")
+    response = HttpResponse(bytes(logo.content), content_type=logo.content_type)
+    response["Cache-Control"] = "private, max-age=86400"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["ETag"] = f'"{logo.sha256}"'
+    return response

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 from django.db import transaction
 from django.utils.text import slugify
+from django_scopes import scopes_disabled
 
-from nestogy.core import secrets
+from nestogy.core import egress, images, secrets
 from nestogy.core.errors import ValidationError
 from nestogy.core.money import validate_currency
 from nestogy.core.timeutil import validate_timezone
 from nestogy.tenancy import company_settings
-from nestogy.tenancy.models import Company
+from nestogy.tenancy.models import Company, CompanyLogo
 
 # Called as hook(company, changed_keys) inside the transaction of a settings change, after
 # the new values are saved. Higher apps append to it when they load (notifications resets a
@@ -42,24 +44,48 @@ def create_company(*, name: str, timezone: str = "UTC", currency: str = "USD",
                                       currency=currency)
 
 
-@transaction.atomic
+LOGO_URL = "branding.logo_url"
+
+
 def update_company_settings(company: Company, values: dict) -> Company:
     """Change declared settings (each validated against its definition; an unknown key or a
     bad value raises naming ``settings.<key>`` and nothing is saved); ``None`` resets a key
     to its default, and so does an empty secret. Secrets are stored sealed. Audited by the
-    caller (``accounts.actions.change_company_settings``)."""
-    # Read-modify-write of one JSON column: lock the row so concurrent changes both count.
-    locked = Company.objects.select_for_update().only("settings").get(pk=company.pk)
-    before = dict(locked.settings or {})
-    stored = dict(before)
+    caller (``accounts.actions.change_company_settings``).
+
+    Setting ``branding.logo_url`` fetches the image once (egress rules, image checks) after
+    every value is validated and before anything is written, and stores it as the company
+    logo; a URL that cannot be fetched or is not an image raises naming
+    ``settings.branding.logo_url``. Resetting it removes a logo that came from a URL (an
+    uploaded one stays).
+    """
+    # Validate everything first (nothing is fetched for a request that would be refused).
+    scratch: dict = {}
     for key, value in values.items():
-        company_settings.apply(stored, key, value)
-    company.settings = stored
-    company.save(update_fields=["settings"])
-    # A secret set again counts as changed even when the plaintext is the same.
-    changed = {key for key in values if before.get(key) != stored.get(key)}
-    for hook in list(SETTINGS_CHANGED):
-        hook(company, changed)
+        company_settings.apply(scratch, key, value)
+    url = scratch.get(LOGO_URL, "") if LOGO_URL in values else ""
+    logo = fetch_logo(url, field=f"settings.{LOGO_URL}") if url else None
+    with transaction.atomic():
+        # Read-modify-write of one JSON column: lock the row so concurrent changes both count.
+        locked = Company.objects.select_for_update().only("settings").get(pk=company.pk)
+        before = dict(locked.settings or {})
+        stored = dict(before)
+        for key, value in values.items():
+            company_settings.apply(stored, key, value)
+        if LOGO_URL in values and not stored.get(LOGO_URL):
+            stored.pop(LOGO_URL, None)
+        company.settings = stored
+        company.save(update_fields=["settings"])
+        if logo is not None:
+            _store_logo(company, logo, source=CompanyLogo.Source.URL, source_url=url)
+        elif LOGO_URL in values:
+            with scopes_disabled():
+                CompanyLogo.objects.filter(company_id=company.pk,
+                                           source=CompanyLogo.Source.URL).delete()
+        # A secret set again counts as changed even when the plaintext is the same.
+        changed = {key for key in values if before.get(key) != stored.get(key)}
+        for hook in list(SETTINGS_CHANGED):
+            hook(company, changed)
     return company
 
 
@@ -97,3 +123,71 @@ def reseal_company_settings(company_id: int, *, dry_run: bool = False) -> dict[s
             company.settings = stored
             company.save(update_fields=["settings"])
     return counts
+
+
+# --- The company logo ------------------------------------------------------------------------
+
+def clean_logo(data: bytes, *, field: str) -> images.CleanImage:
+    try:
+        return images.clean_image(data, max_bytes=images.MAX_BYTES)
+    except images.ImageRefused as exc:
+        raise ValidationError(field, f"the file {exc}") from None
+
+
+def fetch_logo(url: str, *, field: str) -> images.CleanImage:
+    """Download a logo once through the egress rules and clean it."""
+    try:
+        response = egress.request("GET", url, max_bytes=images.MAX_BYTES, headers={
+            "Accept": "image/png, image/jpeg, image/gif, image/webp"})
+    except egress.EgressError as exc:
+        raise ValidationError(field, f"cannot be fetched: {exc}") from None
+    if not response.ok:
+        raise ValidationError(field, f"cannot be fetched: the server answered HTTP "
+                                     f"{response.status}")
+    if response.truncated:
+        raise ValidationError(field, f"the image is larger than "
+                                     f"{images.MAX_BYTES / (1024 * 1024):g} MB")
+    try:
+        return images.clean_image(response.content)
+    except images.ImageRefused as exc:
+        raise ValidationError(field, f"is not a usable image: the file {exc}") from None
+
+
+def _store_logo(company: Company, image: images.CleanImage, *, source: str,
+                source_url: str = "") -> CompanyLogo:
+    with scopes_disabled():
+        logo = CompanyLogo.objects.filter(company_id=company.pk).first() or CompanyLogo(
+            company=company)
+        logo.content = image.content
+        logo.content_type = image.content_type
+        logo.width, logo.height = image.width, image.height
+        logo.sha256 = hashlib.sha256(image.content).hexdigest()
+        logo.source, logo.source_url = source, source_url
+        logo.save()
+    return logo
+
+
+def _forget_logo_url(company: Company) -> None:
+    """Drop ``branding.logo_url`` (the row locked: other settings changes are kept)."""
+    locked = Company.objects.select_for_update().only("settings").get(pk=company.pk)
+    if LOGO_URL in (locked.settings or {}):
+        company.settings = {k: v for k, v in locked.settings.items() if k != LOGO_URL}
+        company.save(update_fields=["settings"])
+
+
+@transaction.atomic
+def set_company_logo(company: Company, data: bytes, *, field: str = "file") -> CompanyLogo:
+    """Store an uploaded logo (checked and re-encoded); ``branding.logo_url`` is cleared, as
+    the upload replaces whatever it pointed at. Audited by the caller."""
+    image = clean_logo(data, field=field)
+    _forget_logo_url(company)
+    return _store_logo(company, image, source=CompanyLogo.Source.UPLOAD)
+
+
+@transaction.atomic
+def delete_company_logo(company: Company) -> bool:
+    """Remove the logo (and ``branding.logo_url``); False if there was none."""
+    _forget_logo_url(company)
+    with scopes_disabled():
+        deleted, _ = CompanyLogo.objects.filter(company_id=company.pk).delete()
+    return bool(deleted)

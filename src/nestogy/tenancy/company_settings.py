@@ -158,6 +158,28 @@ def apply(stored: dict[str, Any], key: str, value: Any) -> None:
         stored[key] = secrets.seal_json(cleaned)
 
 
+def _validate_logo_url(value: str) -> str:
+    """The shape of ``branding.logo_url`` (http/https, no user information, …).
+
+    Saving it through ``tenancy.actions.update_company_settings`` then fetches the image
+    once (through :mod:`nestogy.core.egress`) and stores it; the URL itself is never loaded
+    by a page or a PDF.
+    """
+    from nestogy.core import egress
+
+    value = value.strip()
+    if not value:
+        return ""
+    try:
+        egress.parse(value)
+    except egress.EgressRefused as exc:
+        raise ValidationError("settings.branding.logo_url", str(exc)) from None
+    return value
+
+
 # Settings of the foundation itself. Domain apps define theirs next to their code.
-define("branding.logo_url", "", "URL of the company logo shown in the portal and on invoices")
+define("branding.logo_url", "",
+       "http(s) URL of the company logo (PNG, JPEG, GIF or WebP); fetched once when saved and "
+       "stored, like an upload to PUT /api/v1/company/logo",
+       validate=_validate_logo_url)
 define("branding.support_email", "", "Reply-to address of client-facing mail")

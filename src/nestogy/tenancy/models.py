@@ -86,3 +86,39 @@ class TenantOwnedModel(models.Model):
     @property
     def id_str(self) -> str:
         return self.public_id
+
+
+class CompanyLogo(TenantOwnedModel):
+    """The company's logo, stored in the database (one per company; a few KB to 1 MB).
+
+    Only cleaned images get here (:mod:`nestogy.core.images`: PNG/JPEG/GIF/WebP, pixel
+    limits, re-encoded without metadata). PDFs embed it as a data: URL and the portal serves
+    it from its own URL, so no page or PDF ever loads a URL a tenant typed.
+    """
+
+    public_id_prefix = "logo"
+
+    class Source(models.TextChoices):
+        UPLOAD = "upload", "Uploaded"
+        URL = "url", "Fetched from branding.logo_url"
+
+    content = models.BinaryField()
+    content_type = models.CharField(max_length=20)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    source_url = models.CharField(max_length=2048, blank=True)
+
+    class Meta(TenantOwnedModel.Meta):
+        constraints = [
+            *TenantOwnedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["company"], name="tenancy_companylogo_one_per_company"),
+        ]
+
+    def __str__(self) -> str:
+        return f"logo of company {self.company_id} ({self.width}×{self.height})"
+
+    @property
+    def size(self) -> int:
+        return len(self.content)

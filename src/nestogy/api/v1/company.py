@@ -8,14 +8,23 @@ to ``notifications.from_email``; the ``sender`` object says whether mail uses it
 
 from __future__ import annotations
 
+import io
+import json
 from datetime import datetime
 from typing import Any
 
-from ninja import Router, Schema
+from django.http import HttpRequest
+from ninja import Router, Schema, Status
 
-from nestogy.accounts.actions import change_company_settings
+from nestogy.accounts.actions import (
+    change_company_settings,
+    remove_company_logo,
+    upload_company_logo,
+)
 from nestogy.accounts.roles import require
 from nestogy.api.schemas import InputSchema, responses
+from nestogy.core import images
+from nestogy.core.errors import FieldError, ValidationError
 from nestogy.notifications import actions as notification_actions
 from nestogy.notifications import sender
 from nestogy.tenancy import company_settings
@@ -107,3 +116,92 @@ def verify_sender(request):
     notification_actions.request_sender_verification(request.auth.company,
                                                      actor=request.auth.user)
     return company_out(request.auth.company)
+
+
+class LogoOut(Schema):
+    id: str
+    content_type: str
+    width: int
+    height: int
+    bytes: int
+    sha256: str
+    source: str
+    updated_at: datetime
+
+
+UPLOAD_FIELD = "file"
+# The image limit plus room for the multipart envelope.
+MAX_UPLOAD_BODY = images.MAX_BYTES + 64 * 1024
+
+
+def _uploaded_bytes(request: HttpRequest) -> bytes:
+    """The ``file`` part of a multipart/form-data body (PUT is not parsed by Django).
+
+    Any other part, or a JSON body with fields, is refused naming that field; nothing else is
+    read from the request.
+    """
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_UPLOAD_BODY:
+        raise ValidationError(UPLOAD_FIELD, f"the file is larger than "
+                                            f"{images.MAX_BYTES / (1024 * 1024):g} MB")
+    content_type = (request.content_type or "").lower()
+    if content_type != "multipart/form-data":
+        if content_type == "application/json" and request.body.strip():
+            try:
+                body = json.loads(request.body)
+            except ValueError:
+                body = None
+            if isinstance(body, dict):
+                unknown = sorted(k for k in body if k != UPLOAD_FIELD)
+                if unknown:
+                    raise ValidationError.many([FieldError(k, "is not a known field",
+                                                           "extra_forbidden") for k in unknown])
+        raise ValidationError(UPLOAD_FIELD, "upload the image as multipart/form-data "
+                                            "with a part named 'file'", code="missing")
+    try:
+        post, files = request.parse_file_upload(request.META, io.BytesIO(request.body))
+    except Exception:
+        raise ValidationError(UPLOAD_FIELD, "the multipart body could not be read") from None
+    unknown = sorted({*post.keys(), *files.keys()} - {UPLOAD_FIELD})
+    if unknown:
+        raise ValidationError.many([FieldError(k, "is not a known field", "extra_forbidden")
+                                    for k in unknown])
+    uploads = files.getlist(UPLOAD_FIELD)
+    if len(uploads) != 1:
+        raise ValidationError(UPLOAD_FIELD, "is required (exactly one file)", code="missing")
+    upload = uploads[0]
+    if upload.size is not None and upload.size > images.MAX_BYTES:
+        raise ValidationError(UPLOAD_FIELD, f"the file is larger than "
+                                            f"{images.MAX_BYTES / (1024 * 1024):g} MB")
+    return upload.read(images.MAX_BYTES + 1)
+
+
+def logo_out(logo) -> dict:
+    return {"id": logo.public_id, "content_type": logo.content_type, "width": logo.width,
+            "height": logo.height, "bytes": logo.size, "sha256": logo.sha256,
+            "source": logo.source, "updated_at": logo.updated_at}
+
+
+@router.put("/logo", response=responses({200: LogoOut}),
+            summary="Upload the company logo (multipart/form-data, part 'file': PNG, JPEG, "
+                    "GIF or WebP up to 2 MB; SVG is refused). Stored re-encoded without "
+                    "metadata; replaces branding.logo_url",
+            openapi_extra={"requestBody": {"required": True, "content": {
+                "multipart/form-data": {"schema": {
+                    "type": "object", "required": [UPLOAD_FIELD],
+                    "properties": {UPLOAD_FIELD: {"type": "string", "format": "binary"}}}}}}})
+def put_logo(request):
+    require(request.auth, "company.settings")
+    data = _uploaded_bytes(request)
+    return logo_out(upload_company_logo(request.auth.company, data, actor=request.auth.user))
+
+
+@router.delete("/logo", response=responses({204: None}),
+               summary="Remove the company logo (and branding.logo_url)")
+def delete_logo(request):
+    require(request.auth, "company.settings")
+    remove_company_logo(request.auth.company, actor=request.auth.user)
+    return Status(204, None)

@@ -11,7 +11,13 @@ receiver can drop duplicates) and ``X-Nestogy-Signature: t=<unix time>,v1=<hex>`
 recomputes it, compares in constant time and rejects old timestamps (replays).
 
 HTTP 2xx is success; 408, 429 and 5xx are transient; any other answer (4xx, redirects, which
-are not followed) is permanent; timeouts and connection errors are transient.
+are not followed) is permanent; timeouts and connection errors are transient. A URL or an
+address the egress rules refuse (:mod:`nestogy.core.egress`: private networks, loopback,
+user information, backslashes…) is permanent, and nothing is sent.
+
+Requests go through :mod:`nestogy.core.egress` (checked at connect time, no redirects, no
+proxies, short timeouts). Of an error answer only the first few KB are read, and only a short
+printable snippet is kept in the delivery's error.
 """
 
 from __future__ import annotations
@@ -22,10 +28,9 @@ import json
 import time
 from typing import Any
 
-import requests
 from django.core.serializers.json import DjangoJSONEncoder
 
-from nestogy.notifications.netguard import PrivateTarget, check_url
+from nestogy.core import egress
 from nestogy.notifications.transports.base import (
     PermanentError,
     TransientError,
@@ -34,6 +39,7 @@ from nestogy.notifications.transports.base import (
 )
 
 TIMEOUT = (5, 15)  # connect, read
+READ_LIMIT = 4096  # bytes of an answer read (only an error's snippet is kept)
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -60,7 +66,7 @@ class WebhookTransport(Transport):
     needs_rendering = False
 
     def open(self) -> None:
-        self.session = requests.Session()
+        self.session = egress.Session()
 
     def close(self) -> None:
         if getattr(self, "session", None):
@@ -72,10 +78,6 @@ class WebhookTransport(Transport):
             raise PermanentError("the webhook endpoint was deleted")
         if not hasattr(self, "session"):
             self.open()
-        try:
-            check_url(hook.url)
-        except PrivateTarget as exc:
-            raise PermanentError(str(exc)) from exc
         payload = {
             "id": delivery.public_id,
             "event": delivery.event_type,
@@ -92,11 +94,12 @@ class WebhookTransport(Transport):
             "X-Nestogy-Signature": signature(hook.secret, int(time.time()), body),
         }
         try:
-            response = self.session.post(hook.url, data=body, headers=headers, timeout=TIMEOUT,
-                                         allow_redirects=False)
-        except requests.Timeout as exc:
-            raise TransientError(f"timed out: {exc}") from exc
-        except requests.RequestException as exc:
-            raise TransientError(f"connection failed: {exc}") from exc
-        if not 200 <= response.status_code < 300:
-            raise http_error(response.status_code, response.text[:200])
+            response = self.session.request("POST", hook.url, data=body, headers=headers,
+                                            timeout=TIMEOUT, max_bytes=READ_LIMIT)
+        except egress.EgressRefused as exc:
+            raise PermanentError(f"refused: {exc}") from None
+        except egress.EgressError as exc:
+            error = TransientError if exc.transient else PermanentError
+            raise error(f"connection failed: {exc}") from None
+        if not response.ok:
+            raise http_error(response.status, response.snippet())

@@ -96,6 +96,9 @@ class StripeGateway(Gateway):
                 raise PermanentGatewayError(
                     "Stripe is not configured: set payments.stripe_api_key or "
                     "NESTOGY_STRIPE_API_KEY", code="not_configured")
+            # Not through nestogy.core.egress: the Stripe library talks to Stripe's API base,
+            # which only the operator sets (NESTOGY_STRIPE_API_BASE, for a test double); no
+            # tenant-set value chooses the host. A tenant's API key only authenticates.
             self._client = stripe.StripeClient(
                 self.api_key,
                 base_addresses={"api": self.api_base} if self.api_base else None,
