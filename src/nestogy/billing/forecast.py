@@ -1,4 +1,4 @@
-"""Revenue forecast for the next N months, plus current MRR and ARR (SEMANTICS.md sec. 5).
+"""Revenue forecast for the next N months, plus current MRR and ARR (docs/billing.md).
 
 - **Frequency-aware:** each fixed item is projected period by period on the contract's own
   cycle and anchor; a period's amount lands in the month its invoice is dated (the period

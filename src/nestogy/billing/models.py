@@ -1,6 +1,6 @@
 """Invoices, their lines, per-company numbering and the idempotency store of billing writes.
 
-Rules (SEMANTICS.md section 5): money is Decimal rounded half-up at line level; tax per rate
+Rules (docs/billing.md): money is Decimal rounded half-up at line level; tax per rate
 on the sum of taxable lines, one rounding; numbers ``{prefix}{sequence:05d}`` are assigned
 at issue from a row-locked counter, so they are gap-free per company; issued invoices are
 immutable (corrections are credit notes); one invoice per contract per period, enforced by a

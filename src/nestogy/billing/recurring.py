@@ -1,4 +1,4 @@
-"""The recurring run: bill every due period of every contract, once (SEMANTICS.md section 5).
+"""The recurring run: bill every due period of every contract, once (docs/billing.md).
 
 For a run as of date D (the company's local date), every period of an active contract whose
 start is on or before D and that has not been billed yet gets its own invoice (a missed day

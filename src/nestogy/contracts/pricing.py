@@ -1,4 +1,4 @@
-"""The pricing engine: pure functions, no database (SEMANTICS.md section 5).
+"""The pricing engine: pure functions, no database (docs/billing.md).
 
 Two parts:
 

@@ -1,6 +1,6 @@
 """Money: ``Decimal`` amounts rounded half-up to the currency's minor unit, never floats.
 
-Rules (SEMANTICS.md section 5): amounts are rounded **half-up to the currency's minor unit**
+Rules (docs/billing.md): amounts are rounded **half-up to the currency's minor unit**
 once, at line level; JSON carries money as decimal strings. Floats are refused at the edge
 (:func:`to_decimal`) because ``0.1 + 0.2`` is not ``0.3``.
 """

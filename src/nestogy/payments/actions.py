@@ -1,6 +1,6 @@
 """Every change to payments: recording, allocating, credit, refunds, cards, charges, dunning.
 
-Rules (SEMANTICS.md section 6 and the docstring of ``payments.models``):
+Rules (docs/payments.md and the docstring of ``payments.models``):
 
 - Invoice totals move only through :func:`_settle_invoice`, which locks the invoice row
   (``select_for_update``) and applies the amount with billing's ``apply_payment_amount``;

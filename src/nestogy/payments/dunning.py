@@ -1,4 +1,4 @@
-"""The retry policy for failed automatic payments (SEMANTICS.md section 6). Pure: no I/O.
+"""The retry policy for failed automatic payments (docs/payments.md). Pure: no I/O.
 
 After the n-th consecutive failure of an automatic charge the next attempt waits
 ``base × factor^(n-1)`` (default base 1 day, factor 2: 1, 2, 4, 8 days), plus an optional

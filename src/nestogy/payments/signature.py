@@ -1,4 +1,4 @@
-"""Stripe webhook signatures (SEMANTICS.md section 6), verified without trusting the body.
+"""Stripe webhook signatures (docs/payments.md), verified without trusting the body.
 
 Stripe signs each webhook with the endpoint's secret and sends::
 

@@ -1,6 +1,6 @@
 """Incoming gateway webhooks: verify, store once, process in a task, idempotently.
 
-:func:`receive` runs in the web request: it verifies the signature (SEMANTICS.md section 6;
+:func:`receive` runs in the web request: it verifies the signature (docs/payments.md;
 a bad signature or a stale timestamp raises ``VerificationFailed`` and the endpoint answers 400
 with one message whatever the reason, so the answer tells nothing about which secrets exist),
 stores the event under a unique ``(gateway, event_id)`` constraint and enqueues

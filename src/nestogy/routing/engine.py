@@ -2,7 +2,7 @@
 
 The service desk gathers the inputs (one :class:`TechInput` per technician, one
 :class:`TicketInput` per ticket) with a bounded number of queries and calls :func:`rank` for
-one ticket or :func:`assign_batch` for many. Rules (SEMANTICS.md section 4):
+one ticket or :func:`assign_batch` for many. Rules (docs/routing.md):
 
 * **Exclusions** come first and carry a reason a dispatcher can read: inactive, out of office,
   outside working hours, at capacity (open tickets whose SLA clock runs ≥ max open tickets),

@@ -1,6 +1,6 @@
 """Business-time maths on a working calendar: pure functions, precise to the second.
 
-Rules (SEMANTICS.md section 1):
+Rules (docs/sla.md):
 
 - A calendar has an IANA time zone, weekly windows (several per weekday) given as local
   second offsets ``[start, end)`` within the day (``end`` may be 86400, i.e. ``24:00``),

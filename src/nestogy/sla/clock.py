@@ -1,4 +1,4 @@
-"""SLA clocks as a pure function of a ticket's history (SEMANTICS.md sections 2 and 3).
+"""SLA clocks as a pure function of a ticket's history (docs/sla.md).
 
 ``compute_sla`` takes the policy, its calendar, the ticket's ``opened_at``, initial priority
 and status, its history (status changes, priority changes, replies) and ``now``, and returns

@@ -46,7 +46,7 @@ from nestogy.tickets.models import (
 def select_policy(client) -> SLAPolicy | None:
     """The SLA policy for a ticket of ``client``: the ONE place policy selection lives.
 
-    Order (SEMANTICS.md 2): the client's active contract's policy, else the client's
+    Order (docs/sla.md): the client's active contract's policy, else the client's
     assigned policy, else the company default.
     """
     today = timezone.localdate(timezone=ZoneInfo(_company_tz(client.company_id)))

@@ -1,4 +1,4 @@
-"""The breach checker: warnings, breaches and the escalation ladder (SEMANTICS.md section 3).
+"""The breach checker: warnings, breaches and the escalation ladder (docs/sla.md).
 
 ``check_company`` selects tickets whose indexed ``next_check_at`` has passed, in batches,
 claiming each batch with ``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite
