@@ -7,6 +7,7 @@ apps declare their own keys with :func:`define` when they are imported.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -68,9 +69,11 @@ def coerce(key: str, value: Any) -> Any:
     elif kind is list:
         if not isinstance(value, list):
             raise ValidationError(field, "must be a list")
+        value = _plain(value, field)
     elif kind is dict:
         if not isinstance(value, dict):
             raise ValidationError(field, "must be an object")
+        value = _plain(value, field)
     elif kind is str:
         if not isinstance(value, str):
             raise ValidationError(field, "must be text")
@@ -82,6 +85,23 @@ def coerce(key: str, value: Any) -> Any:
         raise ValidationError(field, f"must be at most {definition.maximum:g}")
     if definition.validate is not None:
         value = definition.validate(value)
+    return value
+
+
+def _plain(value: Any, field: str) -> Any:
+    """``value`` with JSON numbers read as ``Decimal`` (the API reads them so) made JSON-safe:
+    whole numbers become ints, others floats; NaN and infinities are refused."""
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValidationError(field, "must not contain NaN or infinite numbers")
+        return int(value) if value == value.to_integral_value() and abs(value) < 2 ** 63 \
+            else float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValidationError(field, "must not contain NaN or infinite numbers")
+    if isinstance(value, list):
+        return [_plain(item, field) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _plain(item, field) for key, item in value.items()}
     return value
 
 
