@@ -197,12 +197,14 @@ def DecimalInput(*, integer_digits: int, places: int, signed: bool = False,
     return Annotated[str, BeforeValidator(validate), WithJsonSchema(schema)]
 
 
-# Precision of the columns (billing/contracts/payments MONEY 14,4 and QTY 18,6).
+# Precision of the columns: money is MONEY (14, 4). Quantities are stored as QTY (18, 6) but
+# accepted with at most 15 significant digits (9 + 6), which every database keeps exactly
+# (SQLite holds a decimal column's value as a double: 15 significant digits).
 Money = DecimalInput(integer_digits=10, places=4, signed=True, example="12.50")
 MoneyPositive = DecimalInput(integer_digits=10, places=4, positive=True, example="54.84")
-TierPrice = DecimalInput(integer_digits=10, places=6, example="0.25")
-Quantity = DecimalInput(integer_digits=12, places=6, example="2.5")
-QuantityPositive = DecimalInput(integer_digits=12, places=6, positive=True, example="100")
+TierPrice = DecimalInput(integer_digits=9, places=6, example="0.25")
+Quantity = DecimalInput(integer_digits=9, places=6, example="2.5")
+QuantityPositive = DecimalInput(integer_digits=9, places=6, positive=True, example="100")
 Percent = DecimalInput(integer_digits=3, places=4, at_most_100=True, example="8.25")
 
 # Kept for callers of the former name: a non-negative quantity.
@@ -240,6 +242,16 @@ Currency = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$", examples=["USD"])]
 def text(max_length: int, *, min_length: int = 0) -> Any:
     """Free text of at most ``max_length`` characters (the column's length)."""
     return Annotated[str, Field(min_length=min_length, max_length=max_length)]
+
+
+def Cursor() -> Any:
+    """The ``cursor`` query parameter: the ``next_cursor`` a previous page answered."""
+    return Query(None, max_length=4096, pattern=r"^[A-Za-z0-9_=-]*$",
+                 description="next_cursor of the previous page")
+
+
+# A text search in a list.
+Search = Annotated[str, Field(max_length=200)]
 
 
 def Limit() -> Any:

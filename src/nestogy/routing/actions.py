@@ -69,10 +69,12 @@ def set_category_table(company, items: list[tuple[Any, Any]], *, actor=None) -> 
     """Replace the whole table with ``[(category, skills), ...]``: categories not listed
     require nothing any more. Setting what is already stored changes nothing."""
     table: dict[str, dict[str, int]] = {}
+    seen: set[str] = set()
     for i, (category, skills) in enumerate(items):
         name, clean = _category(category, skills, f"items[{i}].")
-        if name in table:
+        if name in seen:
             raise ValidationError(f"items[{i}].category", "is listed twice")
+        seen.add(name)
         if clean:
             table[name] = clean
     if category_table() == table:

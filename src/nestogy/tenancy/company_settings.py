@@ -30,6 +30,11 @@ class SettingDef:
     # Extra check after the type checks: takes the value, returns it (possibly normalised)
     # or raises ValidationError naming ``settings.<key>``.
     validate: Callable[[Any], Any] | None = None
+    # Longest text value (text settings only; DEFAULT_MAX_LENGTH unless declared).
+    max_length: int | None = None
+
+
+DEFAULT_MAX_LENGTH = 1000
 
 
 REGISTRY: dict[str, SettingDef] = {}
@@ -38,9 +43,13 @@ REGISTRY: dict[str, SettingDef] = {}
 def define(key: str, default: Any, help: str, *, kind: type | None = None,
            choices: tuple[Any, ...] | None = None, minimum: float | None = None,
            maximum: float | None = None, secret: bool = False,
-           validate: Callable[[Any], Any] | None = None) -> SettingDef:
-    definition = SettingDef(key, default, kind or type(default), help, choices, minimum, maximum,
-                            secret, validate)
+           validate: Callable[[Any], Any] | None = None,
+           max_length: int | None = None) -> SettingDef:
+    kind = kind or type(default)
+    if kind is str and max_length is None:
+        max_length = DEFAULT_MAX_LENGTH
+    definition = SettingDef(key, default, kind, help, choices, minimum, maximum,
+                            secret, validate, max_length)
     existing = REGISTRY.get(key)
     if existing is not None and existing != definition:
         raise RuntimeError(f"company setting {key!r} declared twice with different definitions")
@@ -77,6 +86,8 @@ def coerce(key: str, value: Any) -> Any:
     elif kind is str:
         if not isinstance(value, str):
             raise ValidationError(field, "must be text")
+        if definition.max_length is not None and len(value) > definition.max_length:
+            raise ValidationError(field, f"must be at most {definition.max_length} characters")
     if definition.choices is not None and value not in definition.choices:
         raise ValidationError(field, f"must be one of {list(definition.choices)}")
     if definition.minimum is not None and float(value) < definition.minimum:

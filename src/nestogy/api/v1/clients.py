@@ -12,11 +12,13 @@ from pydantic import Field
 from nestogy.accounts.roles import require
 from nestogy.api.pagination import paginate
 from nestogy.api.schemas import (
+    Cursor,
     EmailOrEmpty,
     InputSchema,
     Limit,
     ObjectId,
     OptionalTimeZone,
+    Search,
     name_text,
     responses,
     text,
@@ -148,8 +150,8 @@ def site_out(site: Site) -> dict:
 
 
 @router.get("", response=responses({200: ClientList}), summary="List clients")
-def list_clients(request, limit: int = Limit(), cursor: str | None = None,
-                 q: str | None = None, status: ClientStatus | None = None):
+def list_clients(request, limit: int = Limit(), cursor: str | None = Cursor(),
+                 q: Search | None = None, status: ClientStatus | None = None):
     require(request.auth, "clients.view")
     qs = queries.clients(q=q, status=status)
     rows, next_cursor = paginate(qs, limit=limit, cursor=cursor, order=("name", "id"))
@@ -187,7 +189,7 @@ def delete_client(request, client_id: str):
 
 
 @router.get("/{client_id}/sites", response=responses({200: SiteList}), summary="List sites")
-def list_sites(request, client_id: str, limit: int = Limit(), cursor: str | None = None):
+def list_sites(request, client_id: str, limit: int = Limit(), cursor: str | None = Cursor()):
     require(request.auth, "clients.view")
     client = queries.get_client(client_id)
     qs = Site.objects.filter(client=client).select_related("client")

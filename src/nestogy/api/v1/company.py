@@ -43,8 +43,8 @@ def _setting_type(definition: company_settings.SettingDef) -> Any:
         # Strict: "yes" is not true and "5" is not 5 (the settings take JSON values as-is).
         kind = {bool: StrictBool, int: StrictInt, str: StrictStr, list: list[Any],
                 dict: dict[str, Any]}.get(definition.kind, Any)
-    bounds = {k: v for k, v in (("ge", definition.minimum), ("le", definition.maximum))
-              if v is not None}
+    bounds = {k: v for k, v in (("ge", definition.minimum), ("le", definition.maximum),
+                                ("max_length", definition.max_length)) if v is not None}
     if bounds and definition.choices is None:
         kind = Annotated[kind, Field(**bounds)]
     return Annotated[kind | None, Field(description=definition.help + "; null resets it to "

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from ninja import Router, Schema, Status
+from pydantic import Field
 
 from nestogy.accounts.roles import require
 from nestogy.api.pagination import paginate
 from nestogy.api.schemas import (
+    Cursor,
     Email,
     InputSchema,
     Limit,
     ObjectId,
     OptionalTimeZone,
+    Search,
     name_text,
     responses,
     text,
@@ -22,6 +26,9 @@ from nestogy.clients import actions, queries
 from nestogy.clients.models import Contact
 
 router = Router(tags=["contacts"])
+
+
+Password = Annotated[str, Field(min_length=10, max_length=128)]
 
 
 class ContactIn(InputSchema):
@@ -33,7 +40,7 @@ class ContactIn(InputSchema):
     timezone: OptionalTimeZone | None = None
     portal_access: bool = False
     portal_admin: bool = False
-    password: str | None = None
+    password: Password | None = None
 
 
 class ContactPatch(InputSchema):
@@ -44,7 +51,7 @@ class ContactPatch(InputSchema):
     timezone: OptionalTimeZone | None = None
     portal_access: bool | None = None
     portal_admin: bool | None = None
-    password: str | None = None
+    password: Password | None = None
 
 
 class ContactOut(Schema):
@@ -78,8 +85,8 @@ def contact_out(contact: Contact) -> dict:
 
 
 @router.get("", response=responses({200: ContactList}), summary="List contacts")
-def list_contacts(request, limit: int = Limit(), cursor: str | None = None,
-                  client_id: str | None = None, q: str | None = None):
+def list_contacts(request, limit: int = Limit(), cursor: str | None = Cursor(),
+                  client_id: ObjectId | None = None, q: Search | None = None):
     require(request.auth, "contacts.view")
     client = queries.get_client(client_id, "client_id") if client_id else None
     rows, next_cursor = paginate(queries.contacts(client=client, q=q), limit=limit,

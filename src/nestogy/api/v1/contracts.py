@@ -13,6 +13,7 @@ from nestogy.api.idempotency import idempotent
 from nestogy.api.pagination import paginate
 from nestogy.api.schemas import (
     Currency,
+    Cursor,
     Day,
     InputSchema,
     Limit,
@@ -205,8 +206,8 @@ def contract_out(contract: Contract) -> dict:
 
 
 @router.get("", response=responses({200: ContractList}), summary="List contracts")
-def list_contracts(request, limit: int = Limit(), cursor: str | None = None,
-                   client_id: str | None = None, status: ContractStatus | None = None):
+def list_contracts(request, limit: int = Limit(), cursor: str | None = Cursor(),
+                   client_id: ObjectId | None = None, status: ContractStatus | None = None):
     require(request.auth, "contracts.view")
     client = client_queries.get_client(client_id, "client_id") if client_id else None
     qs = queries.contracts(client=client, status=status)

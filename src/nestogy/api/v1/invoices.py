@@ -14,6 +14,7 @@ from nestogy.api.idempotency import idempotent
 from nestogy.api.pagination import paginate
 from nestogy.api.schemas import (
     Currency,
+    Cursor,
     Day,
     InputSchema,
     Limit,
@@ -226,9 +227,9 @@ def _lines(items: list[LineIn] | None) -> list[dict[str, Any]]:
 
 
 @router.get("", response=responses({200: InvoiceList}), summary="List invoices")
-def list_invoices(request, limit: int = Limit(), cursor: str | None = None,
+def list_invoices(request, limit: int = Limit(), cursor: str | None = Cursor(),
                   status: Literal[tuple(Invoice.Status.values)] | None = None,
-                  client_id: str | None = None, overdue: bool | None = None):
+                  client_id: ObjectId | None = None, overdue: bool | None = None):
     require(request.auth, "invoices.view")
     client = client_queries.get_client(client_id, "client_id") if client_id else None
     qs = queries.invoices(status=status, client=client, overdue=overdue,
@@ -254,7 +255,7 @@ def create_invoice(request, payload: InvoiceIn):
 
 @router.get("/overdue", response=responses({200: OverdueOut}),
             summary="Open invoices by days past due (aging buckets 0, 1-30, 31-60, 61-90, 90+)")
-def overdue_report(request, client_id: str | None = None):
+def overdue_report(request, client_id: ObjectId | None = None):
     require(request.auth, "invoices.view")
     client = client_queries.get_client(client_id, "client_id") if client_id else None
     company = request.auth.company

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from nestogy.accounts.roles import require
 from nestogy.api.pagination import paginate
-from nestogy.api.schemas import InputSchema, Limit, responses, text
+from nestogy.api.schemas import Cursor, InputSchema, Limit, responses, text
 from nestogy.notifications import actions, preferences, queries
 from nestogy.notifications.models import Channel, Delivery, Notification
 from nestogy.notifications.transports.apprise import redact
@@ -126,7 +126,7 @@ def delivery_out(d: Delivery) -> dict:
 
 
 @router.get("", response=responses({200: NotificationList}), summary="My in-app notifications")
-def list_notifications(request, limit: int = Limit(), cursor: str | None = None,
+def list_notifications(request, limit: int = Limit(), cursor: str | None = Cursor(),
                        unread: bool | None = None):
     require(request.auth, "notifications.own")
     qs = queries.inbox(request.auth, unread=unread)
@@ -136,10 +136,10 @@ def list_notifications(request, limit: int = Limit(), cursor: str | None = None,
 
 @router.get("/deliveries", response=responses({200: DeliveryList}),
             summary="The company's delivery log (every message on every channel)")
-def list_deliveries(request, limit: int = Limit(), cursor: str | None = None,
+def list_deliveries(request, limit: int = Limit(), cursor: str | None = Cursor(),
                     status: Literal[tuple(Delivery.Status.values)] | None = None,
                     channel: Literal[tuple(Channel.values)] | None = None,
-                    event: str | None = None):
+                    event: text(100) | None = None):
     require(request.auth, "notifications.deliveries")
     qs = queries.deliveries(status=status, channel=channel, event=event)
     rows, next_cursor = paginate(qs, limit=limit, cursor=cursor, order=("-created_at", "-id"))

@@ -16,6 +16,7 @@ from nestogy.api.idempotency import idempotent
 from nestogy.api.pagination import paginate
 from nestogy.api.schemas import (
     Currency,
+    Cursor,
     ErrorOut,
     InputSchema,
     Limit,
@@ -319,8 +320,8 @@ def create_payment(request, payload: ClientPaymentIn):
 
 
 @router.get("", response=responses({200: PaymentList}), summary="List payments")
-def list_payments(request, limit: int = Limit(), cursor: str | None = None,
-                  client_id: str | None = None,
+def list_payments(request, limit: int = Limit(), cursor: str | None = Cursor(),
+                  client_id: ObjectId | None = None,
                   method: Literal[tuple(Payment.Method.values)] | None = None):
     require(request.auth, "invoices.view")
     client = client_queries.get_client(client_id, "client_id") if client_id else None

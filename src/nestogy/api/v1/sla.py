@@ -11,6 +11,7 @@ from pydantic import Field, create_model
 from nestogy.accounts.roles import require
 from nestogy.api.pagination import paginate
 from nestogy.api.schemas import (
+    Cursor,
     Day,
     InputSchema,
     Limit,
@@ -132,7 +133,7 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("", response=responses({200: CalendarList}), summary="List calendars")
-def list_calendars(request, limit: int = Limit(), cursor: str | None = None):
+def list_calendars(request, limit: int = Limit(), cursor: str | None = Cursor()):
     require(request.auth, "calendars.view")
     rows, next_cursor = paginate(BusinessCalendar.objects.all(), limit=limit, cursor=cursor,
                                  order=("name", "id"))
@@ -271,7 +272,7 @@ def _policy_data(payload) -> dict[str, Any]:
 
 
 @policies_router.get("", response=responses({200: PolicyList}), summary="List SLA policies")
-def list_policies(request, limit: int = Limit(), cursor: str | None = None):
+def list_policies(request, limit: int = Limit(), cursor: str | None = Cursor()):
     require(request.auth, "sla_policies.view")
     rows, next_cursor = paginate(SLAPolicy.objects.select_related("calendar"), limit=limit,
                                  cursor=cursor, order=("name", "id"))

@@ -13,6 +13,7 @@ from nestogy.accounts.queries import get_member
 from nestogy.accounts.roles import require
 from nestogy.api.pagination import paginate
 from nestogy.api.schemas import (
+    Cursor,
     InputSchema,
     Limit,
     ObjectId,
@@ -311,10 +312,11 @@ SlaStateFilter = Annotated[str, Field(pattern=_any_of(SLA_STATES),
 
 
 @router.get("", response=responses({200: TicketList}), summary="List tickets")
-def list_tickets(request, limit: int = Limit(), cursor: str | None = None,
+def list_tickets(request, limit: int = Limit(), cursor: str | None = Cursor(),
                  status: StatusFilter | None = None, priority: PriorityFilter | None = None,
-                 client_id: str | None = None,
+                 client_id: ObjectId | None = None,
                  assignee_id: Annotated[str | None, Query(
+                     max_length=64,
                      description='a user id, or "none" for unassigned tickets')] = None,
                  sla_state: SlaStateFilter | None = None, q: text(300) | None = None,
                  opened_after: Timestamp | None = None, opened_before: Timestamp | None = None,
@@ -451,7 +453,7 @@ def delete_ticket(request, ticket_id: str):
 
 @router.get("/{ticket_id}/replies", response=responses({200: ReplyList}),
             summary="List a ticket's replies")
-def list_replies(request, ticket_id: str, limit: int = Limit(), cursor: str | None = None):
+def list_replies(request, ticket_id: str, limit: int = Limit(), cursor: str | None = Cursor()):
     require(request.auth, "tickets.view")
     ticket = queries.get_ticket(ticket_id)
     rows, next_cursor = paginate(queries.replies(ticket), limit=limit, cursor=cursor,
@@ -472,7 +474,7 @@ def add_reply(request, ticket_id: str, payload: ReplyIn):
 @router.get("/{ticket_id}/escalations", response=responses({200: EscalationList}),
             summary="The escalation levels fired on a ticket")
 def list_escalations(request, ticket_id: str, limit: int = Limit(),
-                     cursor: str | None = None):
+                     cursor: str | None = Cursor()):
     require(request.auth, "tickets.view")
     ticket = queries.get_ticket(ticket_id)
     rows, next_cursor = paginate(queries.escalations(ticket), limit=limit, cursor=cursor,

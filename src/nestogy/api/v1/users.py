@@ -14,6 +14,7 @@ from nestogy.accounts.models import ApiToken, Membership, TechnicianProfile
 from nestogy.accounts.roles import Role, require
 from nestogy.api.pagination import paginate
 from nestogy.api.schemas import (
+    Cursor,
     Email,
     InputSchema,
     Limit,
@@ -151,7 +152,7 @@ def token_out(token: ApiToken) -> dict:
 
 
 @router.get("", response=responses({200: UserList}), summary="List staff")
-def list_users(request, limit: int = Limit(), cursor: str | None = None,
+def list_users(request, limit: int = Limit(), cursor: str | None = Cursor(),
                role: RoleName | None = None):
     require(request.auth, "users.view")
     qs = queries.members(request.auth)
@@ -213,7 +214,7 @@ def delete_user(request, user_id: str):
 
 
 @tokens_router.get("", response=responses({200: TokenList}), summary="List your API tokens")
-def list_tokens(request, limit: int = Limit(), cursor: str | None = None):
+def list_tokens(request, limit: int = Limit(), cursor: str | None = Cursor()):
     qs = ApiToken.objects.filter(user=request.auth.user)
     rows, next_cursor = paginate(qs, limit=limit, cursor=cursor, order=("-id",))
     return {"items": [token_out(t) for t in rows], "next_cursor": next_cursor}
