@@ -22,6 +22,7 @@ with batches, not with contracts. ``preview`` computes the same invoices and wri
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -39,6 +40,8 @@ from nestogy.contracts.pricing import Period, Pricing, Terms, iter_periods, peri
 from nestogy.contracts.queries import quantity_history, usage_totals
 from nestogy.core.events import emit
 from nestogy.core.money import quantize_money
+
+logger = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
 BATCH_SIZE = 250
@@ -204,6 +207,14 @@ def plan_batch(company, contracts: list[Contract], as_of: date,
             continue
         invoice.subtotal, invoice.tax, invoice.total = calc.totals(invoice.lines,
                                                                    invoice.contract.currency)
+        if not calc.fits(invoice.subtotal, invoice.tax, invoice.total,
+                         *(line.amount for line in invoice.lines)):
+            # Usage so large that the period's amount cannot be stored: leave this period
+            # unbilled (it stays due) rather than failing every contract of the run.
+            logger.error("contract %s: the invoice for %s-%s exceeds the largest amount; "
+                         "not billed", invoice.contract.public_id, invoice.period_start,
+                         invoice.period_end)
+            continue
         result.append(invoice)
     return result
 
