@@ -27,9 +27,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
+from django.utils import timezone
 
 from nestogy.audit.actions import build_entry, log_actions_bulk
 from nestogy.billing import calc
@@ -38,6 +40,7 @@ from nestogy.billing.numbering import locked_counter, take_numbers
 from nestogy.contracts.models import Contract, ContractItem, quantity_on
 from nestogy.contracts.pricing import Period, Pricing, Terms, iter_periods, period_containing, quote
 from nestogy.contracts.queries import quantity_history, usage_totals
+from nestogy.core.errors import ValidationError
 from nestogy.core.events import emit
 from nestogy.core.money import quantize_money
 
@@ -45,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
 BATCH_SIZE = 250
+MAX_AHEAD_DAYS = 366
 # Tests set this to simulate a crash: called with the number of invoices prepared so far.
 crash_hook: Callable[[int], None] | None = None
 
@@ -290,7 +294,14 @@ def _write_batch(company, planned: list[PlannedInvoice], *, issue: bool, actor) 
 def run_recurring(company, as_of: date, *, preview: bool = False, actor=None,
                   batch_size: int = BATCH_SIZE,
                   progress: Callable[[int, int], None] | None = None) -> RunResult:
-    """Bill every due period of ``company``'s contracts as of ``as_of`` (see module)."""
+    """Bill every due period of ``company``'s contracts as of ``as_of`` (see module).
+
+    ``as_of`` lies at most MAX_AHEAD_DAYS after the company's today (billing further ahead
+    is a mistake, and would write an invoice per period up to then)."""
+    today = timezone.now().astimezone(ZoneInfo(company.timezone or "UTC")).date()
+    if as_of > today + timedelta(days=MAX_AHEAD_DAYS):
+        raise ValidationError("as_of", f"must be at most {MAX_AHEAD_DAYS} days after today "
+                                       f"({today.isoformat()})")
     issue = bool(company.get_setting("billing.issue_recurring_immediately"))
     result = RunResult(as_of=as_of, preview=preview)
     contracts = (Contract.objects.filter(

@@ -71,7 +71,8 @@ class CreditNoteIn(InputSchema):
 
 
 class RecurringIn(InputSchema):
-    as_of: Day | None = None
+    as_of: Annotated[Day, Field(description="default today; at most 366 days after "
+                                            "today")] | None = None
     preview: bool = False
 
 
