@@ -49,6 +49,7 @@ logger = logging.getLogger(__name__)
 ZERO = Decimal(0)
 BATCH_SIZE = 250
 MAX_AHEAD_DAYS = 366
+MAX_PERIODS_PER_RUN = 260
 # Tests set this to simulate a crash: called with the number of invoices prepared so far.
 crash_hook: Callable[[int], None] | None = None
 
@@ -103,7 +104,9 @@ def _due_periods(contract: Contract, as_of: date, last: tuple[date, date] | None
 
     ``last`` is ``(period_start, period_end)`` of the latest billed period. Billing resumes at
     its end: when a renewal extended a contract that had ended mid-period, the rest of that
-    cycle period is billed as a prorated partial period.
+    cycle period is billed as a prorated partial period. At most MAX_PERIODS_PER_RUN periods
+    are returned: a contract catching up years of periods is billed over several runs (the
+    daily run continues where the last one stopped), so one run stays short.
     """
     terms = contract.terms
     last_start, last_end = last if last is not None else (None, None)
@@ -117,6 +120,8 @@ def _due_periods(contract: Contract, as_of: date, last: tuple[date, date] | None
             break
         if period.start == last_start:
             continue
+        if len(out) == MAX_PERIODS_PER_RUN:
+            return out  # the rest (and any closing invoice) in the next runs
         out.append(period)
     end = terms.service_end
     if has_metered and not contract.auto_renew and end is not None and end <= as_of and (
