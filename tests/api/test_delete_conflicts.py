@@ -3,6 +3,8 @@ it, writes nothing, and never a 500 (every DELETE operation of the OpenAPI docum
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django_scopes import scope
 
@@ -50,3 +52,24 @@ def test_every_delete_of_a_well_connected_object_answers_204_or_409(personas, pa
     if response.status_code == 409:
         assert response.data["error"]["code"] == "conflict"
         assert row_counts() == before
+
+
+def test_a_protected_delete_no_action_caught_still_answers_409_naming_the_blockers(personas):
+    """The API's backstop: a ProtectedError reaching it is a 409 naming the kinds of rows."""
+    from django.db.models import ProtectedError
+    from django.test import RequestFactory
+    from django_scopes import scope
+
+    from nestogy.api.app import api
+    from nestogy.tickets.actions import create_ticket
+
+    with scope(company=personas.company_a.pk):
+        ticket = create_ticket(personas.company_a, {"client": personas.client_a,
+                                                    "subject": "Blocks"})
+    error = ProtectedError("Cannot delete some instances of model 'Client' because they are "
+                           "referenced through protected foreign keys", {ticket})
+    response = api.on_exception(RequestFactory().delete("/api/v1/clients/x"), error)
+    assert response.status_code == 409
+    body = json.loads(response.content)
+    assert body["error"]["code"] == "conflict"
+    assert body["error"]["message"] == "client has tickets"

@@ -40,6 +40,18 @@ def error_body(code: str, message: str, errors: list[FieldError] | None = None) 
     }
 
 
+def _schema_names() -> set[str]:
+    """Names of the request schemas: pydantic puts them in ``loc`` for union members."""
+    from nestogy.api.schemas import InputSchema
+
+    names, todo = set(), [InputSchema]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            names.add(sub.__name__)
+            todo.append(sub)
+    return names
+
+
 def loc_to_field(loc: list[Any] | tuple[Any, ...]) -> str | None:
     """('body', 'payload', 'items', 0, 'unit_price') → 'items[0].unit_price'."""
     parts = list(loc)
@@ -52,8 +64,8 @@ def loc_to_field(loc: list[Any] | tuple[Any, ...]) -> str | None:
         if isinstance(part, int):
             out += f"[{part}]"
         elif str(part).startswith(("function-", "union[", "literal[")) or "[" in str(part) \
-                or str(part)[:1].isupper() or "-" in str(part):
-            continue  # pydantic's names of union members and validators, not fields
+                or str(part) in _schema_names():
+            continue  # pydantic's labels of validators and union members, not fields
         else:
             out += f".{part}" if out else str(part)
     return out or None

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -213,11 +213,13 @@ DecimalStr = Quantity
 
 # -- other shared types --------------------------------------------------------------------
 def _aware(value: datetime) -> datetime:
+    """An aware timestamp, as UTC (PostgreSQL refuses offsets beyond ±15:59, which ISO 8601
+    and Python allow up to ±23:59; the instant is what is kept anyway)."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("must be a timestamp with an offset (e.g. 2025-01-31T09:00:00+00:00)")
     if not 1900 <= value.year <= 2199:
         raise ValueError("must be between the years 1900 and 2199")
-    return value
+    return value.astimezone(UTC)
 
 
 def _sane_date(value: date) -> date:

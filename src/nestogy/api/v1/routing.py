@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from django.db import transaction
-from ninja import Router, Schema, Status
-from pydantic import Field
+from ninja import Body, Router, Schema, Status
+from pydantic import Discriminator, Field, Tag
 
 from nestogy.accounts.queries import get_member
 from nestogy.accounts.roles import require
@@ -42,6 +42,16 @@ class CategoryTableIn(InputSchema):
 
     items: list[SkillsIn] = Field(max_length=1000)
 
+
+def _skills_form(value: Any) -> str:
+    has_items = "items" in value if isinstance(value, dict) else hasattr(value, "items")
+    return "CategoryTableIn" if has_items else "SkillsIn"
+
+
+# One category, or (with ``items``) the whole table: errors name the fields of that form.
+CategorySkillsIn = Annotated[
+    Annotated[SkillsIn, Tag("SkillsIn")] | Annotated[CategoryTableIn, Tag("CategoryTableIn")],
+    Discriminator(_skills_form)]
 
 Weight = Annotated[float, Field(ge=0, le=MAX_WEIGHT)]
 
@@ -105,7 +115,7 @@ def list_category_skills(request):
             summary="Set what one ticket category requires ({category, skills}; {} = "
                     "nothing), or the whole table ({items}, as GET answers it); answers the "
                     "table")
-def set_category_skills(request, payload: SkillsIn | CategoryTableIn):
+def set_category_skills(request, payload: CategorySkillsIn = Body(...)):  # noqa: B008
     require(request.auth, "routing.manage")
     if isinstance(payload, CategoryTableIn):
         actions.set_category_table(request.auth.company,
