@@ -64,10 +64,10 @@ def test_weekly_anchor_defaults_to_iso_weekday(personas):
     ({"billing_anchor_day": 32}, "billing_anchor_day"),
     ({"billing_cycle": "weekly", "billing_anchor_day": 9}, "billing_anchor_day"),
     ({"currency": "dollars"}, "currency"),
-    ({"tax_rate_percent": 8.25}, "tax_rate_percent"),
+    ({"tax_rate_percent": 8.25001}, "tax_rate_percent"),  # 5 places; at most 4
     ({"end_date": "2025-01-01"}, "end_date"),
     ({"items": [{"kind": "fixed", "description": "Seats", "quantity": "1",
-                 "unit_price": 9.99}]}, "items[0].unit_price"),
+                 "unit_price": 9.99999}]}, "items[0].unit_price"),  # 5 places; at most 4
     ({"items": [{"kind": "fixed", "description": "Seats", "quantity": "-1",
                  "unit_price": "1"}]}, "items[0].quantity"),
     ({"items": [{"kind": "metered", "description": "B", "metric": "GB",
@@ -125,7 +125,7 @@ def test_usage_rejects_fixed_items_floats_and_naive_times(personas):
     base = {"contract_item_id": metered, "quantity": "1",
             "occurred_at": "2025-03-20T10:00:00+00:00", "idempotency_key": "k"}
     for change, field in [({"contract_item_id": fixed}, "contract_item_id"),
-                          ({"quantity": 1.5}, "quantity"),
+                          ({"quantity": 1.0000001}, "quantity"),  # 7 places; at most 6
                           ({"quantity": "-2"}, "quantity"),
                           ({"occurred_at": "2025-03-20T10:00:00"}, "occurred_at")]:
         response = api.post("/usage", {**base, **change})

@@ -69,7 +69,7 @@ def test_add_items_to_draft_and_bad_items_write_nothing(personas):
     assert added.status_code == 200 and added.data["subtotal"] == "129.01"
     bad = api.post(f"/invoices/{data['id']}/items",
                    {"items": [{"description": "Ok", "unit_price": "1"},
-                              {"description": "Bad", "unit_price": 0.1}]})
+                              {"description": "Bad", "unit_price": 0.00001}]})
     assert bad.status_code == 422 and bad.data["error"]["field"] == "items[1].unit_price"
     assert len(api.get(f"/invoices/{data['id']}").data["lines"]) == 3
 

@@ -136,7 +136,7 @@ def test_explicit_allocations_and_their_errors(in_a):
          "allocations[0].invoice_id"),  # paid already
         ({"amount": "-1"}, "amount"),
         ({"amount": "1.001"}, "amount"),
-        ({"amount": 1.5}, "amount"),
+        ({"amount": 1.505}, "amount"),  # a JSON number with more decimals than USD has
         ({"method": "bitcoin"}, "method"),
         ({"received_at": "2020-01-01T00:00:00"}, "received_at"),
         ({"currency": "US"}, "currency"),

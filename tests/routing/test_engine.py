@@ -78,7 +78,7 @@ def test_weights_override_and_validation():
     assert weights.familiarity == 100 and weights.skill == Weights().skill
     with pytest.raises(ValueError, match="unknown routing weight"):
         Weights.from_overrides({"charisma": 1})
-    with pytest.raises(ValueError, match="must not be negative"):
+    with pytest.raises(ValueError, match="must be a number from 0 to 1000"):
         Weights.from_overrides({"load": -1})
     familiar = tech("familiar", familiarity={"c1": 3})
     expert = tech("expert", skills={"networking": 5})

@@ -6,6 +6,7 @@ from ninja import NinjaAPI
 
 from nestogy.api import errors
 from nestogy.api.auth import TokenAuth
+from nestogy.api.schemas import JsonParser
 from nestogy.api.v1 import clients, company, contacts, notifications, users
 from nestogy.api.v1 import contracts as contracts_api
 from nestogy.api.v1 import invoices as invoices_api
@@ -17,13 +18,17 @@ DESCRIPTION = """
 The Nestogy REST API. Authenticate with `Authorization: Bearer <token>`; every request acts
 in the token's company. Objects of other companies answer 404 exactly like missing ones.
 Lists return `{"items": [...], "next_cursor": "..." | null}` and take `limit` and `cursor`.
-Errors return `{"error": {"code", "message", "field", "errors": [...]}}`.
-Money is a decimal string; timestamps are ISO 8601 with offset.
+Errors return `{"error": {"code", "message", "field", "errors": [...]}}`: 422 for bad
+input (naming the field, nothing written), 404 for missing or foreign objects (also when
+named in a filter or a body), 409 for a conflict with the current state.
+Money, quantities and percents are answered as decimal strings and accepted as decimal
+strings or JSON numbers (read exactly, never through a binary float). Timestamps are
+ISO 8601 with an offset.
 """
 
 api = NinjaAPI(title="Nestogy API", version="1", description=DESCRIPTION,
                urls_namespace="api-v1", auth=TokenAuth(), docs_url="/docs",
-               openapi_url="/openapi.json")
+               openapi_url="/openapi.json", parser=JsonParser())
 errors.install(api)
 
 api.add_router("/clients", clients.router)

@@ -7,11 +7,12 @@ one no scope is active, and :class:`TokenAuth` answers 401 for protected operati
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from django.http import HttpRequest, JsonResponse
 from django_scopes import scope
 from ninja.security import HttpBearer
 
 from nestogy.accounts.queries import Principal, principal_for_token
+from nestogy.api.errors import error_body
 
 
 def _bearer(request: HttpRequest) -> str | None:
@@ -30,6 +31,9 @@ class ApiScopeMiddleware:
         request.principal = None
         if not request.path.startswith("/api/"):
             return self.get_response(request)
+        if "\x00" in request.path:
+            # No object's id holds a NUL character (and PostgreSQL refuses one in a query).
+            return JsonResponse(error_body("not_found", "not found"), status=404)
         raw = _bearer(request)
         principal = principal_for_token(raw) if raw else None
         if principal is None:

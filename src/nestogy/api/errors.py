@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404, HttpRequest, HttpResponse
 from django_scopes.exceptions import ScopeError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
-from nestogy.core.errors import FieldError, NestogyError, ValidationError
+from nestogy.core.errors import FieldError, NestogyError, ValidationError, delete_blocked
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,18 @@ def error_body(code: str, message: str, errors: list[FieldError] | None = None) 
     }
 
 
+def _schema_names() -> set[str]:
+    """Names of the request schemas: pydantic puts them in ``loc`` for union members."""
+    from nestogy.api.schemas import InputSchema
+
+    names, todo = set(), [InputSchema]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            names.add(sub.__name__)
+            todo.append(sub)
+    return names
+
+
 def loc_to_field(loc: list[Any] | tuple[Any, ...]) -> str | None:
     """('body', 'payload', 'items', 0, 'unit_price') → 'items[0].unit_price'."""
     parts = list(loc)
@@ -50,8 +63,9 @@ def loc_to_field(loc: list[Any] | tuple[Any, ...]) -> str | None:
     for part in parts:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif str(part).startswith(("function-", "union[", "literal[")) or "[" in str(part):
-            continue
+        elif str(part).startswith(("function-", "union[", "literal[")) or "[" in str(part) \
+                or str(part) in _schema_names():
+            continue  # pydantic's labels of validators and union members, not fields
         else:
             out += f".{part}" if out else str(part)
     return out or None
@@ -64,7 +78,10 @@ def _pydantic_errors(errors: list[dict]) -> list[FieldError]:
         message = _PYDANTIC_MESSAGES.get(kind) or str(err.get("msg", "is invalid"))
         if message.startswith("Value error, "):
             message = message[len("Value error, "):]
-        result.append(FieldError(loc_to_field(err.get("loc", ())), message, kind))
+        field = loc_to_field(err.get("loc", ()))
+        if kind == "invalid_kind":  # a tagged union (contract items) naming no known kind
+            field = f"{field}.kind" if field else "kind"
+        result.append(FieldError(field, message, kind))
     return result or [FieldError(None, "invalid request")]
 
 
@@ -99,8 +116,17 @@ def install(api: NinjaAPI) -> None:
         response["WWW-Authenticate"] = "Bearer"
         return response
 
+    @api.exception_handler(ProtectedError)
+    @api.exception_handler(RestrictedError)
+    def on_protected(request, exc):
+        # Backstop: actions turn these into a Conflict naming the alternative themselves.
+        subject = exc.args[0].split("'")[1].lower() if "'" in exc.args[0] else "object"
+        return on_domain(request, delete_blocked(exc, subject))
+
     @api.exception_handler(HttpError)
     def on_http(request, exc: HttpError):
+        if isinstance(exc.__cause__, NestogyError):  # raised by the parser (JsonParser)
+            return api.on_exception(request, exc.__cause__)
         code = {400: "bad_request", 403: "permission_denied", 404: "not_found",
                 405: "method_not_allowed", 429: "throttled"}.get(exc.status_code, "error")
         return respond(request, exc.status_code, error_body(code, str(exc)))

@@ -74,19 +74,29 @@ def _build_lines(invoice: Invoice, items: Any, *, start: int, tax_rate: Decimal,
                             max_places=4)
             if rate > 100:
                 raise ValidationError(f"{here}.tax_rate", "must be between 0 and 100")
+        amount = calc.line_amount(quantity, unit_price, invoice.currency)
+        if not calc.fits(amount):
+            raise ValidationError(f"{here}.quantity", "quantity × unit_price must be less than "
+                                  f"{calc.MAX_AMOUNT:f} in absolute value")
         lines.append(InvoiceLine(
             company_id=invoice.company_id, invoice=invoice, position=start + i,
             kind=InvoiceLine.Kind.MANUAL, description=description.strip(), quantity=quantity,
             unit_price=unit_price, taxable=taxable, tax_rate=rate if taxable else ZERO,
-            amount=calc.line_amount(quantity, unit_price, invoice.currency)))
+            amount=amount))
     return lines
 
 
 def recompute(invoice: Invoice, lines: list[InvoiceLine] | None = None) -> None:
-    """Set subtotal, tax, total and balance from the lines (drafts and new invoices only)."""
+    """Set subtotal, tax, total and balance from the lines (drafts and new invoices only).
+
+    A total that cannot be stored is refused naming ``items``."""
     if lines is None:
         lines = list(InvoiceLine.objects.filter(invoice=invoice))
-    invoice.subtotal, invoice.tax, invoice.total = calc.totals(lines, invoice.currency)
+    subtotal, tax, total = calc.totals(lines, invoice.currency)
+    if not calc.fits(subtotal, tax, total, total - invoice.amount_paid):
+        raise ValidationError("items", f"the invoice total must be less than "
+                                       f"{calc.MAX_AMOUNT:f} in absolute value")
+    invoice.subtotal, invoice.tax, invoice.total = subtotal, tax, total
     invoice.balance = invoice.total - invoice.amount_paid
 
 

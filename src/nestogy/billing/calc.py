@@ -9,6 +9,14 @@ from decimal import Decimal
 from nestogy.core.money import percent_of, quantize_money
 
 ZERO = Decimal(0)
+# Amounts are stored as MONEY (14 digits, 4 of them decimals): every amount, total and
+# balance must stay below this in absolute value.
+MAX_AMOUNT = Decimal(10) ** 10
+
+
+def fits(*amounts: Decimal) -> bool:
+    """Whether every amount can be stored (is below MAX_AMOUNT in absolute value)."""
+    return all(abs(amount) < MAX_AMOUNT for amount in amounts)
 
 
 def line_amount(quantity: Decimal, unit_price: Decimal, currency: str,

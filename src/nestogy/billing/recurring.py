@@ -22,13 +22,16 @@ with batches, not with contracts. ``preview`` computes the same invoices and wri
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
+from django.utils import timezone
 
 from nestogy.audit.actions import build_entry, log_actions_bulk
 from nestogy.billing import calc
@@ -37,11 +40,16 @@ from nestogy.billing.numbering import locked_counter, take_numbers
 from nestogy.contracts.models import Contract, ContractItem, quantity_on
 from nestogy.contracts.pricing import Period, Pricing, Terms, iter_periods, period_containing, quote
 from nestogy.contracts.queries import quantity_history, usage_totals
+from nestogy.core.errors import ValidationError
 from nestogy.core.events import emit
 from nestogy.core.money import quantize_money
 
+logger = logging.getLogger(__name__)
+
 ZERO = Decimal(0)
 BATCH_SIZE = 250
+MAX_AHEAD_DAYS = 366
+MAX_PERIODS_PER_RUN = 260
 # Tests set this to simulate a crash: called with the number of invoices prepared so far.
 crash_hook: Callable[[int], None] | None = None
 
@@ -96,7 +104,9 @@ def _due_periods(contract: Contract, as_of: date, last: tuple[date, date] | None
 
     ``last`` is ``(period_start, period_end)`` of the latest billed period. Billing resumes at
     its end: when a renewal extended a contract that had ended mid-period, the rest of that
-    cycle period is billed as a prorated partial period.
+    cycle period is billed as a prorated partial period. At most MAX_PERIODS_PER_RUN periods
+    are returned: a contract catching up years of periods is billed over several runs (the
+    daily run continues where the last one stopped), so one run stays short.
     """
     terms = contract.terms
     last_start, last_end = last if last is not None else (None, None)
@@ -110,6 +120,8 @@ def _due_periods(contract: Contract, as_of: date, last: tuple[date, date] | None
             break
         if period.start == last_start:
             continue
+        if len(out) == MAX_PERIODS_PER_RUN:
+            return out  # the rest (and any closing invoice) in the next runs
         out.append(period)
     end = terms.service_end
     if has_metered and not contract.auto_renew and end is not None and end <= as_of and (
@@ -204,6 +216,14 @@ def plan_batch(company, contracts: list[Contract], as_of: date,
             continue
         invoice.subtotal, invoice.tax, invoice.total = calc.totals(invoice.lines,
                                                                    invoice.contract.currency)
+        if not calc.fits(invoice.subtotal, invoice.tax, invoice.total,
+                         *(line.amount for line in invoice.lines)):
+            # Usage so large that the period's amount cannot be stored: leave this period
+            # unbilled (it stays due) rather than failing every contract of the run.
+            logger.error("contract %s: the invoice for %s-%s exceeds the largest amount; "
+                         "not billed", invoice.contract.public_id, invoice.period_start,
+                         invoice.period_end)
+            continue
         result.append(invoice)
     return result
 
@@ -284,7 +304,14 @@ def _write_batch(company, planned: list[PlannedInvoice], *, issue: bool, actor) 
 def run_recurring(company, as_of: date, *, preview: bool = False, actor=None,
                   batch_size: int = BATCH_SIZE,
                   progress: Callable[[int, int], None] | None = None) -> RunResult:
-    """Bill every due period of ``company``'s contracts as of ``as_of`` (see module)."""
+    """Bill every due period of ``company``'s contracts as of ``as_of`` (see module).
+
+    ``as_of`` lies at most MAX_AHEAD_DAYS after the company's today (billing further ahead
+    is a mistake, and would write an invoice per period up to then)."""
+    today = timezone.now().astimezone(ZoneInfo(company.timezone or "UTC")).date()
+    if as_of > today + timedelta(days=MAX_AHEAD_DAYS):
+        raise ValidationError("as_of", f"must be at most {MAX_AHEAD_DAYS} days after today "
+                                       f"({today.isoformat()})")
     issue = bool(company.get_setting("billing.issue_recurring_immediately"))
     result = RunResult(as_of=as_of, preview=preview)
     contracts = (Contract.objects.filter(

@@ -6,14 +6,14 @@ from typing import Any
 
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
 
 from nestogy.accounts.actions import clean_email
 from nestogy.accounts.roles import allowed
 from nestogy.audit.actions import log_action
 from nestogy.clients.models import Client, Contact, Site
-from nestogy.core.errors import Conflict, PermissionDenied, ValidationError
+from nestogy.core.errors import PermissionDenied, ValidationError, delete_blocked
 from nestogy.core.events import emit
 from nestogy.core.tasks import enqueue_on_commit
 from nestogy.core.timeutil import validate_timezone
@@ -81,10 +81,9 @@ def delete_client(client: Client, *, actor=None) -> None:
     try:
         with transaction.atomic():
             client.delete()
-    except ProtectedError as exc:
-        kinds = sorted({obj._meta.verbose_name_plural for obj in exc.protected_objects})
-        raise Conflict(f"client has {', '.join(kinds)}; archive it (status=archived) "
-                       "instead of deleting") from None
+    except (ProtectedError, RestrictedError) as exc:
+        raise delete_blocked(exc, "client", "archive it (status=archived) instead of "
+                             "deleting") from None
 
 
 SITE_FIELDS = {"name", "address", "city", "postal_code", "country", "timezone"}
@@ -101,7 +100,7 @@ def _apply_site_fields(site: Site, data: dict[str, Any]) -> None:
             setattr(site, key, _text(data[key], key, max_length=limit))
     if "country" in data:
         country = _text(data["country"], "country", max_length=2).upper()
-        if country and not country.isalpha():
+        if country and not (len(country) == 2 and country.isascii() and country.isalpha()):
             raise ValidationError("country", "must be a two-letter ISO 3166 code")
         site.country = country
     if "timezone" in data:
@@ -227,8 +226,9 @@ def delete_contact(contact: Contact, *, actor=None) -> None:
     try:
         with transaction.atomic():
             contact.delete()
-    except ProtectedError:
-        raise Conflict("contact has tickets; remove portal access instead of deleting") from None
+    except (ProtectedError, RestrictedError) as exc:
+        raise delete_blocked(exc, "contact", "remove portal access instead of deleting") \
+            from None
 
 
 # --- portal access ------------------------------------------------------------------------------

@@ -114,6 +114,16 @@ def _apply_contract_fields(contract: Contract, data: dict[str, Any]) -> None:
         raise ValidationError("end_date", "is required for an auto-renewing contract")
 
 
+# A fixed item bills quantity × unit_price per period, stored as MONEY (below 10^10).
+MAX_PERIOD_AMOUNT = Decimal(10) ** 10
+
+
+def _check_period_amount(quantity: Decimal, unit_price: Decimal, field: str) -> None:
+    if abs(quantity * unit_price) >= MAX_PERIOD_AMOUNT:
+        raise ValidationError(field, "quantity × unit_price must be less than "
+                                     f"{MAX_PERIOD_AMOUNT:f} in absolute value")
+
+
 def _build_item(contract: Contract, data: Any, field: str, position: int) -> ContractItem:
     if not isinstance(data, dict):
         raise ValidationError(field, "must be an object")
@@ -140,6 +150,7 @@ def _build_item(contract: Contract, data: Any, field: str, position: int) -> Con
         item.quantity = _decimal(data["quantity"], f"{field}.quantity", allow_negative=False,
                                  max_places=6)
         item.unit_price = _decimal(data["unit_price"], f"{field}.unit_price", max_places=4)
+        _check_period_amount(item.quantity, item.unit_price, f"{field}.quantity")
     else:
         item.metric = _text(data.get("metric"), f"{field}.metric", 100)
         pricing = Pricing.from_dict(data.get("pricing"), f"{field}.pricing")
@@ -220,6 +231,7 @@ def set_item_quantity(item: ContractItem, quantity: Any, effective_from: Any, *,
     if item.kind != ContractItem.Kind.FIXED:
         raise ValidationError("item", "only fixed items have a quantity")
     qty = _decimal(quantity, "quantity", allow_negative=False, max_places=6)
+    _check_period_amount(qty, item.unit_price, "quantity")
     day = _date(effective_from, "effective_from")
     if day is None:
         raise ValidationError("effective_from", "is required")

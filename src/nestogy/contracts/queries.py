@@ -56,6 +56,9 @@ def local_bounds(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
             datetime.combine(end, time.min, tzinfo=zone))
 
 
+WINDOWS_PER_QUERY = 200
+
+
 def usage_totals(windows: list[tuple[int, date, date]], tz: str) -> dict[tuple[int, date],
                                                                       Decimal]:
     """Summed usage per ``(item_id, period_start)`` for many windows, aggregated in the DB.
@@ -71,16 +74,22 @@ def usage_totals(windows: list[tuple[int, date, date]], tz: str) -> dict[tuple[i
     by_window: dict[tuple[date, date], list[int]] = {}
     for item_id, start, end in windows:
         by_window.setdefault((start, end), []).append(item_id)
-    cases, condition = [], Q()
-    for (start, end), item_ids in by_window.items():
-        lo, hi = local_bounds(start, end, tz)
-        term = Q(item_id__in=item_ids, occurred_at__gte=lo, occurred_at__lt=hi)
-        condition |= term
-        cases.append(When(term, then=Value(start)))
-    rows = (UsageRecord.objects.filter(condition)
-            .annotate(window=Case(*cases, output_field=DateField()))
-            .values("item_id", "window").annotate(total=Sum("quantity")).order_by())
-    return {(r["item_id"], r["window"]): r["total"] for r in rows}
+    spans = list(by_window.items())
+    totals: dict[tuple[int, date], Decimal] = {}
+    # At most WINDOWS_PER_QUERY OR-ed windows per query (a contract catching up years of
+    # periods has hundreds; SQLite refuses expressions deeper than 1000).
+    for offset in range(0, len(spans), WINDOWS_PER_QUERY):
+        cases, condition = [], Q()
+        for (start, end), item_ids in spans[offset:offset + WINDOWS_PER_QUERY]:
+            lo, hi = local_bounds(start, end, tz)
+            term = Q(item_id__in=item_ids, occurred_at__gte=lo, occurred_at__lt=hi)
+            condition |= term
+            cases.append(When(term, then=Value(start)))
+        rows = (UsageRecord.objects.filter(condition)
+                .annotate(window=Case(*cases, output_field=DateField()))
+                .values("item_id", "window").annotate(total=Sum("quantity")).order_by())
+        totals.update({(r["item_id"], r["window"]): r["total"] for r in rows})
+    return totals
 
 
 def active_contract_policy(client, on: date):

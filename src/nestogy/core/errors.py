@@ -70,3 +70,17 @@ class Conflict(NestogyError):
 
     code = "conflict"
     status = 409
+
+
+def delete_blocked(exc: Exception, subject: str, instead: str | None = None) -> Conflict:
+    """The 409 for a delete refused by protected (or restricted) foreign keys.
+
+    Names the kinds of rows that still point at ``subject`` ("client has contracts,
+    invoices, payments, tickets") and, when given, what to do ``instead``.
+    """
+    rows = getattr(exc, "protected_objects", None) or getattr(exc, "restricted_objects", None)
+    kinds = sorted({str(row._meta.verbose_name_plural) for row in rows or ()})
+    message = f"{subject} has {', '.join(kinds)}" if kinds else f"{subject} is still referenced"
+    if instead:
+        message += f"; {instead}"
+    return Conflict(message)

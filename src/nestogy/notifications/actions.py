@@ -48,13 +48,47 @@ def clean_address(channel: str, value: Any, field: str) -> str:
     raise ValidationError(field, "must be an Apprise URL, e.g. slack://TokenA/TokenB/TokenC")
 
 
+def _desired_changes(principal, desired: list[dict[str, Any]], errors: list[FieldError],
+                     stored: dict[tuple[str, str], bool]) -> list[tuple[str, str, bool | None]]:
+    """``[{event, channels: {channel: on}}]`` (the GET form) as stored-choice changes.
+
+    A channel already delivered as asked changes nothing; one asked back to the role's
+    default drops the stored choice; any other becomes a stored choice.
+    """
+    changes: list[tuple[str, str, bool | None]] = []
+    for i, item in enumerate(desired):
+        event_type = item.get("event")
+        if event_type not in events.REGISTRY:
+            errors.append(FieldError(f"items[{i}].event", "is not a known event type"))
+            continue
+        defaults = preferences.default_channels(event_type, principal.role)
+        mine = {c: on for (e, c), on in stored.items() if e == event_type}
+        effective = set(preferences.channels_for(event_type, principal.role, mine))
+        for channel, on in (item.get("channels") or {}).items():
+            if channel not in preferences.USER_CHANNEL_VALUES:
+                errors.append(FieldError(f"items[{i}].channels.{channel}", "must be one of "
+                                         + ", ".join(preferences.USER_CHANNEL_VALUES)))
+            elif not isinstance(on, bool):
+                errors.append(FieldError(f"items[{i}].channels.{channel}",
+                                         "must be true or false"))
+            elif on != (channel in effective):
+                changes.append((event_type, channel, None if on == (channel in defaults)
+                                else on))
+    return changes
+
+
 @transaction.atomic
 def update_preferences(principal, changes: list[dict[str, Any]],
-                       addresses: dict[str, Any] | None = None) -> None:
+                       addresses: dict[str, Any] | None = None,
+                       desired: list[dict[str, Any]] | None = None) -> bool:
     """Store the caller's choices ``[{event, channel, enabled}]`` and channel addresses.
 
-    ``enabled: null`` removes a stored choice (back to the role's default). Everything is
-    validated before anything is written; the preference cache is invalidated after commit.
+    ``enabled: null`` removes a stored choice (back to the role's default). ``desired``
+    takes the effective channels per event in the form GET answers (``[{event, channels}]``)
+    and stores only what differs. Everything is validated before anything is written; what
+    is already so is not written again, and a request that changes nothing writes nothing
+    (no audit entry). The preference cache is invalidated after commit. Returns whether
+    anything changed.
     """
     errors: list[FieldError] = []
     cleaned: list[tuple[str, str, bool | None]] = []
@@ -69,6 +103,11 @@ def update_preferences(principal, changes: list[dict[str, Any]],
         if enabled is not None and not isinstance(enabled, bool):
             errors.append(FieldError(f"preferences[{i}].enabled", "must be true, false or null"))
         cleaned.append((event_type, channel, enabled))
+    company_id, user = principal.company_id, principal.user
+    stored = {(e, c): on for e, c, on in Preference.objects.filter(user=user).values_list(
+        "event_type", "channel", "enabled")}
+    if desired:
+        cleaned += _desired_changes(principal, desired, errors, stored)
     clean_addresses: dict[str, str] = {}
     for channel, value in (addresses or {}).items():
         field = f"addresses.{channel}"
@@ -82,7 +121,13 @@ def update_preferences(principal, changes: list[dict[str, Any]],
     if errors:
         raise ValidationError.many(errors)
 
-    company_id, user = principal.company_id, principal.user
+    current_addresses = dict(ChannelAddress.objects.filter(user=user).values_list(
+        "channel", "address"))
+    cleaned = [(e, c, on) for e, c, on in cleaned if stored.get((e, c)) != on]
+    clean_addresses = {c: a for c, a in clean_addresses.items()
+                       if current_addresses.get(c, "") != a}
+    if not cleaned and not clean_addresses:
+        return False
     for event_type, channel, enabled in cleaned:
         if enabled is None:
             Preference.objects.filter(company_id=company_id, user=user, event_type=event_type,
@@ -108,6 +153,7 @@ def update_preferences(principal, changes: list[dict[str, Any]],
                data={"preferences": [{"event": e, "channel": c, "enabled": v}
                                      for e, c, v in cleaned],
                      "addresses": sorted(clean_addresses)})
+    return True
 
 
 @transaction.atomic

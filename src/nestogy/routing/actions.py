@@ -21,27 +21,70 @@ def _level(value: Any, field: str) -> int:
     return value
 
 
-@transaction.atomic
-def set_category_skills(company, category: str, skills: dict[str, Any], *,
-                        actor=None) -> list[CategorySkill]:
-    """Replace what ``category`` requires: ``{"networking": 3}`` (empty = nothing)."""
+def _category(category: Any, skills: Any, prefix: str = "") -> tuple[str, dict[str, int]]:
     if not isinstance(category, str) or not category.strip() or len(category) > 100:
-        raise ValidationError("category", "must be text of 1 to 100 characters")
+        raise ValidationError(f"{prefix}category", "must be text of 1 to 100 characters")
     if not isinstance(skills, dict):
-        raise ValidationError("skills", "must be an object of skill name to level")
+        raise ValidationError(f"{prefix}skills", "must be an object of skill name to level")
     clean = {}
     for name, level in skills.items():
         if not isinstance(name, str) or not name.strip() or len(name) > 50:
-            raise ValidationError("skills", "skill names are text of 1 to 50 characters")
-        clean[name.strip().lower()] = _level(level, f"skills.{name}")
-    category = category.strip()
+            raise ValidationError(f"{prefix}skills", "skill names are text of 1 to 50 "
+                                                     "characters")
+        clean[name.strip().lower()] = _level(level, f"{prefix}skills.{name}")
+    return category.strip(), clean
+
+
+def category_table() -> dict[str, dict[str, int]]:
+    """What every category requires: ``{category: {skill: min_level}}``."""
+    table: dict[str, dict[str, int]] = {}
+    for category, skill, level in CategorySkill.objects.values_list("category", "skill",
+                                                                    "min_level"):
+        table.setdefault(category, {})[skill] = level
+    return table
+
+
+def _rows(company, category: str, skills: dict[str, int]) -> list[CategorySkill]:
+    return [CategorySkill(company=company, category=category, skill=name, min_level=level)
+            for name, level in sorted(skills.items())]
+
+
+@transaction.atomic
+def set_category_skills(company, category: str, skills: dict[str, Any], *,
+                        actor=None) -> list[CategorySkill]:
+    """Replace what ``category`` requires: ``{"networking": 3}`` (empty = nothing).
+
+    Setting what is already stored changes nothing (no write, no audit entry)."""
+    category, clean = _category(category, skills)
+    if category_table().get(category, {}) == clean:
+        return list(CategorySkill.objects.filter(category=category))
     CategorySkill.objects.filter(category=category).delete()
-    rows = CategorySkill.objects.bulk_create([
-        CategorySkill(company=company, category=category, skill=name, min_level=level)
-        for name, level in sorted(clean.items())])
+    rows = CategorySkill.objects.bulk_create(_rows(company, category, clean))
     log_action(company, "routing.category_skills_set", actor=actor, company=company,
                data={"category": category, "skills": clean})
     return rows
+
+
+@transaction.atomic
+def set_category_table(company, items: list[tuple[Any, Any]], *, actor=None) -> None:
+    """Replace the whole table with ``[(category, skills), ...]``: categories not listed
+    require nothing any more. Setting what is already stored changes nothing."""
+    table: dict[str, dict[str, int]] = {}
+    seen: set[str] = set()
+    for i, (category, skills) in enumerate(items):
+        name, clean = _category(category, skills, f"items[{i}].")
+        if name in seen:
+            raise ValidationError(f"items[{i}].category", "is listed twice")
+        seen.add(name)
+        if clean:
+            table[name] = clean
+    if category_table() == table:
+        return
+    CategorySkill.objects.all().delete()
+    CategorySkill.objects.bulk_create([row for name, clean in sorted(table.items())
+                                       for row in _rows(company, name, clean)])
+    log_action(company, "routing.category_table_set", actor=actor, company=company,
+               data={"categories": table})
 
 
 @transaction.atomic
@@ -92,6 +135,8 @@ def set_weights(company, overrides: dict[str, Any], *, actor=None) -> Weights:
         weights = Weights.from_overrides(overrides)
     except (TypeError, ValueError) as exc:
         raise ValidationError("weights", str(exc)) from None
+    if company.get_setting("routing.weights") == overrides:
+        return weights  # nothing changes: no write, no audit entry
     company.set_setting("routing.weights", overrides)
     company.save(update_fields=["settings"])
     log_action(company, "routing.weights_set", actor=actor, company=company,

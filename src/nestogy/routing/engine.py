@@ -21,6 +21,7 @@ one ticket or :func:`assign_batch` for many. Rules (docs/routing.md):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
@@ -50,6 +51,10 @@ EXCLUSION_REASONS = {
 }
 
 
+# Largest weight a company may set (weights are relative; the defaults sum to 110).
+MAX_WEIGHT = 1000.0
+
+
 @dataclass(frozen=True)
 class Weights:
     """How much each term counts. Companies override these in setting ``routing.weights``."""
@@ -68,9 +73,12 @@ class Weights:
         for key, value in overrides.items():
             if key not in known:
                 raise ValueError(f"unknown routing weight {key!r}; known: {sorted(known)}")
+            if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+                raise ValueError(f"routing weight {key!r} must be a number")
             number = float(value)
-            if number < 0:
-                raise ValueError(f"routing weight {key!r} must not be negative")
+            if not math.isfinite(number) or not 0 <= number <= MAX_WEIGHT:
+                raise ValueError(f"routing weight {key!r} must be a number from 0 to "
+                                 f"{MAX_WEIGHT:g}")
             clean[key] = number
         return replace(cls(), **clean)
 

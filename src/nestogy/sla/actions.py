@@ -34,6 +34,13 @@ DEFAULT_TARGETS = {
     "low": {"first_response_minutes": 8 * 60, "resolution_minutes": 40 * 60},
 }
 BUSINESS_HOURS = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+# Limits of policies: a target of at most 100,000 business hours; ladders of at most 20
+# levels numbered 1-20 firing at 1-1000 % of a target; who a level notifies.
+MAX_TARGET_MINUTES = 100_000 * 60
+MAX_LEVEL = 20
+MAX_LEVEL_PERCENT = 1000
+NOTIFY = ("assignee", "managers", "owners_admins")
+PAUSABLE = tuple(s for s in STATUSES if s not in {"resolved", "closed", "new"})
 
 
 def _text(value: Any, field: str, max_length: int = 200) -> str:
@@ -132,8 +139,10 @@ def _targets(value: Any) -> dict:
         clean = {}
         for key in ("first_response_minutes", "resolution_minutes"):
             minutes = item.get(key)
-            if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes <= 0:
-                raise ValidationError(f"targets.{priority}.{key}", "must be a positive integer")
+            if isinstance(minutes, bool) or not isinstance(minutes, int) \
+                    or not 1 <= minutes <= MAX_TARGET_MINUTES:
+                raise ValidationError(f"targets.{priority}.{key}",
+                                      f"must be a whole number from 1 to {MAX_TARGET_MINUTES}")
             clean[key] = minutes
         extra = set(item) - set(clean)
         if extra:
@@ -143,6 +152,36 @@ def _targets(value: Any) -> dict:
     if extra:
         raise ValidationError(f"targets.{sorted(extra)[0]}", "is not a priority")
     return out
+
+
+def _ladder(value: Any) -> list[dict]:
+    """Each rung: level 1-MAX_LEVEL, percent 1-MAX_LEVEL_PERCENT or null, notify one of
+    NOTIFY, raise_priority and reassign true/false."""
+    if not isinstance(value, list) or len(value) > MAX_LEVEL:
+        raise ValidationError("escalation_ladder", f"must be a list of at most {MAX_LEVEL} "
+                                                   "levels")
+    allowed = {"level", "percent", "notify", "raise_priority", "reassign"}
+    for i, rung in enumerate(value):
+        here = f"escalation_ladder[{i}]"
+        if not isinstance(rung, dict):
+            raise ValidationError(here, "must be an object {level, percent, notify}")
+        if set(rung) - allowed:
+            raise ValidationError(f"{here}.{sorted(set(rung) - allowed)[0]}",
+                                  "is not a field of a level")
+        level, percent = rung.get("level"), rung.get("percent")
+        if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= MAX_LEVEL:
+            raise ValidationError(f"{here}.level", f"must be a whole number from 1 to "
+                                                   f"{MAX_LEVEL}")
+        if percent is not None and (isinstance(percent, bool) or not isinstance(percent, int)
+                                    or not 1 <= percent <= MAX_LEVEL_PERCENT):
+            raise ValidationError(f"{here}.percent", f"must be a whole number from 1 to "
+                                                     f"{MAX_LEVEL_PERCENT}, or null")
+        if rung.get("notify", "assignee") not in NOTIFY:
+            raise ValidationError(f"{here}.notify", f"must be one of {', '.join(NOTIFY)}")
+        for flag in ("raise_priority", "reassign"):
+            if not isinstance(rung.get(flag, False), bool):
+                raise ValidationError(f"{here}.{flag}", "must be true or false")
+    return value
 
 
 POLICY_FIELDS = {"name", "calendar", "targets", "warning_percent", "pause_statuses",
@@ -172,7 +211,7 @@ def _apply_policy(policy: SLAPolicy, data: dict[str, Any]) -> None:
                                   f"must be a list of statuses from {', '.join(sorted(allowed))}")
         policy.pause_statuses = sorted(set(statuses))
     if "escalation_ladder" in data:
-        ladder = data["escalation_ladder"]
+        ladder = _ladder(data["escalation_ladder"])
         try:
             levels = ladder_from_json(ladder)
         except (KeyError, TypeError, ValueError):

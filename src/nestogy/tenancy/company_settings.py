@@ -13,6 +13,7 @@ validation error about a secret never repeats the value.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -36,6 +37,11 @@ class SettingDef:
     # Extra check after the type checks: takes the value, returns it (possibly normalised)
     # or raises ValidationError naming ``settings.<key>``.
     validate: Callable[[Any], Any] | None = None
+    # Longest text value (text settings only; DEFAULT_MAX_LENGTH unless declared).
+    max_length: int | None = None
+
+
+DEFAULT_MAX_LENGTH = 1000
 
 
 REGISTRY: dict[str, SettingDef] = {}
@@ -44,9 +50,13 @@ REGISTRY: dict[str, SettingDef] = {}
 def define(key: str, default: Any, help: str, *, kind: type | None = None,
            choices: tuple[Any, ...] | None = None, minimum: float | None = None,
            maximum: float | None = None, secret: bool = False,
-           validate: Callable[[Any], Any] | None = None) -> SettingDef:
-    definition = SettingDef(key, default, kind or type(default), help, choices, minimum, maximum,
-                            secret, validate)
+           validate: Callable[[Any], Any] | None = None,
+           max_length: int | None = None) -> SettingDef:
+    kind = kind or type(default)
+    if kind is str and max_length is None:
+        max_length = DEFAULT_MAX_LENGTH
+    definition = SettingDef(key, default, kind, help, choices, minimum, maximum,
+                            secret, validate, max_length)
     existing = REGISTRY.get(key)
     if existing is not None and existing != definition:
         raise RuntimeError(f"company setting {key!r} declared twice with different definitions")
@@ -85,12 +95,16 @@ def _coerce(definition: SettingDef, field: str, value: Any) -> Any:
     elif kind is list:
         if not isinstance(value, list):
             raise ValidationError(field, "must be a list")
+        value = _plain(value, field)
     elif kind is dict:
         if not isinstance(value, dict):
             raise ValidationError(field, "must be an object")
+        value = _plain(value, field)
     elif kind is str:
         if not isinstance(value, str):
             raise ValidationError(field, "must be text")
+        if definition.max_length is not None and len(value) > definition.max_length:
+            raise ValidationError(field, f"must be at most {definition.max_length} characters")
     if definition.choices is not None and value not in definition.choices:
         raise ValidationError(field, f"must be one of {list(definition.choices)}")
     if definition.minimum is not None and float(value) < definition.minimum:
@@ -105,6 +119,23 @@ def _coerce(definition: SettingDef, field: str, value: Any) -> Any:
 def is_secret(key: str) -> bool:
     definition = REGISTRY.get(key)
     return definition is not None and definition.secret
+
+
+def _plain(value: Any, field: str) -> Any:
+    """``value`` with JSON numbers read as ``Decimal`` (the API reads them so) made JSON-safe:
+    whole numbers become ints, others floats; NaN and infinities are refused."""
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValidationError(field, "must not contain NaN or infinite numbers")
+        return int(value) if value == value.to_integral_value() and abs(value) < 2 ** 63 \
+            else float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValidationError(field, "must not contain NaN or infinite numbers")
+    if isinstance(value, list):
+        return [_plain(item, field) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _plain(item, field) for key, item in value.items()}
+    return value
 
 
 def read(stored: dict[str, Any], key: str) -> Any:

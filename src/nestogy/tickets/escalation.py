@@ -97,7 +97,7 @@ class FindingOut(Schema):
     actions: dict
 
 
-class ReportOut(Schema):
+class EscalationCheckOut(Schema):
     dry_run: bool
     checked: int
     warnings: int

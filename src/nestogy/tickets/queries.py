@@ -6,6 +6,8 @@ from datetime import datetime
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
+from nestogy.accounts.queries import get_member
+from nestogy.clients.queries import get_client
 from nestogy.core.errors import NotFound, ValidationError
 from nestogy.tickets.models import (
     SLA_STATES,
@@ -45,6 +47,9 @@ def tickets(*, status: str | None = None, priority: str | None = None,
             opened_before: datetime | None = None) -> QuerySet[Ticket]:
     """Tickets filtered as the list endpoint allows (comma-separated values are OR-ed).
 
+    ``client_id`` and ``assignee_id`` must name an object of the company (``NotFound``
+    otherwise); ``assignee_id="none"`` selects unassigned tickets.
+
     No joins here: the page is chosen on the ticket table alone (so PostgreSQL can walk an
     index in sort order), then :func:`with_relations` loads the page's rows with their
     related objects in one more query.
@@ -57,11 +62,16 @@ def tickets(*, status: str | None = None, priority: str | None = None,
     if states := _split(sla_state, "sla_state", SLA_STATES):
         qs = qs.filter(sla_state__in=states)
     if client_id:
-        qs = qs.filter(client__public_id=client_id)
+        # Another company's or an unknown client answers 404, like everywhere else.
+        qs = qs.filter(client=get_client(client_id, "client_id"))
     if assignee_id == "none":
         qs = qs.filter(assignee__isnull=True)
     elif assignee_id:
-        qs = qs.filter(assignee__public_id=assignee_id)
+        try:
+            assignee = get_member(assignee_id).user
+        except NotFound:
+            raise NotFound("assignee_id not found") from None
+        qs = qs.filter(assignee=assignee)
     if q:
         qs = qs.filter(Q(subject__icontains=q) | Q(description__icontains=q))
     if opened_after:

@@ -60,7 +60,7 @@ class GroupOut(Schema):
     resolution: ClockStatsOut
 
 
-class ReportOut(Schema):
+class SlaReportOut(Schema):
     group_by: str
     start: datetime | None
     end: datetime | None

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 
 from django.db import transaction
-from ninja import Query, Router, Schema, Status
+from ninja import Router, Schema, Status
+from pydantic import Field
 
 from nestogy.accounts.roles import require
 from nestogy.api.pagination import paginate
-from nestogy.api.schemas import InputSchema, responses
+from nestogy.api.schemas import (
+    Cursor,
+    EmailOrEmpty,
+    InputSchema,
+    Limit,
+    ObjectId,
+    OptionalTimeZone,
+    Search,
+    name_text,
+    responses,
+    text,
+)
 from nestogy.api.v1.sla import ref
 from nestogy.clients import actions, queries
 from nestogy.clients.models import Client, Site
@@ -19,26 +32,29 @@ from nestogy.sla.queries import get_policy
 
 router = Router(tags=["clients"])
 
+ClientStatus = Literal[tuple(Client.Status.values)]
+Website = Annotated[str, Field(max_length=200, json_schema_extra={"format": "uri"},
+                               description="an http(s) URL, or empty")]
 
 
 class ClientIn(InputSchema):
-    name: str
-    status: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    website: str | None = None
-    notes: str | None = None
-    sla_policy_id: str | None = None
+    name: name_text(200)
+    status: ClientStatus | None = None
+    email: EmailOrEmpty | None = None
+    phone: text(50) | None = None
+    website: Website | None = None
+    notes: text(10_000) | None = None
+    sla_policy_id: ObjectId | None = None
 
 
 class ClientPatch(InputSchema):
-    name: str | None = None
-    status: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    website: str | None = None
-    notes: str | None = None
-    sla_policy_id: str | None = None
+    name: name_text(200) | None = None
+    status: ClientStatus | None = None
+    email: EmailOrEmpty | None = None
+    phone: text(50) | None = None
+    website: Website | None = None
+    notes: text(10_000) | None = None
+    sla_policy_id: ObjectId | None = None
 
 
 class ClientOut(Schema):
@@ -59,22 +75,26 @@ class ClientList(Schema):
     next_cursor: str | None
 
 
+Country = Annotated[str, Field(pattern=r"^([A-Za-z]{2})?$",
+                               description="ISO 3166 two-letter code, or empty")]
+
+
 class SiteIn(InputSchema):
-    name: str
-    address: str | None = None
-    city: str | None = None
-    postal_code: str | None = None
-    country: str | None = None
-    timezone: str | None = None
+    name: name_text(200)
+    address: text(300) | None = None
+    city: text(100) | None = None
+    postal_code: text(20) | None = None
+    country: Country | None = None
+    timezone: OptionalTimeZone | None = None
 
 
 class SitePatch(InputSchema):
-    name: str | None = None
-    address: str | None = None
-    city: str | None = None
-    postal_code: str | None = None
-    country: str | None = None
-    timezone: str | None = None
+    name: name_text(200) | None = None
+    address: text(300) | None = None
+    city: text(100) | None = None
+    postal_code: text(20) | None = None
+    country: Country | None = None
+    timezone: OptionalTimeZone | None = None
 
 
 class SiteOut(Schema):
@@ -130,8 +150,8 @@ def site_out(site: Site) -> dict:
 
 
 @router.get("", response=responses({200: ClientList}), summary="List clients")
-def list_clients(request, limit: int = Query(50), cursor: str | None = None,
-                 q: str | None = None, status: str | None = None):
+def list_clients(request, limit: int = Limit(), cursor: str | None = Cursor(),
+                 q: Search | None = None, status: ClientStatus | None = None):
     require(request.auth, "clients.view")
     qs = queries.clients(q=q, status=status)
     rows, next_cursor = paginate(qs, limit=limit, cursor=cursor, order=("name", "id"))
@@ -169,7 +189,7 @@ def delete_client(request, client_id: str):
 
 
 @router.get("/{client_id}/sites", response=responses({200: SiteList}), summary="List sites")
-def list_sites(request, client_id: str, limit: int = Query(50), cursor: str | None = None):
+def list_sites(request, client_id: str, limit: int = Limit(), cursor: str | None = Cursor()):
     require(request.auth, "clients.view")
     client = queries.get_client(client_id)
     qs = Site.objects.filter(client=client).select_related("client")
@@ -187,7 +207,6 @@ def create_site(request, client_id: str, payload: SiteIn):
 
 
 sites_router = Router(tags=["clients"])
-
 
 
 @sites_router.get("/{site_id}", response=responses({200: SiteOut}), summary="Get a site")

@@ -11,10 +11,12 @@ from __future__ import annotations
 import io
 import json
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
+from pydantic import Field, StrictBool, StrictInt, StrictStr, create_model
 
 from nestogy.accounts.actions import (
     change_company_settings,
@@ -22,7 +24,7 @@ from nestogy.accounts.actions import (
     upload_company_logo,
 )
 from nestogy.accounts.roles import require
-from nestogy.api.schemas import InputSchema, responses
+from nestogy.api.schemas import DecimalInput, InputSchema, responses
 from nestogy.core import images
 from nestogy.core.errors import FieldError, ValidationError
 from nestogy.notifications import actions as notification_actions
@@ -62,8 +64,36 @@ class CompanyOut(Schema):
     sender: SenderOut
 
 
+def _setting_type(definition: company_settings.SettingDef) -> Any:
+    """The JSON type of one declared setting, with its choices and range."""
+    if definition.choices is not None:
+        kind: Any = Literal[tuple(definition.choices)]
+    elif definition.kind is Decimal:
+        kind = DecimalInput(integer_digits=12, places=6, signed=True, example="1.5")
+    else:
+        # Strict: "yes" is not true and "5" is not 5 (the settings take JSON values as-is).
+        kind = {bool: StrictBool, int: StrictInt, str: StrictStr, list: list[Any],
+                dict: dict[str, Any]}.get(definition.kind, Any)
+    bounds = {k: v for k, v in (("ge", definition.minimum), ("le", definition.maximum),
+                                ("max_length", definition.max_length)) if v is not None}
+    if bounds and definition.choices is None:
+        kind = Annotated[kind, Field(**bounds)]
+    return Annotated[kind | None, Field(description=definition.help + "; null resets it to "
+                                        "the default")]
+
+
+def _settings_values() -> type:
+    """An object with one optional property per declared setting (others are refused)."""
+    fields = {key.replace(".", "__"): (_setting_type(definition), Field(None, alias=key))
+              for key, definition in sorted(company_settings.REGISTRY.items())}
+    return create_model("CompanySettingsValues", __base__=InputSchema, **fields)
+
+
+SettingsValues = _settings_values()
+
+
 class SettingsIn(InputSchema):
-    settings: dict[str, Any]
+    settings: SettingsValues = Field(description="the settings to change (at least one)")
 
 
 def _jsonable(value: Any) -> Any:
@@ -103,8 +133,8 @@ def get_company(request):
               summary="Change settings; null resets a key to its default")
 def patch_settings(request, payload: SettingsIn):
     require(request.auth, "company.settings")
-    company = change_company_settings(request.auth.company, payload.settings,
-                                      actor=request.auth.user)
+    values = payload.settings.model_dump(by_alias=True, exclude_unset=True)
+    company = change_company_settings(request.auth.company, values, actor=request.auth.user)
     return company_out(company)
 
 

@@ -10,25 +10,38 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ninja import Query, Router, Schema, Status
+from ninja import Router, Schema, Status
 from pydantic.json_schema import SkipJsonSchema
 
 from nestogy.accounts.roles import require
 from nestogy.api.pagination import paginate
-from nestogy.api.schemas import InputSchema, responses
+from nestogy.api.schemas import (
+    Cursor,
+    Email,
+    InputSchema,
+    Limit,
+    ObjectId,
+    OptionalTimeZone,
+    Search,
+    name_text,
+    responses,
+    text,
+)
 from nestogy.clients import actions, queries
 from nestogy.clients.models import Contact
 
 router = Router(tags=["contacts"])
 
 
+
+
 class ContactIn(InputSchema):
-    client_id: str
-    name: str
-    email: str
-    phone: str | None = None
-    title: str | None = None
-    timezone: str | None = None
+    client_id: ObjectId
+    name: name_text(200)
+    email: Email
+    phone: text(50) | None = None
+    title: text(100) | None = None
+    timezone: OptionalTimeZone | None = None
     portal_access: bool = False
     portal_admin: bool = False
     # Not a field: staff never set a contact's password. Accepted here only so that a request
@@ -37,11 +50,11 @@ class ContactIn(InputSchema):
 
 
 class ContactPatch(InputSchema):
-    name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    title: str | None = None
-    timezone: str | None = None
+    name: name_text(200) | None = None
+    email: Email | None = None
+    phone: text(50) | None = None
+    title: text(100) | None = None
+    timezone: OptionalTimeZone | None = None
     portal_access: bool | None = None
     portal_admin: bool | None = None
     password: SkipJsonSchema[Any] = None  # refused by the action (see ContactIn)
@@ -78,8 +91,8 @@ def contact_out(contact: Contact) -> dict:
 
 
 @router.get("", response=responses({200: ContactList}), summary="List contacts")
-def list_contacts(request, limit: int = Query(50), cursor: str | None = None,
-                  client_id: str | None = None, q: str | None = None):
+def list_contacts(request, limit: int = Limit(), cursor: str | None = Cursor(),
+                  client_id: ObjectId | None = None, q: Search | None = None):
     require(request.auth, "contacts.view")
     client = queries.get_client(client_id, "client_id") if client_id else None
     rows, next_cursor = paginate(queries.contacts(client=client, q=q), limit=limit,

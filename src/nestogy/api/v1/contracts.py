@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from ninja import Query, Router, Schema, Status
+from ninja import Router, Schema, Status
+from pydantic import Discriminator, Field, Tag
 
 from nestogy.accounts.roles import require
 from nestogy.api.idempotency import idempotent
 from nestogy.api.pagination import paginate
-from nestogy.api.schemas import DecimalStr, InputSchema, responses
+from nestogy.api.schemas import (
+    Currency,
+    Cursor,
+    Day,
+    InputSchema,
+    Limit,
+    Money,
+    ObjectId,
+    Percent,
+    Quantity,
+    QuantityPositive,
+    TierPrice,
+    Timestamp,
+    name_text,
+    responses,
+)
 from nestogy.clients import queries as client_queries
 from nestogy.contracts import actions, queries
 from nestogy.contracts.models import Contract, ContractItem
-from nestogy.contracts.pricing import Pricing, quote, tier_breakdown
+from nestogy.contracts.pricing import Cycle, Mode, Pricing, quote, tier_breakdown
 from nestogy.core.errors import NotFound, ValidationError
 from nestogy.core.money import MoneyError, money_str, to_decimal, validate_currency
 from nestogy.sla import queries as sla_queries
@@ -23,44 +39,89 @@ router = Router(tags=["contracts"])
 usage_router = Router(tags=["contracts"])
 pricing_router = Router(tags=["contracts"])
 
-Money = DecimalStr
+class TierIn(InputSchema):
+    up_to: QuantityPositive | None = Field(
+        None, description="cumulative upper bound of the tier, greater than the previous "
+                          "tier's; null (open-ended) only for the last tier")
+    unit_price: TierPrice
+    flat_fee: TierPrice | None = None
+
+
+class PricingIn(InputSchema):
+    mode: Literal[tuple(Mode)]
+    tiers: Annotated[list[TierIn], Field(min_length=1, max_length=50)]
+
+
+class FixedItemIn(InputSchema):
+    kind: Literal["fixed"]
+    description: name_text(300)
+    quantity: Quantity
+    unit_price: Money
+    taxable: bool | None = None
+
+
+class MeteredItemIn(InputSchema):
+    kind: Literal["metered"]
+    description: name_text(300)
+    metric: name_text(100)
+    pricing: PricingIn
+    taxable: bool | None = None
+
+
+def _item_kind(value: Any) -> str | None:
+    kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+    return {"fixed": "FixedItemIn", "metered": "MeteredItemIn"}.get(kind)
+
+
+ContractItemIn = Annotated[
+    Annotated[FixedItemIn, Tag("FixedItemIn")] | Annotated[MeteredItemIn, Tag("MeteredItemIn")],
+    Discriminator(_item_kind, custom_error_type="invalid_kind",
+                  custom_error_message="must be fixed or metered")]
+Items = Annotated[list[ContractItemIn], Field(max_length=200)]
+CycleName = Literal[tuple(Cycle)]
+AnchorDay = Annotated[int, Field(ge=1, le=31, description="1-31 (day of the month); 1-7 "
+                                                          "(ISO weekday) for weekly cycles")]
+TermDays = Annotated[int, Field(ge=0, le=365)]
+TermMonths = Annotated[int, Field(ge=1, le=120)]
+ContractStatus = Literal[tuple(Contract.Status.values)]
 
 
 class ContractIn(InputSchema):
-    client_id: str
-    name: str
-    start_date: date
-    end_date: date | None = None
-    billing_cycle: str
-    billing_anchor_day: int | None = None
-    currency: str | None = None
-    payment_terms_days: int = 30
-    tax_rate_percent: Money = "0"
+    client_id: ObjectId
+    name: name_text(200)
+    start_date: Day
+    end_date: Annotated[Day, Field(description="on or after start_date; required when "
+                                               "auto_renew")] | None = None
+    billing_cycle: CycleName
+    billing_anchor_day: AnchorDay | None = None
+    currency: Currency | None = None
+    payment_terms_days: TermDays = 30
+    tax_rate_percent: Percent = "0"
     auto_renew: bool = False
-    renewal_term_months: int = 12
-    renewal_uplift_percent: Money = "0"
-    renewal_notice_days: int = 30
-    status: str | None = None
-    sla_policy_id: str | None = None
-    items: list[dict[str, Any]] = []
+    renewal_term_months: TermMonths = 12
+    renewal_uplift_percent: Percent = "0"
+    renewal_notice_days: TermDays = 30
+    status: ContractStatus | None = None
+    sla_policy_id: ObjectId | None = None
+    items: Items = []
 
 
 class ContractPatch(InputSchema):
-    name: str | None = None
-    start_date: date | None = None
-    end_date: date | None = None
-    billing_cycle: str | None = None
-    billing_anchor_day: int | None = None
-    currency: str | None = None
-    payment_terms_days: int | None = None
-    tax_rate_percent: Money | None = None
+    name: name_text(200) | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
+    billing_cycle: CycleName | None = None
+    billing_anchor_day: AnchorDay | None = None
+    currency: Currency | None = None
+    payment_terms_days: TermDays | None = None
+    tax_rate_percent: Percent | None = None
     auto_renew: bool | None = None
-    renewal_term_months: int | None = None
-    renewal_uplift_percent: Money | None = None
-    renewal_notice_days: int | None = None
-    status: str | None = None
-    sla_policy_id: str | None = None
-    items: list[dict[str, Any]] | None = None
+    renewal_term_months: TermMonths | None = None
+    renewal_uplift_percent: Percent | None = None
+    renewal_notice_days: TermDays | None = None
+    status: ContractStatus | None = None
+    sla_policy_id: ObjectId | None = None
+    items: Items | None = Field(None, description="items to add")
 
 
 class ItemOut(Schema):
@@ -145,8 +206,8 @@ def contract_out(contract: Contract) -> dict:
 
 
 @router.get("", response=responses({200: ContractList}), summary="List contracts")
-def list_contracts(request, limit: int = Query(50), cursor: str | None = None,
-                   client_id: str | None = None, status: str | None = None):
+def list_contracts(request, limit: int = Limit(), cursor: str | None = Cursor(),
+                   client_id: ObjectId | None = None, status: ContractStatus | None = None):
     require(request.auth, "contracts.view")
     client = client_queries.get_client(client_id, "client_id") if client_id else None
     qs = queries.contracts(client=client, status=status)
@@ -189,8 +250,8 @@ def update_contract(request, contract_id: str, payload: ContractPatch):
 
 
 class QuantityIn(InputSchema):
-    quantity: Money
-    effective_from: date
+    quantity: Quantity
+    effective_from: Day
 
 
 class QuantityOut(Schema):
@@ -217,10 +278,10 @@ def set_quantity(request, contract_id: str, item_id: str, payload: QuantityIn):
 # -- usage ----------------------------------------------------------------------------------
 
 class UsageIn(InputSchema):
-    contract_item_id: str
-    quantity: Money
-    occurred_at: datetime
-    idempotency_key: str
+    contract_item_id: ObjectId
+    quantity: Quantity
+    occurred_at: Timestamp
+    idempotency_key: name_text(200)
 
 
 class UsageOut(Schema):
@@ -233,7 +294,7 @@ class UsageOut(Schema):
 
 
 class UsageBulkIn(InputSchema):
-    records: list[UsageIn]
+    records: Annotated[list[UsageIn], Field(max_length=10_000)]
 
 
 class UsageBulkOut(Schema):
@@ -274,9 +335,9 @@ def record_usage_bulk(request, payload: UsageBulkIn):
 # -- pricing --------------------------------------------------------------------------------
 
 class QuoteIn(InputSchema):
-    pricing: dict[str, Any]
-    quantity: Money
-    currency: str | None = None
+    pricing: PricingIn
+    quantity: Quantity
+    currency: Currency | None = None
 
 
 class QuoteTier(Schema):
@@ -297,7 +358,7 @@ class QuoteOut(Schema):
                      summary="Price a quantity with graduated or volume tiers")
 def pricing_quote(request, payload: QuoteIn):
     require(request.auth, "contracts.view")
-    pricing = Pricing.from_dict(payload.pricing)
+    pricing = Pricing.from_dict(payload.pricing.model_dump(exclude_unset=True))
     try:
         quantity = to_decimal(payload.quantity, "quantity", allow_negative=False)
         currency = validate_currency(payload.currency or request.auth.company.currency)

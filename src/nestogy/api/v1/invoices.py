@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 from ninja import Query, Router, Schema
+from pydantic import Field
 
 from nestogy.accounts.roles import require
 from nestogy.api.idempotency import idempotent
 from nestogy.api.pagination import paginate
-from nestogy.api.schemas import DecimalStr, InputSchema, responses
+from nestogy.api.schemas import (
+    Currency,
+    Cursor,
+    Day,
+    InputSchema,
+    Limit,
+    Money,
+    ObjectId,
+    Percent,
+    Quantity,
+    name_text,
+    responses,
+    text,
+)
 from nestogy.billing import actions, forecast, pdf, queries, recurring
 from nestogy.billing.models import Invoice
 from nestogy.clients import queries as client_queries
@@ -22,42 +36,44 @@ from nestogy.core.money import money_str
 router = Router(tags=["invoices"])
 revenue_router = Router(tags=["invoices"])
 
-Money = DecimalStr
-
-
 class LineIn(InputSchema):
-    description: str
-    quantity: Money = "1"
+    description: name_text(500)
+    quantity: Quantity = "1"
     unit_price: Money
     taxable: bool = True
-    tax_rate: Money | None = None
+    tax_rate: Percent | None = None
+
+
+Lines = Annotated[list[LineIn], Field(max_length=500)]
+Reason = text(1000)
 
 
 class InvoiceIn(InputSchema):
-    client_id: str
-    currency: str | None = None
-    due_date: date | None = None
-    payment_terms_days: int | None = None
-    tax_rate_percent: Money | None = None
-    notes: str | None = None
-    items: list[LineIn] | None = None
+    client_id: ObjectId
+    currency: Currency | None = None
+    due_date: Day | None = None
+    payment_terms_days: Annotated[int, Field(ge=0, le=365)] | None = None
+    tax_rate_percent: Percent | None = None
+    notes: text(5000) | None = None
+    items: Lines | None = None
 
 
 class ItemsIn(InputSchema):
-    items: list[LineIn]
+    items: Annotated[Lines, Field(min_length=1)]
 
 
 class VoidIn(InputSchema):
-    reason: str | None = None
+    reason: Reason | None = None
 
 
 class CreditNoteIn(InputSchema):
-    reason: str | None = None
-    items: list[LineIn] | None = None
+    reason: Reason | None = None
+    items: Lines | None = None
 
 
 class RecurringIn(InputSchema):
-    as_of: date | None = None
+    as_of: Annotated[Day, Field(description="default today; at most 366 days after "
+                                            "today")] | None = None
     preview: bool = False
 
 
@@ -213,9 +229,9 @@ def _lines(items: list[LineIn] | None) -> list[dict[str, Any]]:
 
 
 @router.get("", response=responses({200: InvoiceList}), summary="List invoices")
-def list_invoices(request, limit: int = Query(50), cursor: str | None = None,
-                  status: str | None = None, client_id: str | None = None,
-                  overdue: bool | None = None):
+def list_invoices(request, limit: int = Limit(), cursor: str | None = Cursor(),
+                  status: Literal[tuple(Invoice.Status.values)] | None = None,
+                  client_id: ObjectId | None = None, overdue: bool | None = None):
     require(request.auth, "invoices.view")
     client = client_queries.get_client(client_id, "client_id") if client_id else None
     qs = queries.invoices(status=status, client=client, overdue=overdue,
@@ -241,7 +257,7 @@ def create_invoice(request, payload: InvoiceIn):
 
 @router.get("/overdue", response=responses({200: OverdueOut}),
             summary="Open invoices by days past due (aging buckets 0, 1-30, 31-60, 61-90, 90+)")
-def overdue_report(request, client_id: str | None = None):
+def overdue_report(request, client_id: ObjectId | None = None):
     require(request.auth, "invoices.view")
     client = client_queries.get_client(client_id, "client_id") if client_id else None
     company = request.auth.company
@@ -381,7 +397,7 @@ def credit_note(request, invoice_id: str, payload: CreditNoteIn):
 
 @revenue_router.get("/forecast", response=responses({200: ForecastOut}),
                     summary="Revenue forecast per month (recurring + usage) and MRR/ARR")
-def revenue_forecast(request, months: int = 12):
+def revenue_forecast(request, months: Annotated[int, Query(ge=1, le=60)] = 12):
     require(request.auth, "revenue.view")
     if not 1 <= months <= 60:
         raise ValidationError("months", "must be between 1 and 60")

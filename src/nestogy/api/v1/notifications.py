@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from ninja import Query, Router, Schema
+from ninja import Router, Schema
+from pydantic import Field
 
 from nestogy.accounts.roles import require
 from nestogy.api.pagination import paginate
-from nestogy.api.schemas import InputSchema, SecretState, responses
-from nestogy.notifications import actions, queries
-from nestogy.notifications.models import Delivery, Notification
+from nestogy.api.schemas import Cursor, InputSchema, Limit, SecretState, responses, text
+from nestogy.notifications import actions, preferences, queries
+from nestogy.notifications.models import Channel, Delivery, Notification
 
 router = Router(tags=["notifications"])
 preferences_router = Router(tags=["notifications"])
@@ -70,19 +72,49 @@ class PreferencesOut(Schema):
     addresses: Addresses
 
 
+ChannelName = Literal[preferences.USER_CHANNEL_VALUES]
+EventName = Annotated[str, Field(min_length=1, max_length=100,
+                                 description="a registered event type (GET lists them)")]
+
+
 class PreferenceChange(InputSchema):
-    event: str
-    channel: str
+    event: EventName
+    channel: ChannelName
     enabled: bool | None
 
 
+class PreferenceItemIn(InputSchema):
+    """One event as GET answers it; ``channels`` are the channels wanted."""
+
+    event: EventName
+    channels: dict[ChannelName, bool]
+    description: str | None = Field(None, description="read-only; ignored in a request",
+                                    json_schema_extra={"readOnly": True})
+    defaults: dict[str, Any] | None = Field(None, description="read-only; ignored in a "
+                                            "request", json_schema_extra={"readOnly": True})
+
+
+class AddressStateIn(InputSchema):
+    """An address as GET shows it (write-only state): sent back, it keeps the stored address."""
+
+    set: bool
+    last4: text(4) | None = None
+    count: Annotated[int, Field(ge=0, le=1000)] | None = None
+    error: text(200) | None = None
+
+
 class AddressesIn(InputSchema):
-    sms: str | None = None
-    slack: str | None = None
+    """A new address (text; empty removes it), or the state GET answered (kept as is)."""
+
+    sms: text(1000) | AddressStateIn | None = None
+    slack: text(1000) | AddressStateIn | None = None
 
 
 class PreferencesIn(InputSchema):
-    preferences: list[PreferenceChange] = []
+    preferences: list[PreferenceChange] = Field([], max_length=1000)
+    items: list[PreferenceItemIn] | None = Field(
+        None, max_length=1000, description="the effective channels per event, in the form "
+        "GET answers; only what differs is stored")
     addresses: AddressesIn | None = None
 
 
@@ -104,7 +136,7 @@ def delivery_out(d: Delivery) -> dict:
 
 
 @router.get("", response=responses({200: NotificationList}), summary="My in-app notifications")
-def list_notifications(request, limit: int = Query(50), cursor: str | None = None,
+def list_notifications(request, limit: int = Limit(), cursor: str | None = Cursor(),
                        unread: bool | None = None):
     require(request.auth, "notifications.own")
     qs = queries.inbox(request.auth, unread=unread)
@@ -114,9 +146,10 @@ def list_notifications(request, limit: int = Query(50), cursor: str | None = Non
 
 @router.get("/deliveries", response=responses({200: DeliveryList}),
             summary="The company's delivery log (every message on every channel)")
-def list_deliveries(request, limit: int = Query(50), cursor: str | None = None,
-                    status: str | None = None, channel: str | None = None,
-                    event: str | None = None):
+def list_deliveries(request, limit: int = Limit(), cursor: str | None = Cursor(),
+                    status: Literal[tuple(Delivery.Status.values)] | None = None,
+                    channel: Literal[tuple(Channel.values)] | None = None,
+                    event: text(100) | None = None):
     require(request.auth, "notifications.deliveries")
     qs = queries.deliveries(status=status, channel=channel, event=event)
     rows, next_cursor = paginate(qs, limit=limit, cursor=cursor, order=("-created_at", "-id"))
@@ -153,7 +186,12 @@ def get_preferences(request):
                         summary="Change my notification preferences and channel addresses")
 def put_preferences(request, payload: PreferencesIn):
     require(request.auth, "notifications.own")
-    addresses = payload.addresses.model_dump(exclude_unset=True) if payload.addresses else {}
+    addresses = {channel: value for channel, value in
+                 (payload.addresses.model_dump(exclude_unset=True) if payload.addresses
+                  else {}).items()
+                 if not isinstance(value, dict)}  # a state object keeps the stored address
     actions.update_preferences(request.auth, [p.model_dump() for p in payload.preferences],
-                               addresses)
+                               addresses,
+                               [i.model_dump(include={"event", "channels"})
+                                for i in payload.items or []])
     return queries.effective_preferences(request.auth)

@@ -4,18 +4,30 @@ cards on file and statements under /clients/{id}, and the Stripe webhook."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
-from ninja import Query, Router, Schema, Status
-from pydantic import WithJsonSchema
+from ninja import Router, Schema, Status
+from pydantic import Field
 
 from nestogy.accounts.roles import require
 from nestogy.api.errors import error_body
 from nestogy.api.idempotency import idempotent
 from nestogy.api.pagination import paginate
-from nestogy.api.schemas import ErrorOut, InputSchema, responses
+from nestogy.api.schemas import (
+    Currency,
+    Cursor,
+    ErrorOut,
+    InputSchema,
+    Limit,
+    MoneyPositive,
+    ObjectId,
+    Timestamp,
+    name_text,
+    responses,
+    text,
+)
 from nestogy.api.v1.invoices import invoice_out
 from nestogy.billing import queries as billing_queries
 from nestogy.clients import queries as client_queries
@@ -30,41 +42,41 @@ router = Router(tags=["payments"])
 clients_router = Router(tags=["payments"])
 webhooks_router = Router(tags=["payments"], auth=None)
 
-# Validated by the actions (decimal strings; floats are refused naming the field).
-Money = Annotated[Any, WithJsonSchema({"type": "string", "format": "decimal",
-                                       "examples": ["54.84"]})]
+# Amounts: greater than 0, below 10^10, with no more decimals than the currency has.
+Amount = Annotated[MoneyPositive, Field(description="at most the currency's minor unit of "
+                                                    "decimals (2 for USD, 0 for JPY)")]
 
 
 class PaymentIn(InputSchema):
-    amount: Money
-    method: str
-    reference: str | None = None
-    received_at: datetime | None = None
-    notes: str | None = None
+    amount: Amount
+    method: Literal[tuple(Payment.Method.values)]
+    reference: text(200) | None = None
+    received_at: Annotated[Timestamp, Field(description="not in the future")] | None = None
+    notes: text(2000) | None = None
 
 
 class AllocationIn(InputSchema):
-    invoice_id: str
-    amount: Money
+    invoice_id: ObjectId
+    amount: Amount
 
 
 class ClientPaymentIn(PaymentIn):
-    client_id: str
-    currency: str | None = None
-    allocations: list[AllocationIn] | None = None
+    client_id: ObjectId
+    currency: Currency | None = None
+    allocations: Annotated[list[AllocationIn], Field(max_length=500)] | None = None
 
 
 class RefundIn(InputSchema):
-    amount: Money | None = None
-    reason: str | None = None
+    amount: Amount | None = None
+    reason: text(300) | None = None
 
 
 class CreditIn(InputSchema):
-    amount: Money | None = None
+    amount: Amount | None = None
 
 
 class MethodIn(InputSchema):
-    payment_method_reference: str
+    payment_method_reference: name_text(255)
     auto_pay: bool = False
 
 
@@ -309,8 +321,9 @@ def create_payment(request, payload: ClientPaymentIn):
 
 
 @router.get("", response=responses({200: PaymentList}), summary="List payments")
-def list_payments(request, limit: int = Query(50), cursor: str | None = None,
-                  client_id: str | None = None, method: str | None = None):
+def list_payments(request, limit: int = Limit(), cursor: str | None = Cursor(),
+                  client_id: ObjectId | None = None,
+                  method: Literal[tuple(Payment.Method.values)] | None = None):
     require(request.auth, "invoices.view")
     client = client_queries.get_client(client_id, "client_id") if client_id else None
     qs = queries.payments(client=client, method=method).prefetch_related("allocations__invoice")
@@ -374,7 +387,7 @@ def client_credit(request, client_id: str):
                     summary="Statement of account as PDF: invoices, payments, running balance",
                     openapi_extra={"responses": {200: {
                         "description": "PDF", "content": {"application/pdf": {}}}}})
-def client_statement(request, client_id: str, currency: str | None = None):
+def client_statement(request, client_id: str, currency: Currency | None = None):
     require(request.auth, "invoices.view")
     client = client_queries.get_client(client_id)
     if currency is not None:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
+from typing import Annotated, Any
 
 from django.db import transaction
-from ninja import Router, Schema, Status
+from ninja import Body, Router, Schema, Status
+from pydantic import Discriminator, Field, Tag
 
 from nestogy.accounts.queries import get_member
 from nestogy.accounts.roles import require
-from nestogy.api.schemas import InputSchema, responses
+from nestogy.api.schemas import InputSchema, Timestamp, name_text, responses, text
+from nestogy.api.v1.users import Skills
 from nestogy.core.errors import NotFound
 from nestogy.routing import actions
-from nestogy.routing.models import CategorySkill, OutOfOffice
+from nestogy.routing.engine import MAX_WEIGHT, Weights
+from nestogy.routing.models import OutOfOffice
 
 router = Router(tags=["routing"])
 
@@ -28,12 +31,44 @@ class CategoryList(Schema):
 
 
 class SkillsIn(InputSchema):
-    category: str
-    skills: dict[str, int]
+    """One category's requirements (replaces that category's)."""
+
+    category: name_text(100)
+    skills: Skills
+
+
+class CategoryTableIn(InputSchema):
+    """The whole table, as GET answers it: categories not listed require nothing any more."""
+
+    items: list[SkillsIn] = Field(max_length=1000)
+
+
+def _skills_form(value: Any) -> str:
+    has_items = "items" in value if isinstance(value, dict) else hasattr(value, "items")
+    return "CategoryTableIn" if has_items else "SkillsIn"
+
+
+# One category, or (with ``items``) the whole table: errors name the fields of that form.
+CategorySkillsIn = Annotated[
+    Annotated[SkillsIn, Tag("SkillsIn")] | Annotated[CategoryTableIn, Tag("CategoryTableIn")],
+    Discriminator(_skills_form)]
+
+Weight = Annotated[float, Field(ge=0, le=MAX_WEIGHT)]
+
+
+class WeightValues(InputSchema):
+    skill: Weight | None = None
+    familiarity: Weight | None = None
+    load: Weight | None = None
+    headroom: Weight | None = None
 
 
 class WeightsIn(InputSchema):
-    weights: dict[str, float]
+    weights: WeightValues = Field(description="the weights wanted; unnamed ones keep their "
+                                              "defaults")
+    overrides: dict[str, Any] | None = Field(
+        None, description="read-only (what GET answers); ignored in a request",
+        json_schema_extra={"readOnly": True})
 
 
 class WeightsOut(Schema):
@@ -42,9 +77,9 @@ class WeightsOut(Schema):
 
 
 class AbsenceIn(InputSchema):
-    starts_at: datetime
-    ends_at: datetime
-    note: str = ""
+    starts_at: Timestamp
+    ends_at: Timestamp
+    note: text(200) = ""
 
 
 class AbsenceOut(Schema):
@@ -64,25 +99,32 @@ def absence_out(period: OutOfOffice) -> dict:
             "starts_at": period.starts_at, "ends_at": period.ends_at, "note": period.note}
 
 
+def _category_table() -> dict:
+    return {"items": [{"category": c, "skills": s}
+                      for c, s in sorted(actions.category_table().items())]}
+
+
 @router.get("/category-skills", response=responses({200: CategoryList}),
             summary="Skills each ticket category requires")
 def list_category_skills(request):
     require(request.auth, "tickets.view")
-    grouped: dict[str, dict[str, int]] = defaultdict(dict)
-    for category, skill, level in CategorySkill.objects.values_list("category", "skill",
-                                                                    "min_level"):
-        grouped[category][skill] = level
-    return {"items": [{"category": c, "skills": s} for c, s in sorted(grouped.items())]}
+    return _category_table()
 
 
-@router.put("/category-skills", response=responses({200: CategoryOut}),
-            summary="Set what a ticket category requires (replaces; {} = nothing)")
-def set_category_skills(request, payload: SkillsIn):
+@router.put("/category-skills", response=responses({200: CategoryList}),
+            summary="Set what one ticket category requires ({category, skills}; {} = "
+                    "nothing), or the whole table ({items}, as GET answers it); answers the "
+                    "table")
+def set_category_skills(request, payload: CategorySkillsIn = Body(...)):  # noqa: B008
     require(request.auth, "routing.manage")
-    rows = actions.set_category_skills(request.auth.company, payload.category, payload.skills,
-                                       actor=request.auth.user)
-    return {"category": payload.category.strip(),
-            "skills": {r.skill: r.min_level for r in rows}}
+    if isinstance(payload, CategoryTableIn):
+        actions.set_category_table(request.auth.company,
+                                   [(item.category, item.skills) for item in payload.items],
+                                   actor=request.auth.user)
+    else:
+        actions.set_category_skills(request.auth.company, payload.category, payload.skills,
+                                    actor=request.auth.user)
+    return _category_table()
 
 
 @router.get("/weights", response=responses({200: WeightsOut}), summary="Scoring weights")
@@ -96,8 +138,13 @@ def get_weights(request):
             summary="Override scoring weights (skill, familiarity, load, headroom)")
 def put_weights(request, payload: WeightsIn):
     require(request.auth, "routing.manage")
-    weights = actions.set_weights(request.auth.company, payload.weights, actor=request.auth.user)
-    return {"weights": weights.as_dict(), "overrides": payload.weights}
+    wanted = payload.weights.model_dump(exclude_none=True)
+    defaults = Weights().as_dict()
+    weights = actions.set_weights(request.auth.company,
+                                  {k: v for k, v in wanted.items() if v != defaults[k]},
+                                  actor=request.auth.user)
+    return {"weights": weights.as_dict(),
+            "overrides": request.auth.company.get_setting("routing.weights")}
 
 
 @router.get("/users/{user_id}/absences", response=responses({200: AbsenceList}),

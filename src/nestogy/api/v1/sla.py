@@ -3,19 +3,41 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from ninja import Query, Router, Schema, Status
+from ninja import Router, Schema, Status
+from pydantic import Field, create_model
 
 from nestogy.accounts.roles import require
 from nestogy.api.pagination import paginate
-from nestogy.api.schemas import InputSchema, responses
+from nestogy.api.schemas import (
+    Cursor,
+    Day,
+    InputSchema,
+    Limit,
+    ObjectId,
+    Timestamp,
+    TimeZone,
+    name_text,
+    responses,
+)
 from nestogy.core.errors import NotFound, ValidationError
 from nestogy.core.timeutil import as_utc
 from nestogy.sla import actions, queries
+from nestogy.sla.actions import (
+    MAX_LEVEL,
+    MAX_LEVEL_PERCENT,
+    MAX_TARGET_MINUTES,
+    NOTIFY,
+    PAUSABLE,
+)
+from nestogy.sla.calendar import WEEKDAYS
+from nestogy.sla.clock import PRIORITIES
 from nestogy.sla.models import BusinessCalendar, SLAPolicy
 
 router = Router(tags=["calendars"])
+
+MAX_BUDGET_SECONDS = 100_000 * 3600
 policies_router = Router(tags=["sla policies"])
 
 
@@ -27,23 +49,39 @@ def ref(getter, value: str, field: str):
         raise ValidationError(field, "not found") from None
 
 
+Weekday = Literal[WEEKDAYS]
+ClockTime = Annotated[str, Field(pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$",
+                                 examples=["09:00"])]
+Window = Annotated[list[ClockTime], Field(min_length=2, max_length=2,
+                                          description="[start, end), start before end; "
+                                                      "windows of a day in order, not "
+                                                      "overlapping")]
+Hours = dict[Weekday, Annotated[list[Window], Field(max_length=24)]]
+Holidays = Annotated[list[Day], Field(max_length=1000)]
+HolidayCountry = Annotated[str, Field(pattern=r"^([A-Za-z]{2,3})?$",
+                                      description="a country code the holidays library "
+                                                  "supports (US, DE, GBR...), or empty")]
+Subdivision = Annotated[str, Field(max_length=10,
+                                   description="a subdivision of holiday_country, or empty")]
+
+
 class CalendarIn(InputSchema):
-    name: str
-    timezone: str = "UTC"
-    hours: dict[str, list[list[str]]] = {}
-    holidays: list[str] = []
-    holiday_country: str | None = None
-    holiday_subdivision: str | None = None
+    name: name_text(200)
+    timezone: TimeZone = "UTC"
+    hours: Hours = {}
+    holidays: Holidays = []
+    holiday_country: HolidayCountry | None = None
+    holiday_subdivision: Subdivision | None = None
     is_24x7: bool = False
 
 
 class CalendarPatch(InputSchema):
-    name: str | None = None
-    timezone: str | None = None
-    hours: dict[str, list[list[str]]] | None = None
-    holidays: list[str] | None = None
-    holiday_country: str | None = None
-    holiday_subdivision: str | None = None
+    name: name_text(200) | None = None
+    timezone: TimeZone | None = None
+    hours: Hours | None = None
+    holidays: Holidays | None = None
+    holiday_country: HolidayCountry | None = None
+    holiday_subdivision: Subdivision | None = None
     is_24x7: bool | None = None
 
 
@@ -64,8 +102,8 @@ class CalendarList(Schema):
 
 
 class AddTimeIn(InputSchema):
-    start: datetime
-    seconds: int
+    start: Timestamp
+    seconds: Annotated[int, Field(ge=0, le=MAX_BUDGET_SECONDS)]
 
 
 class AddTimeOut(Schema):
@@ -73,8 +111,8 @@ class AddTimeOut(Schema):
 
 
 class BetweenIn(InputSchema):
-    start: datetime
-    end: datetime
+    start: Timestamp
+    end: Timestamp = Field(description="within 50 years of start")
 
 
 class BetweenOut(Schema):
@@ -95,7 +133,7 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("", response=responses({200: CalendarList}), summary="List calendars")
-def list_calendars(request, limit: int = Query(50), cursor: str | None = None):
+def list_calendars(request, limit: int = Limit(), cursor: str | None = Cursor()):
     require(request.auth, "calendars.view")
     rows, next_cursor = paginate(BusinessCalendar.objects.all(), limit=limit, cursor=cursor,
                                  order=("name", "id"))
@@ -106,7 +144,7 @@ def list_calendars(request, limit: int = Query(50), cursor: str | None = None):
 def create_calendar(request, payload: CalendarIn):
     require(request.auth, "calendars.manage")
     calendar = actions.create_calendar(request.auth.company,
-                                       _clean(payload.model_dump(exclude_unset=True)),
+                                       _clean(payload.model_dump(mode="json", exclude_unset=True)),
                                        actor=request.auth.user)
     return Status(201, calendar_out(calendar))
 
@@ -122,7 +160,7 @@ def get_calendar(request, calendar_id: str):
 def update_calendar(request, calendar_id: str, payload: CalendarPatch):
     require(request.auth, "calendars.manage")
     calendar = actions.update_calendar(queries.get_calendar(calendar_id),
-                                       _clean(payload.model_dump(exclude_unset=True)),
+                                       _clean(payload.model_dump(mode="json", exclude_unset=True)),
                                        actor=request.auth.user)
     return calendar_out(calendar)
 
@@ -132,8 +170,8 @@ def update_calendar(request, calendar_id: str, payload: CalendarPatch):
 def add_business_time(request, calendar_id: str, payload: AddTimeIn):
     require(request.auth, "calendars.view")
     calendar = queries.get_calendar(calendar_id)
-    if payload.seconds < 0 or payload.seconds > 100_000 * 3600:
-        raise ValidationError("seconds", "must be between 0 and 360000000")
+    if payload.seconds < 0 or payload.seconds > MAX_BUDGET_SECONDS:
+        raise ValidationError("seconds", f"must be between 0 and {MAX_BUDGET_SECONDS}")
     start = as_utc(payload.start, "start")
     return {"due_at": calendar.as_calendar().add_business_time(start, payload.seconds)}
 
@@ -149,37 +187,51 @@ def business_seconds(request, calendar_id: str, payload: BetweenIn):
     return {"seconds": calendar.as_calendar().business_seconds_between(start, end)}
 
 
+Minutes = Annotated[int, Field(ge=1, le=MAX_TARGET_MINUTES)]
+
+
 class TargetIn(InputSchema):
-    first_response_minutes: int
-    resolution_minutes: int
+    first_response_minutes: Minutes
+    resolution_minutes: Minutes
+
+
+# One target per priority, all required.
+TargetsIn = create_model("TargetsIn", __base__=InputSchema,
+                         **dict.fromkeys(PRIORITIES, (TargetIn, ...)))
 
 
 class LevelIn(InputSchema):
-    level: int
-    percent: int | None = None
-    notify: str = "assignee"
+    level: Annotated[int, Field(ge=1, le=MAX_LEVEL, description="unique in the ladder")]
+    percent: Annotated[int, Field(ge=1, le=MAX_LEVEL_PERCENT)] | None = Field(
+        None, description="percent of the target; null = the policy's warning_percent")
+    notify: Literal[NOTIFY] = "assignee"
     raise_priority: bool = False
     reassign: bool = False
 
 
+WarningPercent = Annotated[int, Field(ge=1, le=99)]
+PauseStatuses = list[Literal[PAUSABLE]]
+Ladder = Annotated[list[LevelIn], Field(max_length=MAX_LEVEL)]
+
+
 class PolicyIn(InputSchema):
-    name: str
-    calendar_id: str
+    name: name_text(200)
+    calendar_id: ObjectId
     is_default: bool = False
-    warning_percent: int = 80
-    targets: dict[str, TargetIn]
-    pause_statuses: list[str] | None = None
-    escalation_ladder: list[LevelIn] | None = None
+    warning_percent: WarningPercent = 80
+    targets: TargetsIn
+    pause_statuses: PauseStatuses | None = None
+    escalation_ladder: Ladder | None = None
 
 
 class PolicyPatch(InputSchema):
-    name: str | None = None
-    calendar_id: str | None = None
+    name: name_text(200) | None = None
+    calendar_id: ObjectId | None = None
     is_default: bool | None = None
-    warning_percent: int | None = None
-    targets: dict[str, TargetIn] | None = None
-    pause_statuses: list[str] | None = None
-    escalation_ladder: list[LevelIn] | None = None
+    warning_percent: WarningPercent | None = None
+    targets: TargetsIn | None = None
+    pause_statuses: PauseStatuses | None = None
+    escalation_ladder: Ladder | None = None
 
 
 class PolicyOut(Schema):
@@ -220,7 +272,7 @@ def _policy_data(payload) -> dict[str, Any]:
 
 
 @policies_router.get("", response=responses({200: PolicyList}), summary="List SLA policies")
-def list_policies(request, limit: int = Query(50), cursor: str | None = None):
+def list_policies(request, limit: int = Limit(), cursor: str | None = Cursor()):
     require(request.auth, "sla_policies.view")
     rows, next_cursor = paginate(SLAPolicy.objects.select_related("calendar"), limit=limit,
                                  cursor=cursor, order=("name", "id"))

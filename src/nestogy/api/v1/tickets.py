@@ -3,48 +3,73 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.db import transaction
 from ninja import Query, Router, Schema, Status
+from pydantic import Field
 
 from nestogy.accounts.queries import get_member
 from nestogy.accounts.roles import require
 from nestogy.api.pagination import paginate
-from nestogy.api.schemas import InputSchema, responses
+from nestogy.api.schemas import (
+    Cursor,
+    InputSchema,
+    Limit,
+    ObjectId,
+    Timestamp,
+    name_text,
+    responses,
+    text,
+)
 from nestogy.api.v1.sla import ref
 from nestogy.clients.queries import get_client, get_contact, get_site
 from nestogy.core.errors import ValidationError
 from nestogy.core.timeutil import as_utc
 from nestogy.tickets import actions, escalation, queries, reports
-from nestogy.tickets.models import Reply, Ticket
+from nestogy.tickets.models import SLA_STATES, Priority, Reply, Ticket
+from nestogy.tickets.models import Status as TicketStatus
 
 router = Router(tags=["tickets"])
 
 
+PriorityName = Literal[tuple(Priority.values)]
+StatusName = Literal[tuple(TicketStatus.values)]
+Subject = name_text(300)
+Description = text(100_000)
+Category = text(100)
+OpenedAt = Annotated[Timestamp, Field(description="not in the future")]
+
+
+def _any_of(values) -> str:
+    """Pattern of a comma-separated list of ``values`` (a filter matching any of them)."""
+    one = "|".join(values)
+    return rf"^({one})(,({one}))*$"
+
+
 class TicketIn(InputSchema):
-    client_id: str
-    subject: str
-    description: str | None = None
-    priority: str = "medium"
-    category: str | None = None
-    contact_id: str | None = None
-    site_id: str | None = None
-    assignee_id: str | None = None
-    opened_at: datetime | None = None
-    status: str | None = None
+    client_id: ObjectId
+    subject: Subject
+    description: Description | None = None
+    priority: PriorityName = "medium"
+    category: Category | None = None
+    contact_id: ObjectId | None = None
+    site_id: ObjectId | None = None
+    assignee_id: ObjectId | None = None
+    opened_at: OpenedAt | None = None
+    status: StatusName | None = None
 
 
 class TicketPatch(InputSchema):
-    status: str | None = None
-    priority: str | None = None
-    assignee_id: str | None = None
-    category: str | None = None
-    subject: str | None = None
-    description: str | None = None
-    client_id: str | None = None
-    contact_id: str | None = None
-    site_id: str | None = None
+    status: StatusName | None = None
+    priority: PriorityName | None = None
+    assignee_id: ObjectId | None = None
+    category: Category | None = None
+    subject: Subject | None = None
+    description: Description | None = None
+    client_id: ObjectId | None = None
+    contact_id: ObjectId | None = None
+    site_id: ObjectId | None = None
 
 
 class FirstResponseOut(Schema):
@@ -96,7 +121,7 @@ class TicketList(Schema):
 
 
 class ReplyIn(InputSchema):
-    body: str
+    body: name_text(100_000)
     public: bool = True
 
 
@@ -115,35 +140,40 @@ class ReplyList(Schema):
 
 
 class ImportEventIn(InputSchema):
-    at: datetime
+    at: Annotated[Timestamp, Field(description="between opened_at and now")]
     type: Literal["reply", "status", "priority"]
     public: bool = True
     author: Literal["staff", "contact"] = "staff"
-    status: str | None = None
-    priority: str | None = None
-    body: str | None = None
+    status: StatusName | None = Field(None, description="required for type status")
+    priority: PriorityName | None = Field(None, description="required for type priority")
+    body: Description | None = None
 
 
 class ImportIn(InputSchema):
-    client_id: str
-    subject: str
-    priority: str = "medium"
-    opened_at: datetime
-    description: str | None = None
-    category: str | None = None
-    contact_id: str | None = None
-    assignee_id: str | None = None
-    events: list[ImportEventIn] = []
+    client_id: ObjectId
+    subject: Subject
+    priority: PriorityName = "medium"
+    opened_at: OpenedAt
+    description: Description | None = None
+    category: Category | None = None
+    contact_id: ObjectId | None = None
+    assignee_id: ObjectId | None = None
+    events: Annotated[list[ImportEventIn], Field(max_length=5000)] = []
+
+
+TicketIds = Annotated[list[ObjectId], Field(min_length=1, max_length=500)]
 
 
 class BulkAssignIn(InputSchema):
-    ticket_ids: list[str]
-    assignee_id: str | None
+    ticket_ids: TicketIds
+    assignee_id: Annotated[str, Field(pattern=r"^(auto|usr_[A-Za-z0-9]{1,60})$",
+                                      description='a user id, "auto" (optimised), or null '
+                                                  "(unassign)")] | None
 
 
 class BulkStatusIn(InputSchema):
-    ticket_ids: list[str]
-    status: str
+    ticket_ids: TicketIds
+    status: StatusName
 
 
 class BulkItemOut(Schema):
@@ -273,13 +303,24 @@ def _refs(data: dict) -> dict:
     return data
 
 
+StatusFilter = Annotated[str, Field(pattern=_any_of(TicketStatus.values),
+                                   description="one status or several, comma-separated")]
+PriorityFilter = Annotated[str, Field(pattern=_any_of(Priority.values),
+                                     description="one priority or several, comma-separated")]
+SlaStateFilter = Annotated[str, Field(pattern=_any_of(SLA_STATES),
+                                     description="one SLA state or several, comma-separated")]
+
+
 @router.get("", response=responses({200: TicketList}), summary="List tickets")
-def list_tickets(request, limit: int = Query(50), cursor: str | None = None,
-                 status: str | None = None, priority: str | None = None,
-                 client_id: str | None = None, assignee_id: str | None = None,
-                 sla_state: str | None = None, q: str | None = None,
-                 opened_after: datetime | None = None, opened_before: datetime | None = None,
-                 sort: str | None = None):
+def list_tickets(request, limit: int = Limit(), cursor: str | None = Cursor(),
+                 status: StatusFilter | None = None, priority: PriorityFilter | None = None,
+                 client_id: ObjectId | None = None,
+                 assignee_id: Annotated[str | None, Query(
+                     max_length=64,
+                     description='a user id, or "none" for unassigned tickets')] = None,
+                 sla_state: SlaStateFilter | None = None, q: text(300) | None = None,
+                 opened_after: Timestamp | None = None, opened_before: Timestamp | None = None,
+                 sort: Literal[tuple(queries.SORTS)] | None = None):
     require(request.auth, "tickets.view")
     qs = queries.tickets(
         status=status, priority=priority, client_id=client_id, assignee_id=assignee_id,
@@ -338,18 +379,18 @@ def bulk_status(request, payload: BulkStatusIn):
     return {"results": [r.__dict__ for r in results]}
 
 
-@router.get("/sla-report", response=responses({200: reports.ReportOut}),
+@router.get("/sla-report", response=responses({200: reports.SlaReportOut}),
             summary="SLA compliance per priority, client or assignee")
-def sla_report(request, group_by: str = "priority",
-               from_: datetime | None = Query(None, alias="from"),  # noqa: B008
-               to: datetime | None = None):
+def sla_report(request, group_by: Literal[tuple(reports.GROUPS)] = "priority",
+               from_: Timestamp | None = Query(None, alias="from"),  # noqa: B008
+               to: Timestamp | None = None):
     require(request.auth, "tickets.reports")
     return reports.sla_report(
         group_by=group_by, start=as_utc(from_, "from") if from_ else None,
         end=as_utc(to, "to") if to else None)
 
 
-@router.post("/escalations/check", response=responses({200: escalation.ReportOut}),
+@router.post("/escalations/check", response=responses({200: escalation.EscalationCheckOut}),
              summary="Find and fire due SLA warnings, breaches and escalations now")
 def check_escalations(request, payload: CheckIn):
     require(request.auth, "tickets.escalations")
@@ -412,7 +453,7 @@ def delete_ticket(request, ticket_id: str):
 
 @router.get("/{ticket_id}/replies", response=responses({200: ReplyList}),
             summary="List a ticket's replies")
-def list_replies(request, ticket_id: str, limit: int = Query(50), cursor: str | None = None):
+def list_replies(request, ticket_id: str, limit: int = Limit(), cursor: str | None = Cursor()):
     require(request.auth, "tickets.view")
     ticket = queries.get_ticket(ticket_id)
     rows, next_cursor = paginate(queries.replies(ticket), limit=limit, cursor=cursor,
@@ -432,8 +473,8 @@ def add_reply(request, ticket_id: str, payload: ReplyIn):
 
 @router.get("/{ticket_id}/escalations", response=responses({200: EscalationList}),
             summary="The escalation levels fired on a ticket")
-def list_escalations(request, ticket_id: str, limit: int = Query(50),
-                     cursor: str | None = None):
+def list_escalations(request, ticket_id: str, limit: int = Limit(),
+                     cursor: str | None = Cursor()):
     require(request.auth, "tickets.view")
     ticket = queries.get_ticket(ticket_id)
     rows, next_cursor = paginate(queries.escalations(ticket), limit=limit, cursor=cursor,

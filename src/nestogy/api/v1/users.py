@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 
 from django.db import transaction
-from ninja import Query, Router, Schema, Status
+from ninja import Router, Schema, Status
+from pydantic import Field
 
 from nestogy.accounts import actions, queries
 from nestogy.accounts.models import ApiToken, Invitation, Membership, TechnicianProfile
-from nestogy.accounts.roles import require
+from nestogy.accounts.roles import Role, require
 from nestogy.api.pagination import paginate
-from nestogy.api.schemas import InputSchema, responses
+from nestogy.api.schemas import (
+    Cursor,
+    Email,
+    InputSchema,
+    Limit,
+    ObjectId,
+    OptionalTimeZone,
+    responses,
+    text,
+)
 from nestogy.core.errors import NotFound, PermissionDenied, ValidationError
 from nestogy.routing.actions import set_technician_calendar
 
@@ -20,24 +31,33 @@ tokens_router = Router(tags=["users"])
 me_router = Router(tags=["users"])
 
 
+RoleName = Literal[tuple(Role.values)]
+SkillName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.+#/-]{0,49}$",
+                                 description="1-50 letters, digits, spaces or _.+#/- "
+                                             "(stored lower-case)")]
+SkillLevel = Annotated[int, Field(ge=1, le=5)]
+Skills = dict[SkillName, SkillLevel]
+MaxOpen = Annotated[int, Field(ge=0, le=1000)]
+
+
 class UserIn(InputSchema):
-    email: str
-    name: str = ""
-    role: str
-    skills: dict[str, int] | None = None
-    max_open_tickets: int | None = None
-    calendar_id: str | None = None
+    email: Email
+    name: text(200) = ""
+    role: RoleName
+    skills: Skills | None = None
+    max_open_tickets: MaxOpen | None = None
+    calendar_id: ObjectId | None = None
 
 
 class UserPatch(InputSchema):
-    name: str | None = None
-    role: str | None = None
-    timezone: str | None = None
-    skills: dict[str, int] | None = None
-    max_open_tickets: int | None = None
+    name: text(200) | None = None
+    role: RoleName | None = None
+    timezone: OptionalTimeZone | None = None
+    skills: Skills | None = None
+    max_open_tickets: MaxOpen | None = None
     out_of_office: bool | None = None
     is_active: bool | None = None
-    calendar_id: str | None = None
+    calendar_id: ObjectId | None = None
 
 
 class UserOut(Schema):
@@ -59,11 +79,14 @@ class UserList(Schema):
     next_cursor: str | None
 
 
+InvitationStatus = Literal["pending", "accepted", "declined", "revoked", "expired"]
+
+
 class InvitationOut(Schema):
     id: str
     email: str
-    role: str
-    status: str
+    role: RoleName
+    status: InvitationStatus
     expires_at: datetime
 
 
@@ -73,7 +96,7 @@ class InvitationList(Schema):
 
 
 class TokenIn(InputSchema):
-    name: str = "API token"
+    name: text(100) = "API token"
 
 
 class TokenOut(Schema):
@@ -151,8 +174,8 @@ def token_out(token: ApiToken) -> dict:
 
 
 @router.get("", response=responses({200: UserList}), summary="List staff")
-def list_users(request, limit: int = Query(50), cursor: str | None = None,
-               role: str | None = None):
+def list_users(request, limit: int = Limit(), cursor: str | None = Cursor(),
+               role: RoleName | None = None):
     require(request.auth, "users.view")
     qs = queries.members(request.auth)
     if role:
@@ -187,8 +210,8 @@ def create_user(request, payload: UserIn):
 
 @router.get("/invitations", response=responses({200: InvitationList}),
             summary="List invitations sent to existing accounts")
-def list_invitations(request, limit: int = Query(50), cursor: str | None = None,
-                     status: str | None = None):
+def list_invitations(request, limit: int = Limit(), cursor: str | None = Cursor(),
+                     status: InvitationStatus | None = None):
     require(request.auth, "users.create")
     rows, next_cursor = paginate(queries.invitations(status), limit=limit, cursor=cursor,
                                  order=("-id",))
@@ -249,7 +272,7 @@ def delete_user(request, user_id: str):
 
 
 @tokens_router.get("", response=responses({200: TokenList}), summary="List your API tokens")
-def list_tokens(request, limit: int = Query(50), cursor: str | None = None):
+def list_tokens(request, limit: int = Limit(), cursor: str | None = Cursor()):
     qs = ApiToken.objects.filter(user=request.auth.user)
     rows, next_cursor = paginate(qs, limit=limit, cursor=cursor, order=("-id",))
     return {"items": [token_out(t) for t in rows], "next_cursor": next_cursor}

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scope
 
 from nestogy.billing import actions, recurring
+from nestogy.core.errors import ValidationError
 from nestogy.core.money import money_str
 from nestogy.tenancy.models import Company
 
@@ -39,8 +40,11 @@ class Command(BaseCommand):
                     if not options["json"] and count >= 1000 and done % 1000 < 250:
                         self.stderr.write(f"  {name}: {done}/{count} contracts")
 
-                result = recurring.run_recurring(company, day, preview=options["preview"],
-                                                 progress=progress)
+                try:
+                    result = recurring.run_recurring(company, day, preview=options["preview"],
+                                                     progress=progress)
+                except ValidationError as exc:
+                    raise CommandError(f"--date: {exc.message}") from None
             total += len(result.invoices)
             report.append({
                 "company": company.slug, "as_of": day.isoformat(),
