@@ -126,3 +126,11 @@ def in_a(personas):
 def unscoped():
     with scopes_disabled():
         yield
+
+
+@pytest.fixture
+def no_private(settings):
+    """Outgoing requests may reach public addresses only (the test settings otherwise allow
+    loopback, where the tests' receivers listen)."""
+    settings.NESTOGY_EGRESS_ALLOW_NETWORKS = []
+    settings.NESTOGY_NOTIFY_ALLOW_PRIVATE_TARGETS = False

@@ -13,6 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
 SECRET = b"INTERNAL-SECRET-7f3a9c"  # what an internal service would answer
+# Stands for a public host; connections to it never leave the box (ConnectRecorder).
+PUBLIC_IP = "93.184.215.14"
 
 
 class Server:

@@ -11,15 +11,7 @@ import requests
 from django.core.exceptions import ImproperlyConfigured
 
 from nestogy.core import egress
-from tests.netlab import SECRET, ConnectRecorder, FakeDNS, Server, endless
-
-PUBLIC_IP = "93.184.215.14"
-
-
-@pytest.fixture
-def no_private(settings):
-    settings.NESTOGY_EGRESS_ALLOW_NETWORKS = []
-    settings.NESTOGY_NOTIFY_ALLOW_PRIVATE_TARGETS = False
+from tests.netlab import PUBLIC_IP, SECRET, ConnectRecorder, FakeDNS, Server, endless
 
 
 @pytest.fixture

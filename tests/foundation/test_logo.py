@@ -91,12 +91,6 @@ def image_count(pdf: bytes) -> int:
 
 
 @pytest.fixture
-def no_private(settings):
-    settings.NESTOGY_EGRESS_ALLOW_NETWORKS = []
-    settings.NESTOGY_NOTIFY_ALLOW_PRIVATE_TARGETS = False
-
-
-@pytest.fixture
 def logo_server():
     server = Server("127.0.0.1")
     server.routes["/logo.png"] = (200, {"Content-Type": "image/png"}, png())

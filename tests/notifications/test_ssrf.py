@@ -16,16 +16,8 @@ from django_scopes import scope, scopes_disabled
 from nestogy.notifications.models import ChannelAddress, Delivery, WebhookEndpoint
 from nestogy.notifications.sending import send_due
 from nestogy.tenancy.models import Company
-from tests.netlab import SECRET, ConnectRecorder, FakeDNS, Server, endless
+from tests.netlab import PUBLIC_IP, SECRET, ConnectRecorder, FakeDNS, Server, endless
 from tests.notifications.conftest import emit
-
-PUBLIC_IP = "93.184.215.14"  # stands for a public host; connections to it never leave the box
-
-
-@pytest.fixture
-def no_private(settings):
-    settings.NESTOGY_EGRESS_ALLOW_NETWORKS = []
-    settings.NESTOGY_NOTIFY_ALLOW_PRIVATE_TARGETS = False
 
 
 @pytest.fixture
