@@ -34,7 +34,10 @@ GONE = {
 
 
 def _page(request, status: int, **context):
+    # No admin sidebar: it would list the signed-in account's current company, not the
+    # inviting one.
     return render(request, TEMPLATE, {**admin.site.each_context(request),
+                                      "is_nav_sidebar_enabled": False,
                                       "title": "Invitation", **context}, status=status)
 
 
