@@ -279,6 +279,33 @@ def test_logo_url_is_fetched_once_and_stored(personas, settings, logo_server):
         assert not CompanyLogo.objects.filter(company=p.company_a).exists()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_logo_url_is_fetched_before_any_transaction_opens(personas, settings, logo_server,
+                                                          monkeypatch):
+    """A slow logo host must not hold a database lock (on SQLite: every writer)."""
+    from django.db import connection
+
+    from nestogy.tenancy import actions as tenancy_actions
+
+    settings.NESTOGY_EGRESS_ALLOW_NETWORKS = ["127.0.0.1/32"]
+    seen = []
+    original = tenancy_actions.fetch_logo
+
+    def watching(url, *, field):
+        seen.append(connection.in_atomic_block)
+        return original(url, field=field)
+
+    monkeypatch.setattr(tenancy_actions, "fetch_logo", watching)
+    response = personas.owner_a.api.patch("/company/settings", {"settings": {
+        "branding.logo_url": logo_server.url("/logo.png")}})
+    assert response.status_code == 200, response.data
+    assert seen == [False]
+    with scopes_disabled():  # saved and audited together afterwards
+        assert CompanyLogo.objects.filter(company=personas.company_a).exists()
+        assert AuditEntry.objects.filter(company=personas.company_a,
+                                         action="company.settings_updated").exists()
+
+
 @pytest.mark.parametrize(("path", "route", "message"), [
     ("/page.html", (200, {"Content-Type": "text/html"}, b"<html>hi</html>"),
      "not a usable image"),

@@ -500,17 +500,18 @@ def revoke_api_token(token: ApiToken, *, actor: User | None = None) -> ApiToken:
     return token
 
 
-@transaction.atomic
 def change_company_settings(company, values: dict, *, actor=None):
-    """Validated settings change of ``company`` (see tenancy.company_settings), audited."""
+    """Validated settings change of ``company`` (see tenancy.company_settings), audited in the
+    same transaction. Not wrapped in a transaction here: a ``branding.logo_url`` is fetched
+    before ``update_company_settings`` opens its own, so no lock waits on the network."""
     from nestogy.tenancy.actions import update_company_settings
 
     if not isinstance(values, dict) or not values:
         raise ValidationError("settings", "must be an object with at least one setting")
-    company = update_company_settings(company, values)
-    log_action(company, "company.settings_updated", actor=actor, company=company,
-               data={"keys": sorted(values)})
-    return company
+    return update_company_settings(
+        company, values, on_saved=lambda saved: log_action(
+            saved, "company.settings_updated", actor=actor, company=saved,
+            data={"keys": sorted(values)}))
 
 
 @transaction.atomic

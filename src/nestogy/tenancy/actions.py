@@ -47,7 +47,8 @@ def create_company(*, name: str, timezone: str = "UTC", currency: str = "USD",
 LOGO_URL = "branding.logo_url"
 
 
-def update_company_settings(company: Company, values: dict) -> Company:
+def update_company_settings(company: Company, values: dict, *,
+                            on_saved: Callable[[Company], None] | None = None) -> Company:
     """Change declared settings (each validated against its definition; an unknown key or a
     bad value raises naming ``settings.<key>`` and nothing is saved); ``None`` resets a key
     to its default, and so does an empty secret. Secrets are stored sealed. Audited by the
@@ -57,7 +58,8 @@ def update_company_settings(company: Company, values: dict) -> Company:
     every value is validated and before anything is written, and stores it as the company
     logo; a URL that cannot be fetched or is not an image raises naming
     ``settings.branding.logo_url``. Resetting it removes a logo that came from a URL (an
-    uploaded one stays).
+    uploaded one stays). The fetch happens before the transaction opens, so no lock is held
+    while the network answers; ``on_saved(company)`` runs inside it (the caller's audit entry).
     """
     # Validate everything first (nothing is fetched for a request that would be refused).
     scratch: dict = {}
@@ -86,6 +88,8 @@ def update_company_settings(company: Company, values: dict) -> Company:
         changed = {key for key in values if before.get(key) != stored.get(key)}
         for hook in list(SETTINGS_CHANGED):
             hook(company, changed)
+        if on_saved is not None:
+            on_saved(company)
     return company
 
 
