@@ -199,6 +199,9 @@ NESTOGY_API_MAX_LIMIT = 200
 NESTOGY_TOKEN_TOUCH_INTERVAL = 60
 # Days a staff invitation link stays valid (re-sending starts a new period).
 NESTOGY_INVITATION_DAYS = int(os.environ.get("NESTOGY_INVITATION_DAYS", "7"))
+# At most one invitation mail per address and company this often (resend, or revoke and invite).
+NESTOGY_INVITATION_RESEND_SECONDS = int(os.environ.get("NESTOGY_INVITATION_RESEND_SECONDS",
+                                                       "300"))
 
 # --- Notifications ---------------------------------------------------------------------------
 # See docs/notifications.md. Retries back off 1, 2, 4, ... minutes (capped) up to the limit.

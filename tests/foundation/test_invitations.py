@@ -7,6 +7,7 @@ import json
 import re
 from datetime import timedelta
 
+import pytest
 from django.core import mail
 from django.test import Client as HttpClient
 from django.utils import timezone
@@ -43,6 +44,12 @@ def emailed_token(address="owner@bravo.test") -> str:
     assert match, messages[-1].body
     assert match.group(0) in messages[-1].alternatives[0][0]
     return match.group(1)
+
+
+@pytest.fixture(autouse=True)
+def no_mail_cooldown(settings):
+    """These tests invite and re-send in quick succession; the cooldown has its own test."""
+    settings.NESTOGY_INVITATION_RESEND_SECONDS = 0
 
 
 def test_an_existing_account_is_invited_through_the_outbox_and_the_token_is_never_stored(
@@ -289,3 +296,25 @@ def test_admin_adds_staff_by_email_new_accounts_at_once_existing_ones_invited(pe
     assert detail.status_code == 200
     for secret in (invitation.token_hash, invitation.token_nonce):
         assert secret.encode() not in listing.content + detail.content
+
+
+def test_invitation_mails_to_one_address_are_limited_by_a_cooldown(personas, settings):
+    """Re-sending, or revoking and inviting again, cannot flood someone's mailbox."""
+    settings.NESTOGY_INVITATION_RESEND_SECONDS = 300
+    p = personas
+    api = p.owner_a.api
+    body = invite_bravo_owner(p)
+    too_soon = api.post(f"/users/invitations/{body['id']}/resend")
+    assert too_soon.status_code == 409 and too_soon.data["error"]["code"] == "too_soon"
+    assert api.delete(f"/users/invitations/{body['id']}").status_code == 204
+    again = api.post("/users", {"email": "owner@bravo.test", "role": "technician"})
+    assert again.status_code == 409 and again.data["error"]["code"] == "too_soon"
+    with scopes_disabled():
+        assert StoredEvent.objects.filter(type="user.invited").count() == 1
+        Invitation.objects.filter(public_id=body["id"]).update(
+            sent_at=timezone.now() - timedelta(seconds=301))
+    assert api.post("/users", {"email": "owner@bravo.test",
+                               "role": "technician"}).status_code == 202
+    # Another company has its own allowance for the same address.
+    assert p.owner_b.api.post("/users", {"email": "owner@alpha.test",
+                                         "role": "technician"}).status_code == 202

@@ -212,6 +212,7 @@ def invite_member(company: Company, *, email: str, role: str, skills: dict | Non
                                                updated_at=now)
     if pending.exists():
         raise Conflict(f"an invitation to {email} is already pending; resend or revoke it")
+    _check_invitation_cooldown(company.pk, email, now)
     invitation = Invitation(company=company, email=email, role=role, skills=skills,
                             max_open_tickets=max_open_tickets, calendar_id=calendar_id or "",
                             invited_by=actor if getattr(actor, "pk", None) else None)
@@ -229,6 +230,19 @@ def invite_member(company: Company, *, email: str, role: str, skills: dict | Non
     return invitation
 
 
+def _check_invitation_cooldown(company_id: int, email: str, now) -> None:
+    """At most one invitation mail per address and company per cooldown
+    (``NESTOGY_INVITATION_RESEND_SECONDS``): resending, or revoking and inviting again, cannot
+    be used to flood someone's mailbox."""
+    cooldown = timedelta(seconds=int(getattr(settings, "NESTOGY_INVITATION_RESEND_SECONDS",
+                                             300)))
+    recent = Invitation.objects.with_scopes_disabled().filter(
+        company_id=company_id, email=email, sent_at__gt=now - cooldown)
+    if recent.exists():
+        raise Conflict(f"an invitation was sent to {email} moments ago; wait a few minutes "
+                       "before sending another", code="too_soon")
+
+
 @transaction.atomic
 def resend_invitation(invitation: Invitation, *, actor: User | None = None,
                       actor_role: str | None = None) -> Invitation:
@@ -239,6 +253,7 @@ def resend_invitation(invitation: Invitation, *, actor: User | None = None,
         raise Conflict(f"the invitation is {invitation.status}; it cannot be sent again")
     if is_member(invitation.company, invitation.email):
         raise Conflict(f"{invitation.email} is already a member of this company")
+    _check_invitation_cooldown(invitation.company_id, invitation.email, timezone.now())
     if invitation.status == Invitation.Status.EXPIRED:
         others = Invitation.objects.with_scopes_disabled().filter(
             company_id=invitation.company_id, email=invitation.email,
