@@ -12,6 +12,9 @@ the company's Slack channels), so only its recipients hear of it; ``render_conte
 called each time a message is rendered, inside the company's scope, with the stored context,
 and returns values that are added to it but never stored (the one-time link is built at send
 time, so the outbox and its log hold no live token).
+
+Higher apps react to what lower ones did with :func:`react`, called from their
+``AppConfig.ready()``: one event type, one handler, run inside the emitting transaction.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ class EventType:
 
 
 REGISTRY: dict[str, EventType] = {}
+_reactions: dict[str, list[Callable[[Event], None]]] = {}
 _subscribers: list[Callable[[Event], None]] = []
 _batch_subscribers: list[Callable[[list[Event]], None]] = []
 _batch: contextvars.ContextVar[tuple[list[Event], dict] | None] = contextvars.ContextVar(
@@ -84,6 +88,25 @@ def register(name: str, *, description: str,
     return event_type
 
 
+def react(type_: str, handler: Callable[[Event], None]) -> None:
+    """Run ``handler(event)`` for every ``type_`` event, inside the emitting transaction.
+
+    This is how a higher app reacts to a lower one (payments starts auto-pay when billing
+    issues an invoice; tickets re-select SLA policies when one changes): the higher app calls
+    ``react`` from its ``AppConfig.ready()``, so the dependency is visible where the app
+    starts, and the lower app only names what happened. Reactions run in subscription order
+    before notifications are written; an exception rolls the whole action back.
+    """
+    handlers = _reactions.setdefault(type_, [])
+    if handler not in handlers:
+        handlers.append(handler)
+
+
+def reactions(type_: str) -> list[Callable[[Event], None]]:
+    """The handlers subscribed to ``type_`` (tests and the architecture check read it)."""
+    return list(_reactions.get(type_, ()))
+
+
 def subscribe(handler: Callable[[Event], None]) -> None:
     if handler not in _subscribers:
         _subscribers.append(handler)
@@ -96,7 +119,7 @@ def subscribe_batch(handler: Callable[[list[Event]], None]) -> None:
 
 
 def unsubscribe(handler: Callable) -> None:
-    for registry in (_subscribers, _batch_subscribers):
+    for registry in (_subscribers, _batch_subscribers, *_reactions.values()):
         if handler in registry:
             registry.remove(handler)
 
@@ -125,6 +148,9 @@ def emit_many(items: Iterable[tuple[str, dict[str, Any]]], *, company_id: int,
         return events
     token = _batch.set((events, {}))
     try:
+        for event in events:
+            for reaction in list(_reactions.get(event.type, ())):
+                reaction(event)
         for batch_handler in list(_batch_subscribers):
             batch_handler(events)
         for handler in list(_subscribers):
