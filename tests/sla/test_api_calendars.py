@@ -97,8 +97,9 @@ def test_editing_a_calendar_recomputes_open_tickets(personas):
 def test_policy_edit_recomputes_open_tickets_in_batches(personas, django_assert_max_num_queries):
     from django_scopes import scope
 
-    from nestogy.tickets.actions import create_ticket, recompute_policies
+    from nestogy.tickets.actions import create_ticket
     from nestogy.tickets.models import Ticket
+    from nestogy.tickets.sla import recompute_policies
 
     p = personas
     with scope(company=p.company_a.pk):

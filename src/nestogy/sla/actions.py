@@ -2,30 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from django.db import transaction
 
 from nestogy.audit.actions import log_action
+from nestogy.clients.models import Client
 from nestogy.core.errors import ValidationError
+from nestogy.core.events import emit
 from nestogy.core.timeutil import validate_timezone
 from nestogy.sla.calendar import parse_hours
 from nestogy.sla.clock import PRIORITIES, STATUSES, ladder_from_json
 from nestogy.sla.models import BusinessCalendar, ClientSLAPolicy, SLAPolicy
 
-# Called with a list of policy primary keys whose tickets must be recomputed (calendar or
-# policy edited). The tickets app registers its recompute here, keeping sla below tickets.
-POLICY_CHANGED: list[Callable[[list[int]], None]] = []
-# Called with client primary keys whose policy selection may have changed (a client's
-# assignment, or a contract's policy, status or dates): the tickets app re-selects.
-CLIENT_POLICY_CHANGED: list[Callable[[list[int]], None]] = []
-
 
 def client_policy_changed(client_ids: list[int]) -> None:
-    for hook in CLIENT_POLICY_CHANGED:
-        hook(client_ids)
+    """Announce ``sla.client_policy_changed`` for these clients (one event per company):
+    the tickets app re-selects the policy of their open tickets, in this transaction."""
+    by_company: dict[int, list[int]] = {}
+    for pk, company_id in Client.objects.filter(pk__in=list(client_ids)).values_list(
+            "pk", "company_id").order_by("pk"):
+        by_company.setdefault(company_id, []).append(pk)
+    for company_id, ids in by_company.items():
+        emit("sla.client_policy_changed", company_id=company_id, data={"client_ids": ids})
 
 DEFAULT_TARGETS = {
     "critical": {"first_response_minutes": 60, "resolution_minutes": 4 * 60},
@@ -124,7 +124,8 @@ def update_calendar(calendar: BusinessCalendar, changes: dict[str, Any], *,
     _apply_calendar(calendar, changes)
     calendar.save()
     log_action(calendar, "calendar.updated", actor=actor, data=changes)
-    _policies_changed(list(calendar.policies.values_list("pk", flat=True)))
+    _policies_changed(calendar.company_id,
+                      list(calendar.policies.values_list("pk", flat=True)))
     return calendar
 
 
@@ -258,14 +259,15 @@ def update_policy(policy: SLAPolicy, changes: dict[str, Any], *, actor=None) -> 
     log_action(policy, "sla_policy.updated", actor=actor,
                data={k: (v.public_id if hasattr(v, "public_id") else v)
                      for k, v in changes.items()})
-    _policies_changed([policy.pk])
+    _policies_changed(policy.company_id, [policy.pk])
     return policy
 
 
-def _policies_changed(policy_ids: list[int]) -> None:
+def _policies_changed(company_id: int, policy_ids: list[int]) -> None:
+    """Announce ``sla.policy_changed``: the tickets app recomputes the open tickets on these
+    policies in this transaction."""
     if policy_ids:
-        for hook in POLICY_CHANGED:
-            hook(policy_ids)
+        emit("sla.policy_changed", company_id=company_id, data={"policy_ids": policy_ids})
 
 
 @transaction.atomic

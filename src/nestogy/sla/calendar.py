@@ -87,13 +87,6 @@ def parse_hours(hours: object, field_name: str = "hours") -> dict[int, tuple[tup
     return result
 
 
-def format_hours(windows: Mapping[int, Iterable[tuple[int, int]]]) -> dict[str, list[list[str]]]:
-    def fmt(seconds: int) -> str:
-        return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
-    return {WEEKDAYS[d]: [[fmt(s), fmt(e)] for s, e in windows[d]]
-            for d in sorted(windows) if windows[d]}
-
-
 @dataclass(frozen=True)
 class Calendar:
     """A working calendar (a value; build one from a stored ``BusinessCalendar``)."""

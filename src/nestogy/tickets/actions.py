@@ -1,38 +1,29 @@
 """Every change to tickets: validated, atomic, audited, emitting events, SLA recomputed.
 
 Every action that can move a deadline (status, priority, reply, client/policy change)
-recomputes the ticket's stored SLA columns through :func:`recompute_sla` in its own
+recomputes the ticket's stored SLA columns through ``tickets.sla.recompute_sla`` in its own
 transaction, from the ticket's stored history and the pure ``sla.clock.compute_sla``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
-from django.utils import timezone
+from django.db.models import F
 
 from nestogy.audit.actions import log_action
-from nestogy.clients.models import Client
-from nestogy.contracts.queries import active_contract_policy
 from nestogy.core.errors import NestogyError, ValidationError
 from nestogy.core.events import emit
 from nestogy.core.timeutil import as_utc
 from nestogy.core.timeutil import now as utc_now
 from nestogy.core.validation import clean_text as _text
 from nestogy.sla import actions as sla_actions
-from nestogy.sla import clock
 from nestogy.sla.models import SLAPolicy
-from nestogy.sla.queries import client_policy, default_policy
 from nestogy.tickets.models import (
-    CLOSED_STATUSES,
-    Escalation,
     Priority,
     PriorityChange,
     Reply,
@@ -41,175 +32,15 @@ from nestogy.tickets.models import (
     Ticket,
     TicketCounter,
 )
+from nestogy.tickets.sla import recompute_sla, select_policy
 
-
-def select_policy(client) -> SLAPolicy | None:
-    """The SLA policy for a ticket of ``client``: the ONE place policy selection lives.
-
-    Order (docs/sla.md): the client's active contract's policy, else the client's
-    assigned policy, else the company default.
-    """
-    today = timezone.localdate(timezone=ZoneInfo(_company_tz(client.company_id)))
-    return (active_contract_policy(client, today) or client_policy(client)
-            or default_policy())
-
-
-def _company_tz(company_id: int) -> str:
-    from nestogy.tenancy.models import Company
-
-    return Company.objects.filter(pk=company_id).values_list("timezone", flat=True).first() \
-        or "UTC"
-
-
-def reselect_client_policies(client_ids: list[int]) -> int:
-    """Re-select the policy of the open tickets of these clients (a client's assignment or
-    a contract changed). Per client: the selection and one UPDATE of the tickets that move;
-    then the moved tickets are recomputed set-based. Returns how many moved."""
-    moved: list[int] = []
-    for client in Client.objects.filter(pk__in=client_ids):
-        policy = select_policy(client)
-        ids = list(Ticket.objects.filter(client=client).exclude(status__in=CLOSED_STATUSES)
-                   .exclude(policy=policy).values_list("pk", flat=True))
-        if ids:
-            Ticket.objects.filter(pk__in=ids).update(policy=policy)
-            moved.extend(ids)
-    for start in range(0, len(moved), 500):
-        _recompute_where(Q(pk__in=moved[start:start + 500]))
-    return len(moved)
-
-
-sla_actions.CLIENT_POLICY_CHANGED.append(reselect_client_policies)
+__all__ = ["recompute_sla", "select_policy"]  # the SLA lives in tickets.sla; re-exported
 
 
 def _policy_for_new_ticket(company, client) -> SLAPolicy:
     """``select_policy``, creating the company's defaults if it somehow has none, so every
     ticket has due times (companies made by ``provision_company`` always have them)."""
     return select_policy(client) or sla_actions.provision_defaults(company)
-
-
-# -- SLA ---------------------------------------------------------------------------------
-
-
-def history_of(ticket: Ticket) -> tuple[str, str, list[clock.HistoryEvent]]:
-    """The ticket's initial priority and status and its SLA-relevant history (3 queries)."""
-    events: list[clock.HistoryEvent] = []
-    statuses = list(StatusChange.objects.filter(ticket=ticket)
-                    .values_list("at", "from_status", "to_status").order_by("at", "id"))
-    priorities = list(PriorityChange.objects.filter(ticket=ticket)
-                      .values_list("at", "from_priority", "to_priority").order_by("at", "id"))
-    for at, _, to in statuses:
-        events.append(clock.StatusChange(at, to))
-    for at, _, to in priorities:
-        events.append(clock.PriorityChange(at, to))
-    for at, public, by_staff in Reply.objects.filter(ticket=ticket).values_list(
-            "posted_at", "public", "by_staff"):
-        events.append(clock.ReplyEvent(at, public, by_staff))
-    initial_status = statuses[0][1] if statuses else ticket.status
-    initial_priority = priorities[0][1] if priorities else ticket.priority
-    return initial_priority, initial_status, events
-
-
-def fired_levels(ticket: Ticket) -> set[tuple[str, int]]:
-    return set(Escalation.objects.filter(ticket=ticket).values_list("clock", "level"))
-
-
-def evaluate(ticket: Ticket, *, now: datetime | None = None,
-             fired: Iterable[tuple[str, int]] | None = None,
-             history: tuple | None = None) -> clock.SlaResult | None:
-    """The ticket's SLA at ``now`` from its stored history (no writes)."""
-    policy = ticket.policy
-    if policy is None:
-        return None
-    priority, status, events = history or history_of(ticket)
-    return clock.compute_sla(policy.rules(), policy.calendar.as_calendar(),
-                             opened_at=ticket.opened_at, priority=priority, status=status,
-                             events=events, now=now or utc_now(),
-                             fired=fired_levels(ticket) if fired is None else fired)
-
-
-def apply_result(ticket: Ticket, result: clock.SlaResult | None, now: datetime) -> list[str]:
-    """Copy a computed SLA onto the ticket's stored columns; returns the changed fields."""
-    before = {f: getattr(ticket, f) for f in SLA_FIELDS}
-    if result is None:
-        ticket.sla_state = ticket.first_response_state = ticket.resolution_state = "running"
-        ticket.first_response_due_at = ticket.resolution_due_at = None
-        ticket.next_check_at = ticket.paused_since = None
-    else:
-        fr, res = result.first_response, result.resolution
-        ticket.sla_state = result.state
-        ticket.first_response_state, ticket.resolution_state = fr.state, res.state
-        ticket.first_response_due_at, ticket.resolution_due_at = fr.due_at, res.due_at
-        ticket.first_response_seconds = fr.business_seconds if fr.met_at else None
-        ticket.resolution_seconds = res.business_seconds if res.met_at else None
-        ticket.first_response_paused_seconds = fr.paused_business_seconds
-        ticket.paused_business_seconds = res.paused_business_seconds
-        ticket.paused_since = result.paused_since
-        ticket.first_response_breached, ticket.first_response_breached_by = \
-            fr.breached, fr.breached_by
-        ticket.resolution_breached, ticket.resolution_breached_by = res.breached, res.breached_by
-        ticket.next_check_at = result.next_check_at
-    ticket.sla_computed_at = now
-    return [f for f in SLA_FIELDS if getattr(ticket, f) != before[f]] + ["sla_computed_at"]
-
-
-SLA_FIELDS = ("sla_state", "first_response_state", "resolution_state", "first_response_due_at",
-              "resolution_due_at", "first_response_seconds", "resolution_seconds",
-              "first_response_paused_seconds", "paused_business_seconds", "paused_since",
-              "first_response_breached", "first_response_breached_by", "resolution_breached",
-              "resolution_breached_by", "next_check_at")
-
-
-def recompute_sla(ticket: Ticket, *, now: datetime | None = None) -> clock.SlaResult | None:
-    """Recompute and store the ticket's SLA columns (inside the caller's transaction)."""
-    now = now or utc_now()
-    result = evaluate(ticket, now=now)
-    fields = apply_result(ticket, result, now)
-    if ticket.pk:
-        Ticket.objects.filter(pk=ticket.pk).update(**{f: getattr(ticket, f) for f in fields})
-    return result
-
-
-def recompute_policies(policy_ids: list[int], *, batch_size: int = 500) -> int:
-    """Recompute every open ticket on these policies (a calendar or policy was edited)."""
-    return _recompute_where(Q(policy_id__in=policy_ids), batch_size=batch_size)
-
-
-def _recompute_where(condition: Q, *, batch_size: int = 500) -> int:
-    """Recompute the SLA columns of the open tickets matching ``condition``.
-
-    Runs in the caller's transaction, in batches with a fixed number of queries each
-    (histories, fired levels and the column write are set-based).
-    """
-    from nestogy.tickets import batch
-
-    now = utc_now()
-    count, last_pk = 0, 0
-    compiled: dict[int, tuple] = {}
-    while True:
-        tickets = list(Ticket.objects.filter(condition, pk__gt=last_pk)
-                       .exclude(status__in=CLOSED_STATUSES)
-                       .select_related("policy__calendar").order_by("pk")[:batch_size])
-        if not tickets:
-            return count
-        last_pk = tickets[-1].pk
-        ids = [t.pk for t in tickets]
-        histories, fired = batch.histories(ids), batch.fired_levels_of(ids)
-        for ticket in tickets:
-            if ticket.policy_id not in compiled:
-                compiled[ticket.policy_id] = (ticket.policy.rules(),
-                                              ticket.policy.calendar.as_calendar())
-            rules, calendar = compiled[ticket.policy_id]
-            h = histories[ticket.pk]
-            result = clock.compute_sla(
-                rules, calendar, opened_at=ticket.opened_at,
-                priority=h["priority0"] or ticket.priority, status=h["status0"] or ticket.status,
-                events=h["events"], now=now, fired=fired[ticket.pk])
-            apply_result(ticket, result, now)
-        batch.write_columns(tickets, [*SLA_FIELDS, "sla_computed_at"])
-        count += len(tickets)
-
-
-sla_actions.POLICY_CHANGED.append(recompute_policies)
 
 
 # -- helpers -----------------------------------------------------------------------------
@@ -416,6 +247,8 @@ def change_status(ticket: Ticket, status: str, *, actor=None) -> Ticket:
         recompute_sla(ticket, now=now)
         log_action(ticket, "ticket.status_changed", actor=actor,
                    data={"from": before, "to": ticket.status})
+        emit("ticket.status_changed", company_id=ticket.company_id, actor=actor,
+             data={**_ticket_data(ticket), "from": before, "to": ticket.status})
     return ticket
 
 
@@ -429,6 +262,8 @@ def change_priority(ticket: Ticket, priority: str, *, actor=None) -> Ticket:
         recompute_sla(ticket, now=now)
         log_action(ticket, "ticket.priority_changed", actor=actor,
                    data={"from": before, "to": ticket.priority})
+        emit("ticket.priority_changed", company_id=ticket.company_id, actor=actor,
+             data={**_ticket_data(ticket), "from": before, "to": ticket.priority})
     return ticket
 
 
@@ -468,6 +303,9 @@ def add_reply(ticket: Ticket, body: str, *, public: bool = True, actor=None,
         log_action(ticket, "ticket.status_changed", actor=None,
                    actor_label=f"contact:{contact.email}",
                    data={"from": before, "to": Status.OPEN, "by": "contact reply"})
+        emit("ticket.status_changed", company_id=ticket.company_id,
+             data={**_ticket_data(ticket), "from": before, "to": Status.OPEN,
+                   "by": "contact reply"})
     ticket.save()
     recompute_sla(ticket, now=now)
     log_action(ticket, "ticket.replied", actor=actor,

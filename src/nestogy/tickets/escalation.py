@@ -27,17 +27,21 @@ from datetime import datetime
 
 from django.db import transaction
 from django_scopes import scope, scopes_disabled
-from ninja import Schema
 
 from nestogy.audit.actions import build_entry, log_actions_bulk
 from nestogy.core.events import emit_many
 from nestogy.core.timeutil import now as utc_now
 from nestogy.sla import clock
-from nestogy.tickets.actions import SLA_FIELDS, apply_result
-from nestogy.tickets.batch import fired_levels_of as _fired
-from nestogy.tickets.batch import histories as _histories
-from nestogy.tickets.batch import write_columns as _write_columns
 from nestogy.tickets.models import Escalation, PriorityChange, Ticket
+from nestogy.tickets.sla import (
+    SLA_FIELDS,
+    Policies,
+    apply_result,
+    compute,
+    fired_levels,
+    histories,
+    write_columns,
+)
 
 BATCH_SIZE = 500
 PRIORITY_STEPS = ("low", "medium", "high", "critical")
@@ -87,26 +91,6 @@ class Report:
                 "findings": [asdict(f) for f in self.findings]}
 
 
-class FindingOut(Schema):
-    ticket_id: str
-    number: int
-    clock: str
-    level: int
-    percent: int
-    event: str
-    actions: dict
-
-
-class EscalationCheckOut(Schema):
-    dry_run: bool
-    checked: int
-    warnings: int
-    breaches: int
-    escalations: int
-    state_changes: int
-    findings: list[FindingOut]
-
-
 def event_for(percent: int) -> str:
     if percent < 100:
         return "sla.warning"
@@ -116,32 +100,27 @@ def event_for(percent: int) -> str:
 def _process_batch(tickets: list[Ticket], now: datetime, report: Report, *,
                    dry_run: bool, actor=None) -> None:
     ids = [t.pk for t in tickets]
-    histories = _histories(ids)
-    fired = _fired(ids)
+    loaded = histories(ids)
+    fired = fired_levels(ids)
     run_id = uuid.uuid4().hex
     fired_by = getattr(actor, "email", "") or "system"
     new_escalations: list[Escalation] = []
     pending: list[tuple[Ticket, Finding, dict]] = []
     priority_changes: list[PriorityChange] = []
     changed: list[Ticket] = []
-    compiled: dict[int, tuple] = {}
+    policies = Policies()
     for ticket in tickets:
         report.checked += 1
         if ticket.policy is None:
             continue
-        if ticket.policy_id not in compiled:  # one Calendar (and holiday cache) per policy
-            compiled[ticket.policy_id] = (ticket.policy.rules(),
-                                          ticket.policy.calendar.as_calendar())
-        rules, calendar = compiled[ticket.policy_id]
-        h = histories[ticket.pk]
-        initial = (h["priority0"] or ticket.priority, h["status0"] or ticket.status)
-        events = list(h["events"])
+        rules, _ = policies.get(ticket.policy)
+        h = loaded[ticket.pk]
+        initial = h.initial(ticket)
+        events = list(h.events)
 
-        def evaluate(fired_now, events=events, initial=initial, rules=rules,
-                     calendar=calendar, ticket=ticket):
-            return clock.compute_sla(rules, calendar, opened_at=ticket.opened_at,
-                                     priority=initial[0], status=initial[1], events=events,
-                                     now=now, fired=fired_now)
+        def evaluate(fired_now, events=events, initial=initial, ticket=ticket, h=h):
+            return compute(ticket, now=now, history=h, fired=fired_now, policies=policies,
+                           events=events, initial=initial)
 
         result = evaluate(fired[ticket.pk])
         levels = {lv.level: lv for lv in rules.ladder}
@@ -175,7 +154,7 @@ def _process_batch(tickets: list[Ticket], now: datetime, report: Report, *,
                     company_id=ticket.company_id, ticket=ticket,
                     from_priority=ticket.priority, to_priority=new, at=now))
                 events.append(clock.PriorityChange(now, new))
-                if h["priority0"] is None:
+                if h.priority0 is None:
                     initial = (ticket.priority, initial[1])
                 for finding in raise_now:
                     finding.actions["raised_priority"] = new
@@ -199,7 +178,7 @@ def _process_batch(tickets: list[Ticket], now: datetime, report: Report, *,
                .values_list("ticket_id", "clock", "level"))
     if priority_changes:
         PriorityChange.objects.bulk_create(priority_changes)
-    _write_columns(changed, [*SLA_FIELDS, "sla_computed_at", "priority"])
+    write_columns(changed, [*SLA_FIELDS, "sla_computed_at", "priority"])
     _plan_reassignments([item for item in pending
                          if (item[0].pk, item[1].clock, item[1].level) in mine],
                         now, dry_run=False, actor=actor)

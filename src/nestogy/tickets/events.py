@@ -145,6 +145,10 @@ register("ticket.replied", description="A public reply was posted on a ticket",
          context=_reply_context, recipients=_reply_recipients,
          default_channels={"technician": ("email", "inapp"), "manager": ("inapp",),
                            "admin": ("inapp",), "owner": ("inapp",), "contact": ("email",)})
+register("ticket.status_changed", description="A ticket's status changed (data: from, to)",
+         context=context)
+register("ticket.priority_changed", description="A ticket's priority changed (data: from, to)",
+         context=context)
 register("ticket.unassignable", description="Routing found nobody to take a ticket",
          context=context, recipients=_dispatchers)
 register("sla.warning", description="An SLA clock passed its warning threshold",

@@ -21,7 +21,6 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Aggregate, Avg, Count, F, FloatField, Q, Window
 from django.db.models.functions import Ceil, Floor, RowNumber
-from ninja import Schema
 
 from nestogy.core.errors import ValidationError
 from nestogy.tickets.models import Ticket
@@ -39,32 +38,6 @@ class Percentile90(Aggregate):
     function = "PERCENTILE_CONT"
     template = "%(function)s(0.9) WITHIN GROUP (ORDER BY %(expressions)s)"
     output_field = FloatField()
-
-
-class ClockStatsOut(Schema):
-    met: int
-    on_time: int
-    breached: int
-    compliance_percent: float | None
-    mean_business_seconds: float | None
-    p90_business_seconds: float | None
-    average_overrun_seconds: float | None
-
-
-class GroupOut(Schema):
-    key: str | None
-    label: str
-    tickets: int
-    breaches: int
-    first_response: ClockStatsOut
-    resolution: ClockStatsOut
-
-
-class SlaReportOut(Schema):
-    group_by: str
-    start: datetime | None
-    end: datetime | None
-    groups: list[GroupOut]
 
 
 def _aggregates(postgres: bool) -> dict:

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from nestogy.accounts.queries import get_member
 from nestogy.accounts.roles import require
+from nestogy.api import desk_schemas
 from nestogy.api.pagination import paginate
 from nestogy.api.schemas import (
     Cursor,
@@ -379,7 +380,7 @@ def bulk_status(request, payload: BulkStatusIn):
     return {"results": [r.__dict__ for r in results]}
 
 
-@router.get("/sla-report", response=responses({200: reports.SlaReportOut}),
+@router.get("/sla-report", response=responses({200: desk_schemas.SlaReportOut}),
             summary="SLA compliance per priority, client or assignee")
 def sla_report(request, group_by: Literal[tuple(reports.GROUPS)] = "priority",
                from_: Timestamp | None = Query(None, alias="from"),  # noqa: B008
@@ -390,7 +391,7 @@ def sla_report(request, group_by: Literal[tuple(reports.GROUPS)] = "priority",
         end=as_utc(to, "to") if to else None)
 
 
-@router.post("/escalations/check", response=responses({200: escalation.EscalationCheckOut}),
+@router.post("/escalations/check", response=responses({200: desk_schemas.EscalationCheckOut}),
              summary="Find and fire due SLA warnings, breaches and escalations now")
 def check_escalations(request, payload: CheckIn):
     require(request.auth, "tickets.escalations")
