@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.template.loader import render_to_string
 from django.test import Client as HttpClient
-from django_scopes import scope
+from django_scopes import scope, scopes_disabled
 
 from nestogy.billing.actions import create_invoice, issue_invoice
 from nestogy.billing.models import Invoice
@@ -92,20 +92,47 @@ def test_daily_tasks_run_per_company_on_local_dates(personas):
     import time_machine
 
     from nestogy.billing import tasks
+    from nestogy.contracts import tasks as contract_tasks
 
-    with scope(company=personas.company_a.pk):
+    company = personas.company_a.pk
+    with scope(company=company):
         make_contract(personas.company_a, personas.client_a, start="2025-01-01",
                       end="2025-01-31", metered=False, payment_terms_days=0)
     # 2025-02-01 03:00 UTC is still Jan 31 in New York (company A)
     with time_machine.travel("2025-02-01 03:00:00+00:00", tick=False):
-        created = tasks.generate_recurring_invoices_daily.call()
-        renewals = tasks.process_contract_renewals_daily.call()
-    assert created[personas.company_a.slug] == 1
-    assert renewals[personas.company_a.slug]["ended"] == 0  # not past its end date locally
+        created = tasks.generate_recurring_invoices.call(company)
+        renewals = contract_tasks.process_contract_renewals.call(company)
+    assert created == 1
+    assert renewals["ended"] == 0  # not past its end date locally
     with time_machine.travel("2025-02-02 12:00:00+00:00", tick=False):
-        marked = tasks.mark_overdue_invoices_daily.call()
-        renewals = tasks.process_contract_renewals_daily.call()
-    assert marked[personas.company_a.slug] == 1
-    assert renewals[personas.company_a.slug]["ended"] == 1
+        marked = tasks.mark_overdue_invoices.call(company)
+        renewals = contract_tasks.process_contract_renewals.call(company)
+    assert marked == 1
+    assert renewals["ended"] == 1
     with time_machine.travel("2025-02-05 12:00:00+00:00", tick=False):
         assert tasks.prune_idempotency_records.call() == 0
+
+
+def test_daily_jobs_hand_out_one_task_per_active_company(personas):
+    from django_tasks_db.models import DBTaskResult
+
+    from nestogy.billing import tasks
+    from nestogy.contracts import tasks as contract_tasks
+    from nestogy.tenancy.models import Company
+
+    active = sorted(Company.objects.filter(is_active=True).values_list("pk", flat=True))
+    assert len(active) >= 2
+    Company.objects.filter(pk=personas.company_b.pk).update(is_active=False)
+    DBTaskResult.objects.all().delete()
+    assert tasks.generate_recurring_invoices_daily.call() == {"companies": len(active) - 1}
+    assert contract_tasks.process_contract_renewals_daily.call() == {
+        "companies": len(active) - 1}
+    queued = DBTaskResult.objects.order_by("id")
+    paths = [row.task_path for row in queued]
+    assert paths.count("nestogy.billing.tasks.generate_recurring_invoices") == len(active) - 1
+    companies = {row.args_kwargs["args"][0] for row in queued}
+    assert personas.company_b.pk not in companies
+    assert personas.company_a.pk in companies
+    # nothing ran yet: the scheduler's job only hands work out
+    with scopes_disabled():
+        assert not Invoice.objects.exists()

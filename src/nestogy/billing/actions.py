@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import F
@@ -22,13 +21,9 @@ from nestogy.core.events import emit
 from nestogy.core.money import MoneyError, quantize_money, validate_currency
 from nestogy.core.validation import clean_date as _date
 from nestogy.core.validation import clean_decimal as _decimal
+from nestogy.tenancy.queries import company_today
 
 ZERO = Decimal(0)
-
-
-def company_today(company) -> date:
-    """Today in the company's time zone (billing dates are local dates)."""
-    return timezone.now().astimezone(ZoneInfo(company.timezone or "UTC")).date()
 
 
 def _lock(invoice: Invoice) -> Invoice:

@@ -12,13 +12,14 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from nestogy.billing.actions import apply_payment_amount, company_today, mark_overdue
+from nestogy.billing.actions import apply_payment_amount, mark_overdue
 from nestogy.billing.models import Invoice
 from nestogy.billing.recurring import run_recurring
 from nestogy.contracts.actions import create_contract, record_usage_bulk
 from nestogy.contracts.models import ContractItem
 from nestogy.contracts.pricing import add_months
 from nestogy.contracts.renewals import process_renewals
+from nestogy.tenancy.queries import company_today
 
 BACKUP_PRICING = {"mode": "graduated", "tiers": [
     {"up_to": 100, "unit_price": "0.00", "flat_fee": "15.00"},

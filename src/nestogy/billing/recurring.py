@@ -27,11 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
-from django.utils import timezone
 
 from nestogy.audit.actions import build_entry, log_actions_bulk
 from nestogy.billing import calc
@@ -43,6 +41,7 @@ from nestogy.contracts.queries import quantity_history, usage_totals
 from nestogy.core.errors import ValidationError
 from nestogy.core.events import emit
 from nestogy.core.money import quantize_money
+from nestogy.tenancy.queries import company_today
 
 logger = logging.getLogger(__name__)
 
@@ -308,7 +307,7 @@ def run_recurring(company, as_of: date, *, preview: bool = False, actor=None,
 
     ``as_of`` lies at most MAX_AHEAD_DAYS after the company's today (billing further ahead
     is a mistake, and would write an invoice per period up to then)."""
-    today = timezone.now().astimezone(ZoneInfo(company.timezone or "UTC")).date()
+    today = company_today(company)
     if as_of > today + timedelta(days=MAX_AHEAD_DAYS):
         raise ValidationError("as_of", f"must be at most {MAX_AHEAD_DAYS} days after today "
                                        f"({today.isoformat()})")

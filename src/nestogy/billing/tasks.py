@@ -1,56 +1,43 @@
-"""Daily billing jobs. Thin: per company, enter its scope and call one function.
-
-Each job works on the company's **local** date (billing dates are local dates).
-"""
+"""Daily billing jobs: each hands out one task per active company (``for_each_company``), and
+each company's task works on that company's **local** date (billing dates are local dates)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from django.utils import timezone
-from django_scopes import scope
 
 from nestogy.billing import actions, recurring
 from nestogy.billing.models import IdempotencyRecord
-from nestogy.contracts.renewals import process_renewals
-from nestogy.core.tasks import system_task
+from nestogy.core.tasks import system_task, tenant_task
 from nestogy.tenancy.models import Company
+from nestogy.tenancy.queries import company_today
+from nestogy.tenancy.tasks import for_each_company
 
 IDEMPOTENCY_RETENTION = timedelta(hours=24)
 
 
-def _companies():
-    return Company.objects.filter(is_active=True).order_by("id")
+@tenant_task(queue_name="billing")
+def generate_recurring_invoices(company_id: int) -> int:
+    """One company's recurring invoices due by its local today; returns how many were made."""
+    company = Company.objects.get(pk=company_id)
+    return len(recurring.run_recurring(company, company_today(company)).invoices)
+
+
+@tenant_task(queue_name="billing")
+def mark_overdue_invoices(company_id: int) -> int:
+    """One company's invoices past due (by its local date) marked overdue."""
+    return len(actions.mark_overdue(Company.objects.get(pk=company_id)))
 
 
 @system_task(queue_name="default")
-def generate_recurring_invoices_daily() -> dict:
-    created = {}
-    for company in _companies():
-        with scope(company=company.pk):
-            result = recurring.run_recurring(company, actions.company_today(company))
-            created[company.slug] = len(result.invoices)
-    return created
+def generate_recurring_invoices_daily() -> dict[str, int]:
+    return for_each_company(generate_recurring_invoices)
 
 
 @system_task(queue_name="default")
-def process_contract_renewals_daily() -> dict:
-    out = {}
-    for company in _companies():
-        with scope(company=company.pk):
-            result = process_renewals(company, actions.company_today(company))
-            out[company.slug] = {"notices": len(result.notices), "renewed": len(result.renewed),
-                                 "ended": len(result.ended)}
-    return out
-
-
-@system_task(queue_name="default")
-def mark_overdue_invoices_daily() -> dict:
-    out = {}
-    for company in _companies():
-        with scope(company=company.pk):
-            out[company.slug] = len(actions.mark_overdue(company))
-    return out
+def mark_overdue_invoices_daily() -> dict[str, int]:
+    return for_each_company(mark_overdue_invoices)
 
 
 @system_task(queue_name="default")

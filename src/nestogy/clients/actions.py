@@ -17,14 +17,8 @@ from nestogy.core.errors import PermissionDenied, ValidationError, delete_blocke
 from nestogy.core.events import emit
 from nestogy.core.tasks import enqueue_on_commit
 from nestogy.core.timeutil import validate_timezone
+from nestogy.core.validation import clean_bool as _bool
 from nestogy.core.validation import clean_text as _text
-
-
-def _bool(value: Any, field: str) -> bool:
-    if not isinstance(value, bool):
-        raise ValidationError(field, "must be true or false")
-    return value
-
 
 CLIENT_FIELDS = {"name", "status", "email", "phone", "website", "notes"}
 

@@ -17,7 +17,11 @@ from nestogy.core.errors import Conflict, ValidationError
 from nestogy.core.money import MoneyError, validate_currency
 from nestogy.core.validation import clean_date as _date
 from nestogy.core.validation import clean_decimal as _decimal
+from nestogy.core.validation import clean_int as _int
+from nestogy.core.validation import clean_percent as _percent
+from nestogy.core.validation import clean_text
 from nestogy.sla import actions as sla_actions
+from nestogy.tenancy.queries import company_today
 
 CONTRACT_FIELDS = {"name", "start_date", "end_date", "billing_cycle", "billing_anchor_day",
                    "currency", "payment_terms_days", "tax_rate_percent", "auto_renew",
@@ -29,27 +33,10 @@ POLICY_SELECTION = {"sla_policy", "status", "start_date", "end_date"}
 BILLING_SHAPE = {"start_date", "billing_cycle", "billing_anchor_day", "currency"}
 
 
-def _int(value: Any, field: str, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ValidationError(field, f"must be a whole number between {lo} and {hi}")
-    return value
 
 
-def _text(value: Any, field: str, max_length: int, *, required: bool = True) -> str:
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise ValidationError(field, "must not be empty" if isinstance(value, str)
-                              else "must be text")
-    value = value.strip()
-    if len(value) > max_length:
-        raise ValidationError(field, f"must be at most {max_length} characters")
-    return value
 
 
-def _percent(value: Any, field: str) -> Decimal:
-    result = _decimal(value, field, allow_negative=False, max_places=4)
-    if result > 100:
-        raise ValidationError(field, "must be between 0 and 100")
-    return result
 
 
 def _apply_contract_fields(contract: Contract, data: dict[str, Any]) -> None:
@@ -57,7 +44,7 @@ def _apply_contract_fields(contract: Contract, data: dict[str, Any]) -> None:
     if unknown:
         raise ValidationError(sorted(unknown)[0], "is not a contract field")
     if "name" in data:
-        contract.name = _text(data["name"], "name", 200)
+        contract.name = clean_text(data["name"], "name", max_length=200, required=True)
     if "start_date" in data:
         contract.start_date = _date(data["start_date"], "start_date")
         if contract.start_date is None:
@@ -138,7 +125,8 @@ def _build_item(contract: Contract, data: Any, field: str, position: int) -> Con
                               f"is not a field of a {kind} item")
     item = ContractItem(company_id=contract.company_id, contract=contract, kind=kind,
                         position=position)
-    item.description = _text(data.get("description"), f"{field}.description", 300)
+    item.description = clean_text(data.get("description"), f"{field}.description",
+                                  max_length=300, required=True)
     if "taxable" in data:
         if not isinstance(data["taxable"], bool):
             raise ValidationError(f"{field}.taxable", "must be true or false")
@@ -152,7 +140,8 @@ def _build_item(contract: Contract, data: Any, field: str, position: int) -> Con
         item.unit_price = _decimal(data["unit_price"], f"{field}.unit_price", max_places=4)
         _check_period_amount(item.quantity, item.unit_price, f"{field}.quantity")
     else:
-        item.metric = _text(data.get("metric"), f"{field}.metric", 100)
+        item.metric = clean_text(data.get("metric"), f"{field}.metric", max_length=100,
+                                 required=True)
         pricing = Pricing.from_dict(data.get("pricing"), f"{field}.pricing")
         item.pricing = pricing.as_dict()
         item.quantity = Decimal(0)
@@ -209,7 +198,7 @@ def update_contract(contract: Contract, changes: dict[str, Any], *, actor=None) 
         built = [_build_item(contract, raw, f"items[{i}]", start + i)
                  for i, raw in enumerate(new_items)]
         ContractItem.objects.bulk_create(built)
-        today = timezone.localdate()
+        today = company_today(contract.company)
         ContractItemQuantity.objects.bulk_create([
             ContractItemQuantity(company_id=contract.company_id, item=item,
                                  effective_from=max(contract.start_date, today),
@@ -263,7 +252,8 @@ def _usage_row(item: ContractItem, data: dict[str, Any], field: str = "") -> Usa
                 from None
     if not isinstance(occurred, datetime) or timezone.is_naive(occurred):
         raise ValidationError(f"{prefix}occurred_at", "must be a timestamp with an offset")
-    key = _text(data["idempotency_key"], f"{prefix}idempotency_key", 200)
+    key = clean_text(data["idempotency_key"], f"{prefix}idempotency_key", max_length=200,
+                     required=True)
     return UsageRecord(company_id=item.company_id, item=item, quantity=qty,
                        occurred_at=occurred, idempotency_key=key)
 

@@ -39,7 +39,8 @@ def system_task(*, queue_name: str = "default", priority: int = 0) -> Callable:
     """Declare a task that works across companies (schedulers, housekeeping).
 
     It starts with scopes disabled and must enter each company's scope itself before touching
-    that company's rows (see :func:`for_each_company` in ``tenancy.queries``).
+    that company's rows. Periodic per-company work instead hands out one tenant task per
+    company with :func:`nestogy.tenancy.tasks.for_each_company`.
     """
 
     def decorator(func: Callable) -> Any:

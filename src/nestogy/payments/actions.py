@@ -34,14 +34,13 @@ from django.db.models import Max, Sum
 from django.utils import timezone
 
 from nestogy.audit.actions import log_action
-from nestogy.billing.actions import apply_payment_amount, company_today
+from nestogy.billing.actions import apply_payment_amount
 from nestogy.billing.models import Invoice
 from nestogy.clients.models import Client
 from nestogy.core.errors import Conflict, ValidationError
 from nestogy.core.events import emit
-from nestogy.core.money import MoneyError, quantize_money, to_decimal
 from nestogy.core.tasks import enqueue_on_commit
-from nestogy.core.timeutil import as_utc
+from nestogy.core.validation import clean_amount, clean_moment, clean_text
 from nestogy.payments.dunning import RetryPolicy
 from nestogy.payments.gateways import (
     ChargeResult,
@@ -59,6 +58,7 @@ from nestogy.payments.models import (
     PaymentMethodOnFile,
     Refund,
 )
+from nestogy.tenancy.queries import company_today
 
 logger = logging.getLogger(__name__)
 
@@ -85,45 +85,10 @@ def worker_name() -> str:
 
 
 # -- validation helpers ---------------------------------------------------------------------
-def _amount(value: Any, currency: str, field: str = "amount") -> Decimal:
-    try:
-        amount = to_decimal(value, field, allow_negative=False)
-    except MoneyError as exc:
-        raise ValidationError(exc.field, exc.message) from None
-    if quantize_money(amount, currency) != amount:
-        raise ValidationError(field, f"has more decimals than {currency} allows")
-    if amount <= 0:
-        raise ValidationError(field, "must be greater than zero")
-    if amount >= Decimal("1e10"):
-        raise ValidationError(field, "is too large")
-    return amount
 
 
-def _text(value: Any, field: str, max_length: int) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise ValidationError(field, "must be text")
-    value = value.strip()
-    if len(value) > max_length:
-        raise ValidationError(field, f"must be at most {max_length} characters")
-    return value
 
 
-def _moment(value: Any, field: str) -> datetime:
-    if value is None:
-        return timezone.now()
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise ValidationError(field, "must be an ISO 8601 timestamp with offset") from None
-    if not isinstance(value, datetime):
-        raise ValidationError(field, "must be an ISO 8601 timestamp with offset")
-    moment = as_utc(value, field)
-    if moment > timezone.now() + timedelta(minutes=5):
-        raise ValidationError(field, "must not be in the future")
-    return moment
 
 
 def _payment_fields(data: dict[str, Any], currency: str) -> dict[str, Any]:
@@ -134,10 +99,11 @@ def _payment_fields(data: dict[str, Any], currency: str) -> dict[str, Any]:
         raise ValidationError("amount", "is required")
     if data.get("method") not in Payment.Method.values:
         raise ValidationError("method", f"must be one of {', '.join(Payment.Method.values)}")
-    return {"amount": _amount(data["amount"], currency), "method": data["method"],
-            "reference": _text(data.get("reference"), "reference", 200),
-            "received_at": _moment(data.get("received_at"), "received_at"),
-            "notes": _text(data.get("notes"), "notes", 2000)}
+    return {"amount": clean_amount(data["amount"], currency), "method": data["method"],
+            "reference": clean_text(data.get("reference"), "reference", max_length=200),
+            "received_at": clean_moment(data.get("received_at"), "received_at", default_now=True,
+                                        not_future=True),
+            "notes": clean_text(data.get("notes"), "notes", max_length=2000)}
 
 
 # -- invoices -------------------------------------------------------------------------------
@@ -253,7 +219,7 @@ def record_client_payment(client: Client, data: dict[str, Any],
             raise ValidationError(f"{field}.invoice_id", exc.message) from None
         amount = min(invoice.balance, remaining) if wanted is None else wanted
         if wanted is not None:
-            amount = _amount(wanted, currency, f"{field}.amount")
+            amount = clean_amount(wanted, currency, f"{field}.amount")
             if amount > remaining:
                 raise ValidationError(f"{field}.amount", "allocations exceed the payment")
             if amount > invoice.balance:
@@ -284,7 +250,7 @@ def apply_credit(invoice: Invoice, *, amount: Any = None, actor=None) -> Decimal
     """Pay ``invoice`` from the client's credit (oldest credit first); return the amount."""
     invoice = _lock_invoice(invoice.pk)
     _require_open(invoice)
-    wanted = invoice.balance if amount is None else _amount(amount, invoice.currency)
+    wanted = invoice.balance if amount is None else clean_amount(amount, invoice.currency)
     if wanted > invoice.balance:
         raise ValidationError("amount", f"exceeds the invoice balance {invoice.balance}")
     sources = list(Payment.objects.select_for_update()
@@ -346,12 +312,12 @@ def refund_payment(payment: Payment, data: dict[str, Any], *, actor=None,
         raise ValidationError(sorted(unknown)[0], "is not a refund field")
     refundable = payment.amount - payment.amount_refunded
     amount = (refundable if data.get("amount") is None
-              else _amount(data["amount"], payment.currency))
+              else clean_amount(data["amount"], payment.currency))
     if refundable <= 0:
         raise Conflict("the payment is fully refunded")
     if amount > refundable:
         raise ValidationError("amount", f"exceeds the refundable {refundable}")
-    reason = _text(data.get("reason"), "reason", 300)
+    reason = clean_text(data.get("reason"), "reason", max_length=300)
     reference = ""
     if payment.gateway and payment.gateway_reference:
         number = Refund.objects.filter(payment=payment).count() + 1
@@ -393,7 +359,8 @@ def add_payment_method(client: Client, data: dict[str, Any], *, actor=None,
     unknown = set(data) - {"payment_method_reference", "auto_pay", "gateway"}
     if unknown:
         raise ValidationError(sorted(unknown)[0], "is not a payment method field")
-    reference = _text(data.get("payment_method_reference"), "payment_method_reference", 255)
+    reference = clean_text(data.get("payment_method_reference"), "payment_method_reference",
+                           max_length=255)
     if not reference:
         raise ValidationError("payment_method_reference", "is required")
     auto_pay = data.get("auto_pay", False)

@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Exists, OuterRef
 
-from nestogy.billing.actions import company_today
 from nestogy.billing.models import Invoice
 from nestogy.core.ids import new_public_id
 from nestogy.payments.models import ZERO, Payment, PaymentAllocation
+from nestogy.tenancy.queries import company_today
 
 
 def seed_payments(company, context: dict, rng, report) -> None:

@@ -66,7 +66,7 @@ def statement_lines(client, currency: str) -> list[Line]:
 
 def statement_context(client, currency: str | None = None, *,
                       today: date | None = None) -> dict:
-    from nestogy.billing.actions import company_today
+    from nestogy.tenancy.queries import company_today
 
     company = client.company
     currency = (currency or company.currency).upper()

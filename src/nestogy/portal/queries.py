@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import Q, QuerySet, Sum
 from django.http import Http404
-from django.utils import timezone
 
 from nestogy.billing.models import Invoice
 from nestogy.contracts.models import Contract
 from nestogy.contracts.queries import contracts as contract_rows
 from nestogy.tenancy.models import Company
+from nestogy.tenancy.queries import company_today
 from nestogy.tickets.models import CLOSED_STATUSES, Priority, Reply, Ticket
 
 
@@ -71,7 +71,7 @@ def public_replies(ticket: Ticket) -> list[Reply]:
 
 
 def has_active_contract(client, on: date | None = None) -> bool:
-    on = on or timezone.localdate()
+    on = on or company_today(client.company)
     return (Contract.objects.filter(client=client, status=Contract.Status.ACTIVE,
                                     start_date__lte=on)
             .filter(Q(end_date__isnull=True) | Q(end_date__gte=on)).exists())

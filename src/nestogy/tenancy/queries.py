@@ -1,12 +1,26 @@
-"""Reads of tenant-level data that every layer above may need (the company logo)."""
+"""Reads of tenant-level data that every layer above may need: the company's own date, its
+logo."""
 
 from __future__ import annotations
 
 import base64
+from datetime import date, datetime
 
 from django_scopes import scopes_disabled
 
+from nestogy.core.timeutil import local_date
+from nestogy.core.timeutil import now as utc_now
 from nestogy.tenancy.models import Company, CompanyLogo
+
+
+def company_today(company: Company, at: datetime | None = None) -> date:
+    """The company's "today": the local date in its time zone (at ``at``, default now).
+
+    Every date a company sees (invoice and due dates, contract periods, renewals, overdue
+    marking, the portal's "due soon") is a local date of its time zone, never the UTC date:
+    at 23:30 in New York it is already tomorrow in UTC.
+    """
+    return local_date(at or utc_now(), company.timezone or "UTC")
 
 
 def company_logo(company: Company | int | None) -> CompanyLogo | None:

@@ -32,6 +32,7 @@ from nestogy.billing.models import Invoice
 from nestogy.clients import queries as client_queries
 from nestogy.core.errors import ValidationError
 from nestogy.core.money import money_str
+from nestogy.tenancy.queries import company_today
 
 router = Router(tags=["invoices"])
 revenue_router = Router(tags=["invoices"])
@@ -235,7 +236,7 @@ def list_invoices(request, limit: int = Limit(), cursor: str | None = Cursor(),
     require(request.auth, "invoices.view")
     client = client_queries.get_client(client_id, "client_id") if client_id else None
     qs = queries.invoices(status=status, client=client, overdue=overdue,
-                          today=actions.company_today(request.auth.company))
+                          today=company_today(request.auth.company))
     rows, next_cursor = paginate(qs, limit=limit, cursor=cursor, order=("-id",))
     return {"items": [invoice_out(i) for i in rows], "next_cursor": next_cursor}
 
@@ -261,7 +262,7 @@ def overdue_report(request, client_id: ObjectId | None = None):
     require(request.auth, "invoices.view")
     client = client_queries.get_client(client_id, "client_id") if client_id else None
     company = request.auth.company
-    today = actions.company_today(company)
+    today = company_today(company)
     report = queries.aging(today, client=client)
     return {"as_of": today, "currency": company.currency,
             "buckets": [{"bucket": b["bucket"], "count": b["count"],
@@ -279,7 +280,7 @@ def overdue_report(request, client_id: ObjectId | None = None):
 def generate_recurring(request, payload: RecurringIn):
     require(request.auth, "invoices.manage")
     company = request.auth.company
-    as_of = payload.as_of or actions.company_today(company)
+    as_of = payload.as_of or company_today(company)
 
     def run():
         result = recurring.run_recurring(company, as_of, preview=payload.preview,
@@ -402,7 +403,7 @@ def revenue_forecast(request, months: Annotated[int, Query(ge=1, le=60)] = 12):
     if not 1 <= months <= 60:
         raise ValidationError("months", "must be between 1 and 60")
     company = request.auth.company
-    result = forecast.forecast(company, actions.company_today(company), months)
+    result = forecast.forecast(company, company_today(company), months)
 
     def money_rows(rows, cur):
         return [{"month": r["month"], "recurring": money_str(r["recurring"], cur),

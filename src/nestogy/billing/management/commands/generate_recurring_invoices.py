@@ -4,10 +4,11 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scope
 
-from nestogy.billing import actions, recurring
+from nestogy.billing import recurring
 from nestogy.core.errors import ValidationError
 from nestogy.core.money import money_str
 from nestogy.tenancy.models import Company
+from nestogy.tenancy.queries import company_today
 
 
 class Command(BaseCommand):
@@ -34,7 +35,7 @@ class Command(BaseCommand):
                 public_id=options["company"])
         report, total = [], 0
         for company in companies:
-            day = as_of or actions.company_today(company)
+            day = as_of or company_today(company)
             with scope(company=company.pk):
                 def progress(done, count, name=company.name):
                     if not options["json"] and count >= 1000 and done % 1000 < 250:

@@ -4,9 +4,9 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django_scopes import scope
 
-from nestogy.billing.actions import company_today
 from nestogy.contracts.renewals import process_renewals
 from nestogy.tenancy.models import Company
+from nestogy.tenancy.queries import company_today
 
 
 class Command(BaseCommand):
