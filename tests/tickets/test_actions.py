@@ -88,13 +88,22 @@ def test_ticket_numbers_are_per_company(personas):
 
 
 def test_scheduled_task_runs_the_checker(personas):
-    from nestogy.tickets.tasks import check_sla_breaches
+    from django_tasks_db.models import DBTaskResult
+
+    from nestogy.tenancy.models import Company
+    from nestogy.tickets.tasks import check_sla, check_sla_breaches
 
     with time_machine.travel(MON_9, tick=False), scope(company=personas.company_a.pk):
         actions.create_ticket(personas.company_a, {"client": personas.client_a,
                                                    "subject": "x", "priority": "high"})
+    DBTaskResult.objects.all().delete()
     with time_machine.travel(MON_9 + timedelta(hours=5), tick=False):
-        result = check_sla_breaches.call()
+        handed_out = check_sla_breaches.call()
+        active = Company.objects.filter(is_active=True).count()
+        assert handed_out == {"companies": active}
+        queued = DBTaskResult.objects.filter(task_path="nestogy.tickets.tasks.check_sla")
+        assert personas.company_a.pk in {row.args_kwargs["args"][0] for row in queued}
+        result = check_sla.call(personas.company_a.pk)
     # First response breached (and past 150%: raised to critical, whose 4h resolution target
     # is breached too by 14:00).
     assert result["breaches"] == 2 and result["checked"] == 1

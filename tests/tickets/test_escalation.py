@@ -227,4 +227,5 @@ def test_scheduled_task_is_registered():
     from nestogy.ops.schedule import ENTRIES
     from nestogy.tickets.tasks import check_sla_breaches
 
-    assert any(e.task is check_sla_breaches and e.cron == "*/15 * * * *" for e in ENTRIES)
+    # Every minute, so a threshold is announced within one scheduler tick.
+    assert any(e.task is check_sla_breaches and e.cron == "* * * * *" for e in ENTRIES)

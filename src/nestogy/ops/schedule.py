@@ -31,8 +31,8 @@ class Entry:
 
 ENTRIES: list[Entry] = [
     # Service desk
-    Entry("*/15 * * * *", ticket_tasks.check_sla_breaches,
-          "SLA warnings, breaches and escalations (check_sla_breaches)"),
+    Entry("* * * * *", ticket_tasks.check_sla_breaches,
+          "SLA warnings, breaches and escalations, one check_sla task per company"),
     # Notifications
     Entry("* * * * *", notification_tasks.send_due_deliveries,
           "Notifications: send deliveries whose (re)try time has come"),
