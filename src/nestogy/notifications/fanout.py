@@ -8,15 +8,25 @@ channel's target and bulk-inserts the deliveries in batches. Sending is enqueued
 
 The number of queries does not depend on the number of recipients (apart from one INSERT per
 ``BATCH`` rows): memberships, channel addresses and webhooks are each read once.
+
+Grouping: when one batch carries two or more events of a type in :data:`GROUPED` (the SLA
+checker's warnings, breaches and escalations), each recipient gets ONE message per channel
+(one delivery per channel and target) listing them, built by the type's digest builder; a
+channel and target that would have received a single one of them gets that event as it
+reads on its own. Outgoing webhooks receive one digest per batch whose ``items`` list every
+event (the documented batch payload), instead of one request per event.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from nestogy.accounts.models import Membership
@@ -83,6 +93,17 @@ def handle_events(batch: list[events.Event]) -> list[StoredEvent]:
 
 
 def _handle(company_id: int, batch: list[events.Event]) -> list[StoredEvent]:
+    groups = grouped_types()
+    grouped = [e for e in batch if e.type in groups]
+    if len(grouped) < 2:
+        return _handle_each(company_id, batch)
+    others = [e for e in batch if e.type not in groups]
+    stored = _handle_each(company_id, others) if others else []
+    stored += _handle_grouped(company_id, grouped)
+    return stored
+
+
+def _handle_each(company_id: int, batch: list[events.Event]) -> list[StoredEvent]:
     resolved = []
     for event in batch:
         definition = events.REGISTRY[event.type]
@@ -112,6 +133,81 @@ def _handle(company_id: int, batch: list[events.Event]) -> list[StoredEvent]:
             enqueue_on_commit(send_event_deliveries, company_id, stored[0].pk)
         else:
             enqueue_on_commit(send_event_deliveries, company_id)
+    return stored
+
+
+@functools.cache
+def grouped_types() -> dict[str, tuple[str, Callable[..., dict]]]:
+    """Event types delivered grouped → (digest event type, digest context builder)."""
+    from nestogy.tickets.events import DIGEST_TYPE, SLA_ALERTS, sla_digest_context
+
+    return dict.fromkeys(SLA_ALERTS, (DIGEST_TYPE, sla_digest_context))
+
+
+def _handle_grouped(company_id: int, batch: list[events.Event]) -> list[StoredEvent]:
+    """One delivery per channel and target for a batch of groupable events (see above)."""
+    recipients = []
+    user_ids: set[int] = set()
+    for event in batch:
+        definition = events.REGISTRY[event.type]
+        found = definition.recipients(event) if definition.recipients else []
+        recipients.append(found)
+        user_ids.update(r.user_id for r in found if r.user_id)
+    lookups = Lookups.load(company_id, user_ids)
+    plans: dict[tuple, list[Planned]] = {}
+    by_target: dict[tuple, tuple[Planned, list[int]]] = {}
+    for i, (event, found) in enumerate(zip(batch, recipients, strict=True)):
+        key = (event.type, tuple(found))
+        planned = plans.get(key)
+        if planned is None:
+            planned = plans[key] = plan(company_id, event.type, found, lookups=lookups)
+        for p in planned:
+            target = (p.channel, str(p.user_id) if p.channel == Channel.INAPP else p.target,
+                      p.webhook_id)
+            by_target.setdefault(target, (p, []))[1].append(i)
+    singles: dict[int, list[Planned]] = {}
+    digests: dict[tuple, list[Planned]] = {}
+    for p, indexes in by_target.values():
+        if len(indexes) == 1:
+            singles.setdefault(indexes[0], []).append(p)
+        else:
+            digests.setdefault((p.channel == Channel.WEBHOOK, tuple(indexes)), []).append(p)
+    now = timezone.now()
+    to_store: list[tuple[StoredEvent, list[Planned], str]] = []
+    single_events = [batch[i] for i in sorted(singles)]
+    # A single alert reads as it does on its own: its own context (the ticket read for the
+    # singles only, not for the whole batch).
+    token = events._batch.set((single_events, {}))  # payload builders share lookups
+    try:
+        for i, event in zip(sorted(singles), single_events, strict=True):
+            definition = events.REGISTRY[event.type]
+            context = definition.context(event) if definition.context else dict(event.data)
+            to_store.append((StoredEvent(
+                company_id=company_id, type=event.type, context=_jsonable(context),
+                attachments=[], actor_id=event.actor_id, occurred_at=event.occurred_at),
+                singles[i], event.type))
+    finally:
+        events._batch.reset(token)
+    for (webhook, indexes), planned in digests.items():
+        digest_type, build = grouped_types()[batch[indexes[0]].type]
+        context = build([(batch[i].type, batch[i].data) for i in indexes], every_item=webhook)
+        to_store.append((StoredEvent(
+            company_id=company_id, type=digest_type, context=_jsonable(context),
+            attachments=[], actor_id=batch[indexes[0]].actor_id, occurred_at=now),
+            planned, digest_type))
+    stored = StoredEvent.objects.bulk_create([item[0] for item in to_store])
+    rows = [Delivery(company_id=company_id, event=stored_event, event_type=type_,
+                     channel=p.channel, target=p.target, recipient_user_id=p.user_id,
+                     recipient_name=p.name[:200], webhook_id=p.webhook_id,
+                     next_attempt_at=stored_event.occurred_at)
+            for stored_event, (_, planned, type_) in zip(stored, to_store, strict=True)
+            for p in planned]
+    for start in range(0, len(rows), BATCH):
+        Delivery.objects.bulk_create(rows[start:start + BATCH])
+    if rows:
+        from nestogy.notifications.tasks import send_event_deliveries
+
+        enqueue_on_commit(send_event_deliveries, company_id)
     return stored
 
 

@@ -28,10 +28,11 @@ from datetime import datetime
 from django.db import transaction
 from django_scopes import scope, scopes_disabled
 
-from nestogy.audit.actions import build_entry, log_actions_bulk
+from nestogy.audit.models import AuditEntry
 from nestogy.core.events import emit_many
 from nestogy.core.timeutil import now as utc_now
 from nestogy.sla import clock
+from nestogy.tickets.bulk import insert_rows, postgres, public_ids
 from nestogy.tickets.models import Escalation, PriorityChange, Ticket
 from nestogy.tickets.sla import (
     SLA_FIELDS,
@@ -43,7 +44,9 @@ from nestogy.tickets.sla import (
     write_columns,
 )
 
-BATCH_SIZE = 500
+# Due tickets per claimed batch: a run over up to this many due tickets of a company takes a
+# fixed number of queries (histories, fired levels, one statement per table written).
+BATCH_SIZE = 50_000
 PRIORITY_STEPS = ("low", "medium", "high", "critical")
 CLOCK_LABELS = {"first_response": "first response", "resolution": "resolution"}
 
@@ -104,9 +107,9 @@ def _process_batch(tickets: list[Ticket], now: datetime, report: Report, *,
     fired = fired_levels(ids)
     run_id = uuid.uuid4().hex
     fired_by = getattr(actor, "email", "") or "system"
-    new_escalations: list[Escalation] = []
+    new_escalations: list[tuple] = []  # (ticket pk, clock, level, percent, actions)
     pending: list[tuple[Ticket, Finding, dict]] = []
-    priority_changes: list[PriorityChange] = []
+    priority_changes: list[tuple] = []  # (ticket pk, from, to)
     changed: list[Ticket] = []
     policies = Policies()
     for ticket in tickets:
@@ -142,17 +145,14 @@ def _process_batch(tickets: list[Ticket], now: datetime, report: Report, *,
                     finding.actions["reassign"] = "if the assignee is unavailable"
                 pending.append((ticket, finding, {"due_at": result.clock(clk).due_at}))
                 fired[ticket.pk].add((clk, number))
-                new_escalations.append(Escalation(
-                    company_id=ticket.company_id, ticket=ticket, clock=clk, level=number,
-                    percent=percent, fired_at=now, fired_by=fired_by,
-                    actions=finding.actions, run_id=run_id))
+                # The record keeps the actions as they are now (before any reassignment).
+                new_escalations.append((ticket.pk, clk, number, percent,
+                                        dict(finding.actions)))
             step = PRIORITY_STEPS.index(ticket.priority)
             if raise_now and not raised and step + 1 < len(PRIORITY_STEPS):
                 raised = True  # one step per run, never above critical
                 new = PRIORITY_STEPS[step + 1]
-                priority_changes.append(PriorityChange(
-                    company_id=ticket.company_id, ticket=ticket,
-                    from_priority=ticket.priority, to_priority=new, at=now))
+                priority_changes.append((ticket.pk, ticket.priority, new))
                 events.append(clock.PriorityChange(now, new))
                 if h.priority0 is None:
                     initial = (ticket.priority, initial[1])
@@ -173,24 +173,29 @@ def _process_batch(tickets: list[Ticket], now: datetime, report: Report, *,
         for _, finding, _ in pending:
             report.add(finding)
         return
-    Escalation.objects.bulk_create(new_escalations, ignore_conflicts=True)
-    mine = set(Escalation.objects.filter(ticket_id__in=ids, run_id=run_id)
-               .values_list("ticket_id", "clock", "level"))
+    company_id = tickets[0].company_id
+    mine = _insert_escalations(company_id, new_escalations, now, fired_by, run_id)
     if priority_changes:
-        PriorityChange.objects.bulk_create(priority_changes)
+        ids_ = public_ids(PriorityChange.public_id_prefix, len(priority_changes))
+        insert_rows(PriorityChange, ["company", "public_id", "created_at", "updated_at",
+                                     "ticket", "from_priority", "to_priority", "at", "actor"],
+                    [(company_id, pid, now, now, tid, frm, to, now, None)
+                     for pid, (tid, frm, to) in zip(ids_, priority_changes, strict=True)])
     write_columns(changed, [*SLA_FIELDS, "sla_computed_at", "priority"])
     _plan_reassignments([item for item in pending
                          if (item[0].pk, item[1].clock, item[1].level) in mine],
                         now, dry_run=False, actor=actor)
     audit = []
     announcements: list[tuple[str, dict]] = []
+    actor_id = actor.pk if getattr(actor, "pk", None) else None
+    actor_label = (getattr(actor, "email", "") if actor is not None else "system")[:200]
     for ticket, finding, extra in pending:
         if (ticket.pk, finding.clock, finding.level) not in mine:
             continue  # another run fired it first
         report.add(finding)
-        audit.append(build_entry(ticket, "ticket.escalation_fired", actor=actor,
-                                 data={"clock": finding.clock, "level": finding.level,
-                                       "percent": finding.percent, **finding.actions}))
+        audit.append((actor_id, ticket.public_id, str(ticket)[:200],
+                      {"clock": finding.clock, "level": finding.level,
+                       "percent": finding.percent, **finding.actions}))
         announcements.append((finding.event, {
             "ticket_id": ticket.public_id, "ticket_pk": ticket.pk, "number": ticket.number,
             "subject": ticket.subject, "priority": ticket.priority,
@@ -199,12 +204,39 @@ def _process_batch(tickets: list[Ticket], now: datetime, report: Report, *,
             "percent": finding.percent, "notify": finding.actions.get("notify"),
             "raised_priority": finding.actions.get("raised_priority"),
             "due_at": extra["due_at"].isoformat()}))
-    if announcements:
-        # One dispatch for the batch: the outbox rows are written set-based.
-        # (A batch holds one company's tickets: check_company runs per company.)
-        emit_many(announcements, company_id=pending[0][0].company_id, actor=actor)
     if audit:
-        log_actions_bulk(audit)
+        ids_ = public_ids(AuditEntry.public_id_prefix, len(audit))
+        insert_rows(AuditEntry, ["company", "public_id", "created_at", "updated_at", "action",
+                                 "actor", "actor_label", "object_type", "object_id",
+                                 "object_repr", "data"],
+                    [(company_id, pid, now, now, "ticket.escalation_fired", a_id, actor_label,
+                      Ticket._meta.label_lower, object_id, repr_, data)
+                     for pid, (a_id, object_id, repr_, data) in zip(ids_, audit, strict=True)])
+    if announcements:
+        # One dispatch for the batch; the fan-out groups it into one message per recipient
+        # and channel. (A batch holds one company's tickets: check_company runs per company.)
+        emit_many(announcements, company_id=company_id, actor=actor)
+
+
+def _insert_escalations(company_id: int, rows: list[tuple], now: datetime, fired_by: str,
+                        run_id: str) -> set[tuple[int, str, int]]:
+    """Insert the fired levels, skipping those another run inserted first (the unique
+    constraint on company, ticket, clock and level); returns the (ticket, clock, level)
+    this run inserted: only those notify and audit."""
+    if not rows:
+        return set()
+    names = ["company", "public_id", "created_at", "updated_at", "ticket", "clock", "level",
+             "percent", "fired_at", "fired_by", "actions", "run_id"]
+    values = [(company_id, pid, now, now, tid, clk, level, percent, now, fired_by, actions,
+               run_id)
+              for pid, (tid, clk, level, percent, actions)
+              in zip(public_ids(Escalation.public_id_prefix, len(rows)), rows, strict=True)]
+    if postgres():
+        return set(insert_rows(Escalation, names, values, ignore_conflicts=True,
+                               returning=["ticket", "clock", "level"]))
+    insert_rows(Escalation, names, values, ignore_conflicts=True)
+    return set(Escalation.objects.filter(ticket_id__in={r[0] for r in rows}, run_id=run_id)
+               .values_list("ticket_id", "clock", "level"))
 
 
 def _plan_reassignments(pending, now: datetime, *, dry_run: bool, actor) -> None:
@@ -254,18 +286,18 @@ def check_company(company, *, dry_run: bool = False, now: datetime | None = None
     with scope(company=company.pk):
         while True:
             with transaction.atomic():
+                # Claim the due tickets (rows another run holds are skipped) and read them,
+                # with their policy and calendar, in one query.
                 due = (Ticket.objects.filter(next_check_at__lte=now, pk__gt=last_pk)
-                       .order_by("pk"))
+                       .select_related("policy__calendar").order_by("pk"))
                 if not dry_run:
                     due = due.select_for_update(skip_locked=True, of=("self",))
-                ids = list(due.values_list("pk", flat=True)[:batch_size])
-                if not ids:
+                tickets = list(due[:batch_size])
+                if not tickets:
                     break
-                last_pk = ids[-1]
-                tickets = list(Ticket.objects.filter(pk__in=ids)
-                               .select_related("policy__calendar").order_by("pk"))
+                last_pk = tickets[-1].pk
                 _process_batch(tickets, now, report, dry_run=dry_run, actor=actor)
-            if len(ids) < batch_size:
+            if len(tickets) < batch_size:
                 break
     return report
 

@@ -10,12 +10,18 @@ Recipients:
 - ``sla.warning`` (ladder level 1): the assignee, or the dispatchers when unassigned.
 - ``sla.breached`` (level 2): the managers (the owners/admins when there is no manager).
 - ``ticket.escalated`` (level 3): owners and admins.
+
+A checker run that fires many of these (``SLA_ALERTS``) is delivered grouped: each
+recipient gets ONE ``sla.digest`` message per channel listing the tickets, most urgent first
+(:func:`sla_digest_context`); a recipient with a single alert in the run gets that alert as
+it reads on its own. The notifications fan-out does the grouping.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django_scopes import scope
 
 from nestogy.accounts.queries import members_with_role
@@ -157,3 +163,50 @@ register("sla.breached", description="An SLA clock passed its due time",
          context=context, recipients=_ladder("managers"))
 register("ticket.escalated", description="A ticket reached the top of the escalation ladder",
          context=context, recipients=_ladder("owners_admins"))
+
+
+# -- grouped delivery of a checker run -----------------------------------------------------
+
+SLA_ALERTS = ("sla.warning", "sla.breached", "ticket.escalated")
+DIGEST_TYPE = "sla.digest"
+DIGEST_LINES = 20
+_URGENCY = {"ticket.escalated": 0, "sla.breached": 0, "sla.warning": 1}
+_KIND = {"ticket.escalated": "escalated", "sla.breached": "breached", "sla.warning": "warning"}
+
+
+def sla_digest_context(alerts: list[tuple[str, dict[str, Any]]], *,
+                       every_item: bool = False) -> dict[str, Any]:
+    """Template context of one grouped message from ``(event type, data)`` pairs.
+
+    Most urgent first: breaches and escalations before warnings, then the longest overdue
+    (earliest due time) first; at most ``DIGEST_LINES`` lines and how many more, plus a link
+    to the ticket queue filtered on the worst state. ``every_item`` adds the whole list
+    (``items``: the batch payload webhooks receive).
+    """
+    ordered = sorted(alerts, key=lambda a: (_URGENCY.get(a[0], 1), a[1].get("due_at") or "",
+                                            a[1].get("number") or 0, a[1].get("clock") or ""))
+    items = [{"event": type_, "kind": _KIND.get(type_, type_),
+              "ticket_id": data.get("ticket_id"), "number": data.get("number"),
+              "subject": data.get("subject", ""), "priority": data.get("priority"),
+              "clock": data.get("clock"), "clock_label": data.get("clock_label"),
+              "level": data.get("level"), "percent": data.get("percent"),
+              "due_at": data.get("due_at"), "raised_priority": data.get("raised_priority")}
+             for type_, data in ordered]
+    counts = {kind: sum(1 for i in items if i["kind"] == kind)
+              for kind in ("breached", "escalated", "warning")}
+    worst = "warning" if counts["breached"] + counts["escalated"] == 0 else "breached"
+    context = {
+        "count": len(items), "tickets": len({i["ticket_id"] for i in items}),
+        "breaches": counts["breached"], "escalations": counts["escalated"],
+        "warnings": counts["warning"], "lines": items[:DIGEST_LINES],
+        "more": max(0, len(items) - DIGEST_LINES),
+        "queue_url": f"{settings.NESTOGY_BASE_URL}/admin/tickets/ticket/"
+                     f"?sla_state__exact={worst}",
+    }
+    if every_item:
+        context["items"] = items
+    return context
+
+
+register(DIGEST_TYPE, description="SLA warnings, breaches and escalations of one checker run, "
+                                  "grouped: one message per recipient and channel")

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -255,34 +254,7 @@ def _recompute(tickets: list[Ticket], now: datetime, policies: Policies, *,
 
 
 def write_columns(tickets: list[Ticket], names: list[str]) -> None:
-    """One ``WITH v AS (VALUES ...) UPDATE ... FROM v`` per batch of tickets.
+    """Write these columns of many tickets in one statement (``tickets.bulk``)."""
+    from nestogy.tickets.bulk import update_columns
 
-    Django's ``bulk_update`` builds a ``CASE WHEN`` per row and column, which costs seconds
-    for 500 rows x 17 columns; this is one statement with one row of values per ticket
-    (PostgreSQL, and SQLite >= 3.33).
-    """
-    if not tickets:
-        return
-    fields = [Ticket._meta.get_field(n) for n in names]
-    postgres = connection.vendor == "postgresql"
-    table = connection.ops.quote_name(Ticket._meta.db_table)
-    columns = [connection.ops.quote_name(f.column) for f in fields]
-    casts = [f"::{f.db_type(connection).split('(')[0].replace('serial', 'integer')}"
-             if postgres else "" for f in fields]
-    for start in range(0, len(tickets), BATCH_SIZE):
-        chunk = tickets[start:start + BATCH_SIZE]
-        row = "(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"
-        params: list = []
-        for ticket in chunk:
-            params.append(ticket.pk)
-            params.extend(f.get_db_prep_save(getattr(ticket, f.attname), connection)
-                          for f in fields)
-        names_sql = ", ".join(["id", *[f"c{i}" for i in range(len(fields))]])
-        assignments = ", ".join(f"{col} = v.c{i}{casts[i]}" for i, col in enumerate(columns))
-        # Only quoted column names and placeholders are interpolated; values are parameters.
-        values = ", ".join([row] * len(chunk))
-        id_cast = "::integer" if postgres else ""
-        sql = (f"WITH v({names_sql}) AS (VALUES {values}) "  # noqa: S608
-               f"UPDATE {table} SET {assignments} FROM v WHERE {table}.id = v.id{id_cast}")
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+    update_columns(Ticket, tickets, names)
