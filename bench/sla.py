@@ -4,11 +4,16 @@
 
 Creates the database if needed, migrates, and (once) generates company "Bench SLA" with
 200,000 tickets of which 50,000 are open, plus a small company "Bench SLA small" with 2,000
-open tickets. Each run re-arms 1,000 due checks per company and prints:
+open tickets, and prints:
 
-- one ``check_sla_breaches`` run over the big company: time and query count, and the same
-  count for the small company (query count does not depend on the number of open tickets);
-- its ratio to one hand-written SQL query selecting the same due rows;
+- ROUTINE: one checker run (``check_company``) over 1,000 due tickets, and BURST: one run with
+  every open ticket made due at once (about 37,500 of the 50,000: those not waiting on the
+  client), each with its time, query count and rows written (fired levels, priority
+  raises, audit entries, stored events, deliveries, ticket rows updated), and its ratio to a
+  PostgreSQL COPY of the same rows into scratch tables (the floor for writing them);
+- the same for the small company (routine 1,000 due, burst about 1,500): the query count
+  does not depend on how many tickets are due or open;
+- one hand-written SQL query selecting the due rows;
 - the median and p95 latency and query count of a filtered, sorted ticket list page.
 """
 
@@ -108,38 +113,129 @@ def generate(name: str, total: int, open_count: int) -> None:
     print(f"  generated {name} in {time.monotonic() - started:.1f}s", flush=True)
 
 
-def rearm(company) -> None:
-    """Make exactly DUE open tickets due now, with no escalation fired yet."""
+def rearm(company, due: int | None = DUE) -> int:
+    """Make ``due`` open tickets (all open ones not waiting on the client when ``None``) due
+    now at high priority, with no escalation fired yet and the previous run's rows gone."""
     from django.db import transaction
     from django_scopes import scope
 
+    from nestogy.audit.models import AuditEntry
     from nestogy.core.timeutil import now
-    from nestogy.tickets.models import Escalation, Ticket
+    from nestogy.notifications.models import StoredEvent
+    from nestogy.tickets.models import Escalation, PriorityChange, Ticket
 
     with scope(company=company.pk), transaction.atomic():
         Escalation.objects.all().delete()
+        PriorityChange.objects.all().delete()
+        AuditEntry.objects.filter(action="ticket.escalation_fired").delete()
+        StoredEvent.objects.all().delete()  # and their deliveries
         current = now()
         Ticket.objects.filter(next_check_at__lte=current).update(
             next_check_at=current + timedelta(days=2))
-        open_ids = list(Ticket.objects.exclude(status__in=["resolved", "closed"])
-                        .exclude(status="waiting_on_client")
-                        .order_by("?").values_list("pk", flat=True)[:DUE])
+        candidates = (Ticket.objects.exclude(status__in=["resolved", "closed"])
+                      .exclude(status="waiting_on_client"))
+        if due is not None:
+            candidates = candidates.order_by("?")[:due]
+        open_ids = list(candidates.values_list("pk", flat=True))
         Ticket.objects.filter(pk__in=open_ids).update(
             next_check_at=current - timedelta(minutes=5), priority="high")
+    with connection_cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE tickets_ticket")
+    return len(open_ids)
 
 
-def measure_check(company):
+def connection_cursor():
+    from django.db import connection
+
+    return connection.cursor()
+
+
+# What one run writes: table, and the condition selecting the run's rows (company, start).
+WRITTEN = [
+    ("tickets_escalation", "company_id = %s AND fired_at >= %s"),
+    ("tickets_prioritychange", "company_id = %s AND created_at >= %s"),
+    ("audit_auditentry", "company_id = %s AND created_at >= %s "
+                         "AND action = 'ticket.escalation_fired'"),
+    ("notifications_storedevent", "company_id = %s AND created_at >= %s"),
+    ("notifications_delivery", "company_id = %s AND created_at >= %s"),
+    ("tickets_ticket", "company_id = %s AND sla_computed_at >= %s"),
+]
+
+
+def copy_baseline(company, since) -> tuple[dict[str, int], float]:
+    """The rows the run wrote, per table, and the time PostgreSQL takes to COPY the same
+    rows (binary) into scratch tables of the same shape: the floor for writing them."""
+    from django.db import connection
+
+    raw = connection.connection
+    counts, payloads = {}, []
+    with raw.cursor() as cursor:
+        for table, condition in WRITTEN:
+            query = cursor.mogrify(f"SELECT * FROM {table} WHERE {condition}",
+                                   [company.pk, since])
+            with cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT BINARY)") as copy:
+                data = b"".join(bytes(chunk) for chunk in copy)
+            cursor.execute(f"SELECT count(*) FROM {table} WHERE {condition}",
+                           [company.pk, since])
+            counts[table] = cursor.fetchone()[0]
+            cursor.execute(f"DROP TABLE IF EXISTS scratch_{table}")
+            cursor.execute(f"CREATE UNLOGGED TABLE scratch_{table} (LIKE {table})")
+            payloads.append((table, data))
+        raw.commit()
+        started = time.perf_counter()
+        for table, data in payloads:
+            with cursor.copy(f"COPY scratch_{table} FROM STDIN (FORMAT BINARY)") as copy:
+                copy.write(data)
+        raw.commit()
+        elapsed = time.perf_counter() - started
+        for table, _ in payloads:
+            cursor.execute(f"DROP TABLE scratch_{table}")
+        raw.commit()
+    return counts, elapsed
+
+
+def measure_check(company, due: int | None = DUE):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from nestogy.core.timeutil import now
     from nestogy.tickets.escalation import check_company
 
-    rearm(company)
+    armed = rearm(company, due)
+    since = now()
+    profiler = None
+    if os.environ.get("BENCH_PROFILE") and due is None:
+        import cProfile
+
+        profiler = cProfile.Profile()
     with CaptureQueriesContext(connection) as queries:
         started = time.perf_counter()
+        if profiler:
+            profiler.enable()
         report = check_company(company)
+        if profiler:
+            profiler.disable()
         elapsed = time.perf_counter() - started
-    return elapsed, len(queries), report
+    if profiler:
+        import pstats
+
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+        slow = sorted(queries.captured_queries, key=lambda q: -float(q["time"]))[:8]
+        for q in slow:
+            print(f"  {q['time']} s  {q['sql'][:160]}")
+    counts, copy_seconds = copy_baseline(company, since)
+    return {"due": armed, "seconds": elapsed, "queries": len(queries), "report": report,
+            "rows": counts, "copy_seconds": copy_seconds}
+
+
+def show(label: str, m: dict) -> None:
+    r = m["report"]
+    rows = sum(m["rows"].values())
+    print(f"{label}: {m['due']} due, {m['seconds'] * 1000:.0f} ms, {m['queries']} queries; "
+          f"fired {r.warnings} warnings, {r.breaches} breaches, {r.escalations} escalations; "
+          f"{rows} rows written ({', '.join(f'{t} {n}' for t, n in m['rows'].items())}); "
+          f"COPY of the same rows {m['copy_seconds'] * 1000:.0f} ms, ratio "
+          f"{m['seconds'] / m['copy_seconds']:.1f}x", flush=True)
 
 
 def hand_written_sql(company) -> float:
@@ -232,17 +328,23 @@ def main() -> None:
     print(f"tickets: {total} ({open_count} open) in the big company; "
           f"{SMALL_OPEN} open in the small one; {DUE} due checks each run", flush=True)
 
-    elapsed, queries, report = measure_check(big)
-    small_elapsed, small_queries, small_report = measure_check(small)
+    routine = measure_check(big)
+    show("ROUTINE (big)", routine)
+    burst = measure_check(big, None)
+    show("BURST   (big)", burst)
+    small_routine = measure_check(small)
+    show("ROUTINE (small)", small_routine)
+    small_burst = measure_check(small, None)
+    show("BURST   (small)", small_burst)
+    counts = {m["queries"] for m in (routine, burst, small_routine, small_burst)}
+    print(f"query counts {sorted(counts)}: independent of due and open tickets: "
+          f"{'yes' if len(counts) == 1 else 'NO'}")
+    if os.environ.get("BENCH_ONLY_CHECK"):
+        return
     sql = hand_written_sql(big)
-    print(f"check_sla_breaches (big):   {elapsed * 1000:.0f} ms, {queries} queries, "
-          f"{report.checked} checked, {report.warnings} warnings, {report.breaches} breaches, "
-          f"{report.escalations} escalations")
-    print(f"check_sla_breaches (small): {small_elapsed * 1000:.0f} ms, {small_queries} queries "
-          f"({small_report.checked} checked) -> query count independent of open tickets: "
-          f"{'yes' if queries == small_queries else 'NO'}")
-    print(f"hand-written due-row SQL:   {sql * 1000:.2f} ms; checker / SQL ratio: "
-          f"{elapsed / sql:.0f}x (the checker also evaluates clocks and writes results)")
+    print(f"hand-written due-row SQL:   {sql * 1000:.2f} ms; routine checker / SQL ratio: "
+          f"{routine['seconds'] / sql:.0f}x (the checker also evaluates clocks and writes "
+          f"results)")
     median, p95, counts = measure_list(big)
     print(f"ticket list page (status+priority filter, sorted by resolution due, 50 rows): "
           f"median {median * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, queries per page "
