@@ -141,6 +141,9 @@ def rearm(company, due: int | None = DUE) -> int:
             next_check_at=current - timedelta(minutes=5), priority="high")
     with connection_cursor() as cursor:
         cursor.execute("VACUUM ANALYZE tickets_ticket")
+    from django.core.cache import cache
+
+    cache.clear()  # every run starts cold (cached notification preferences)
     return len(open_ids)
 
 

@@ -196,6 +196,73 @@ def test_query_count_does_not_grow_with_due_tickets(personas, django_assert_num_
     assert len(large) <= 30
 
 
+def test_query_count_is_the_same_for_10_and_200_due_tickets(personas):
+    from django.core.cache import cache
+    from django.test.utils import CaptureQueriesContext
+
+    p = personas
+    open_tickets(p, n=10)
+    cache.clear()
+    with CaptureQueriesContext(connection) as ten:
+        assert check(p, MON_9 + 4 * H).checked == 10
+    open_tickets(p, n=200)
+    cache.clear()
+    with CaptureQueriesContext(connection) as two_hundred:
+        report = check(p, MON_9 + 4 * H)
+    assert report.checked == 200 and report.breaches == 200
+    assert len(two_hundred) == len(ten), (len(ten), len(two_hundred))
+
+
+def test_a_breach_is_announced_within_one_scheduler_tick(personas):
+    """The scheduler runs the check every minute: a breach (strictly after the due second)
+    is announced by the first run after it, at most 60 s late."""
+    from nestogy.tickets.tasks import check_sla
+
+    p = personas
+    (ticket,) = open_tickets(p, assignee=p.tech_a.user)
+    with scope(company=p.company_a.pk):
+        due = Ticket.objects.get(pk=ticket.pk).first_response_due_at
+    announced = None
+    tick = due.replace(second=0) - timedelta(minutes=2)
+    with captured_events() as seen:
+        while announced is None and tick < due + timedelta(minutes=5):
+            with time_machine.travel(tick, tick=False):
+                check_sla.call(p.company_a.pk)
+            if any(e.type == "sla.breached" for e in seen):
+                announced = tick
+            tick += timedelta(minutes=1)
+    assert announced is not None and timedelta(0) < announced - due <= timedelta(seconds=60)
+
+
+def test_rerun_after_a_crash_fires_nothing_twice_and_loses_nothing(personas, monkeypatch):
+    p = personas
+    open_tickets(p, n=5)
+    at = MON_9 + 4 * H
+    real_emit = escalation.emit_many
+    calls = []
+
+    def crash_on_second_batch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("worker died")
+        return real_emit(*args, **kwargs)
+
+    monkeypatch.setattr(escalation, "emit_many", crash_on_second_batch)
+    with pytest.raises(RuntimeError), captured_events() as first_run:
+        check(p, at, batch_size=2)  # the first batch (2 tickets) commits, the second dies
+    monkeypatch.setattr(escalation, "emit_many", real_emit)
+    with captured_events() as second_run:
+        report = check(p, at)
+    assert report.checked == 3
+    fired = [(e.data["ticket_id"], e.data["clock"], e.data["level"])
+             for e in first_run[:8] + second_run]
+    assert len(fired) == len(set(fired)) == 5 * 4  # each level once, none lost
+    with scopes_disabled():
+        assert Escalation.objects.count() == 5 * 4
+        assert AuditEntry.objects.filter(action="ticket.escalation_fired").count() == 5 * 4
+        assert PriorityChange.objects.filter(to_priority="critical").count() == 5
+
+
 def test_command_and_api(personas):
     p = personas
     open_tickets(p, n=2)

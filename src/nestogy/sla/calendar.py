@@ -145,8 +145,18 @@ class Calendar:
                 return True
         return False
 
+    def _memo(self, key, compute):
+        """Per-date results memoised on this calendar value (shared by a batch)."""
+        cached = self._cache.get(key)
+        if cached is None:
+            if len(self._cache) > 50_000:  # a long-lived value: keep memory bounded
+                self._cache.clear()
+            cached = self._cache[key] = compute()
+        return cached
+
     def _midnight(self, day: date) -> datetime:
-        return datetime(day.year, day.month, day.day, tzinfo=self.tz).astimezone(UTC)
+        return self._memo(("mn", day), lambda: datetime(
+            day.year, day.month, day.day, tzinfo=self.tz).astimezone(UTC))
 
     def _local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.tz).date()
@@ -179,6 +189,9 @@ class Calendar:
 
     def _regular_week(self, day: date) -> bool:
         """True when the 7 days from ``day`` hold exactly ``week_seconds`` of working time."""
+        return self._memo(("rw", day), lambda: self._compute_regular_week(day))
+
+    def _compute_regular_week(self, day: date) -> bool:
         end = day + WEEK
         tz = self.tz
         a = datetime(day.year, day.month, day.day, tzinfo=tz).utcoffset()

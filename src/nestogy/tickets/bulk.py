@@ -1,9 +1,16 @@
-"""Set-based row writing for the breach checker: one statement per table, whatever the count.
+"""Set-based row writing for the breach checker: a fixed number of statements per table,
+whatever the count.
 
-On PostgreSQL rows go in as one ``INSERT ... SELECT FROM unnest(<one array per column>)``
-(optionally ``ON CONFLICT DO NOTHING RETURNING``), and many tickets' columns are updated with
-one ``UPDATE ... FROM unnest(...)``: no model instances, no per-row SQL. Elsewhere (SQLite)
-the same functions fall back to the ORM, correct but not fast.
+On PostgreSQL rows are streamed with ``COPY ... FROM STDIN`` (psycopg 3 ``cursor.copy``):
+straight into the table, or, when conflicts must be skipped and the inserted rows returned,
+into a temporary table first and then ``INSERT ... SELECT ... ON CONFLICT DO NOTHING
+RETURNING``; many tickets' columns are updated from a COPY-filled temporary table with one
+``UPDATE ... FROM``. No model instances, no per-row SQL. Elsewhere (SQLite) the same
+functions send every row as one JSON parameter read with ``json_each``: one statement per
+table as well, correct, not tuned.
+
+COPY runs on the driver's cursor, so it is added to Django's query log by hand: query
+counts (tests, the benchmark) include it.
 """
 
 from __future__ import annotations
@@ -11,9 +18,11 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Sequence
+import time
+import uuid
+from collections.abc import Iterable, Sequence
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 from nestogy.core.ids import new_public_id
 
@@ -32,11 +41,38 @@ def postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _array_type(field: models.Field) -> str:
-    if isinstance(field, models.JSONField):
-        return "text"  # sent as JSON text, cast per element
-    db_type = field.db_type(connection) or "text"
-    return db_type.split("(")[0].replace("serial", "integer")
+
+def _copy(cursor, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
+    """Stream ``rows`` into ``table`` with COPY on the driver's cursor (logged like a query)."""
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    started = time.perf_counter()
+    with cursor.cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+    if connection.queries_logged:
+        connection.queries_log.append({"sql": sql,
+                                       "time": f"{time.perf_counter() - started:.3f}"})
+
+
+def _prepared(fields: Sequence[models.Field], rows: Sequence[Sequence]) -> Iterable[tuple]:
+    json_at = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+    if not json_at:
+        return rows
+    def encode(row):
+        row = list(row)
+        for i in json_at:
+            row[i] = None if row[i] is None else json.dumps(row[i])
+        return row
+    return (encode(row) for row in rows)
+
+
+def _stage(cursor, table: str, columns: Sequence[str]) -> str:
+    """A temporary table with these columns of ``table`` (no constraints), dropped at
+    commit."""
+    name = f"nestogy_stage_{uuid.uuid4().hex[:16]}"
+    cursor.execute(f"CREATE TEMPORARY TABLE {name} ON COMMIT DROP AS "  # noqa: S608
+                   f"SELECT {', '.join(columns)} FROM {table} WITH NO DATA")
+    return name
 
 
 def insert_rows(model: type[models.Model], names: Sequence[str], rows: Sequence[Sequence],
@@ -44,9 +80,11 @@ def insert_rows(model: type[models.Model], names: Sequence[str], rows: Sequence[
                 returning: Sequence[str] = ()) -> list[tuple]:
     """Insert ``rows`` (tuples in the order of ``names``) into ``model``'s table.
 
-    PostgreSQL: one statement. ``returning`` columns of the rows actually inserted come back
-    (with ``ignore_conflicts``, the rows another writer inserted first are not returned).
-    Other databases: ``bulk_create``; ``returning`` is not supported there.
+    PostgreSQL: COPY (one statement; three with ``ignore_conflicts``/``returning``: a
+    temporary table, the COPY, ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``). The
+    ``returning`` columns of the rows actually inserted come back (rows another writer
+    inserted first are not returned).
+    SQLite: one ``INSERT [OR IGNORE] ... SELECT FROM json_each``; no ``returning``.
     """
     if not rows:
         return []
@@ -54,73 +92,87 @@ def insert_rows(model: type[models.Model], names: Sequence[str], rows: Sequence[
     if not postgres():
         if returning:
             raise NotImplementedError("RETURNING needs PostgreSQL")
-        model._base_manager.bulk_create(
-            [model(**{f.attname: value for f, value in zip(fields, row, strict=True)})
-             for row in rows], ignore_conflicts=ignore_conflicts, batch_size=500)
+        _json_insert(model, fields, rows, ignore_conflicts=ignore_conflicts)
         return []
     quote = connection.ops.quote_name
-    columns = list(zip(*rows, strict=True))
-    params = []
-    selects = []
-    for i, (field, values) in enumerate(zip(fields, columns, strict=True)):
-        if isinstance(field, models.JSONField):
-            params.append([None if v is None else json.dumps(v) for v in values])
-            selects.append(f"c{i}::jsonb")
-        else:
-            params.append(list(values))
-            selects.append(f"c{i}")
-    arrays = ", ".join(f"%s::{_array_type(f)}[]" for f in fields)
-    aliases = ", ".join(f"c{i}" for i in range(len(fields)))
-    sql = (f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608 (names only)
-           f"({', '.join(quote(f.column) for f in fields)}) "
-           f"SELECT {', '.join(selects)} FROM unnest({arrays}) AS v({aliases})")
-    if ignore_conflicts:
-        sql += " ON CONFLICT DO NOTHING"
-    if returning:
-        sql += " RETURNING " + ", ".join(quote(model._meta.get_field(n).column)
-                                         for n in returning)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    table = quote(model._meta.db_table)
+    columns = [quote(f.column) for f in fields]
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        if not (ignore_conflicts or returning):
+            _copy(cursor, table, columns, _prepared(fields, rows))
+            return []
+        stage = _stage(cursor, table, columns)
+        _copy(cursor, stage, columns, _prepared(fields, rows))
+        sql = (f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 (names only)
+               f"SELECT {', '.join(columns)} FROM {stage}")
+        if ignore_conflicts:
+            sql += " ON CONFLICT DO NOTHING"
+        if returning:
+            sql += " RETURNING " + ", ".join(quote(model._meta.get_field(n).column)
+                                             for n in returning)
+        cursor.execute(sql)
         return cursor.fetchall() if returning else []
 
 
 def update_columns(model: type[models.Model], objs: Sequence[models.Model],
                    names: Sequence[str]) -> None:
-    """Write these attributes of many rows: one ``UPDATE ... FROM unnest(...)`` on
-    PostgreSQL; elsewhere one ``WITH v AS (VALUES ...) UPDATE`` per 500 rows."""
+    """Write these attributes of many rows: on PostgreSQL a COPY into a temporary table and
+    one ``UPDATE ... FROM`` it (three statements, inside a transaction); on SQLite one
+    ``UPDATE ... FROM`` rows read from a JSON parameter."""
     if not objs:
         return
     fields = [model._meta.get_field(n) for n in names]
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     if postgres():
-        params: list = [[o.pk for o in objs]]
-        for f in fields:
-            values = [getattr(o, f.attname) for o in objs]
-            params.append([None if v is None else json.dumps(v) for v in values]
-                          if isinstance(f, models.JSONField) else values)
-        arrays = ", ".join(["%s::integer[]"] + [f"%s::{_array_type(f)}[]" for f in fields])
-        aliases = ", ".join(["id"] + [f"c{i}" for i in range(len(fields))])
-        sets = ", ".join(f"{quote(f.column)} = v.c{i}" + ("::jsonb" if isinstance(
-            f, models.JSONField) else "") for i, f in enumerate(fields))
-        sql = (f"UPDATE {table} SET {sets} FROM unnest({arrays}) AS v({aliases}) "  # noqa: S608
-               f"WHERE {table}.id = v.id")
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+        columns = [quote(f.column) for f in fields]
+        with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+            stage = _stage(cursor, table, [quote("id"), *columns])
+            _copy(cursor, stage, [quote("id"), *columns], _prepared(
+                [model._meta.pk, *fields],
+                [(o.pk, *(getattr(o, f.attname) for f in fields)) for o in objs]))
+            sets = ", ".join(f"{c} = s.{c}" for c in columns)
+            cursor.execute(f"UPDATE {table} SET {sets} FROM {stage} AS s "  # noqa: S608
+                           f"WHERE {table}.{quote('id')} = s.{quote('id')}")
         return
-    for start in range(0, len(objs), 500):
-        chunk = objs[start:start + 500]
-        row = "(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"
-        values_params: list = []
-        for obj in chunk:
-            values_params.append(obj.pk)
-            values_params.extend(f.get_db_prep_save(getattr(obj, f.attname), connection)
-                                 for f in fields)
-        names_sql = ", ".join(["id", *[f"c{i}" for i in range(len(fields))]])
-        assignments = ", ".join(f"{quote(f.column)} = v.c{i}" for i, f in enumerate(fields))
-        # Only quoted column names and placeholders are interpolated; values are parameters.
-        sql = (f"WITH v({names_sql}) AS (VALUES {', '.join([row] * len(chunk))}) "  # noqa: S608
-               f"UPDATE {table} SET {assignments} FROM v WHERE {table}.id = v.id")
-        with connection.cursor() as cursor:
-            cursor.execute(sql, values_params)
+    rows = [(o.pk, *(getattr(o, f.attname) for f in fields)) for o in objs]
+    names = ["id", *[f"c{i}" for i in range(len(fields))]]
+    assignments = ", ".join(f"{quote(f.column)} = v.c{i}" for i, f in enumerate(fields))
+    # Only quoted column names are interpolated; the values are one JSON parameter.
+    sql = (f"WITH v AS ({_json_rows(names)}) "  # noqa: S608
+           f"UPDATE {table} SET {assignments} FROM v WHERE {table}.id = v.id")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_json_param([model._meta.pk, *fields], rows)])
 
+
+def _json_rows(names: Sequence[str]) -> str:
+    """``SELECT`` of one row per element of a JSON array of arrays (SQLite's json_each)."""
+    columns = ", ".join(f"json_extract(value, '$[{i}]') AS {name}"
+                        for i, name in enumerate(names))
+    return f"SELECT {columns} FROM json_each(%s)"  # noqa: S608 (generated aliases only)
+
+
+def _json_param(fields: Sequence[models.Field], rows: Sequence[Sequence]) -> str:
+    """The rows as one JSON text, each value as the database stores it."""
+    def value(field, v):
+        if v is None:
+            return None
+        if isinstance(field, models.JSONField):
+            return json.dumps(v)
+        prepared = field.get_db_prep_save(v, connection)
+        return prepared if isinstance(prepared, (int, float, str, bool)) else str(prepared)
+    return json.dumps([[value(f, v) for f, v in zip(fields, row, strict=True)]
+                       for row in rows])
+
+
+def _json_insert(model, fields, rows, *, ignore_conflicts: bool) -> None:
+    """One ``INSERT ... SELECT FROM json_each(<all rows>)`` (SQLite: no per-row SQL and
+    no limit on bound parameters)."""
+    quote = connection.ops.quote_name
+    names = [f"c{i}" for i in range(len(fields))]
+    verb = "INSERT OR IGNORE" if ignore_conflicts else "INSERT"
+    sql = (f"{verb} INTO {quote(model._meta.db_table)} "  # noqa: S608 (names only)
+           f"({', '.join(quote(f.column) for f in fields)}) "
+           f"SELECT {', '.join(names)} FROM ({_json_rows(names)})")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_json_param(fields, rows)])

@@ -137,10 +137,20 @@ RECIPIENTS_BY_NOTIFY = {"assignee": _assignee_or_dispatchers, "managers": _manag
 
 
 def _ladder(default: str):
-    """Escalation events go to whom the policy's ladder rung says (``data["notify"]``)."""
+    """Escalation events go to whom the policy's ladder rung says (``data["notify"]``).
+
+    Only the assignee depends on the ticket; the other answers are shared by every event of
+    a dispatched batch (a checker run resolves many thousands).
+    """
     def resolve(event: Event) -> list[Recipient]:
         notify = event.data.get("notify") or default
-        return RECIPIENTS_BY_NOTIFY.get(notify, RECIPIENTS_BY_NOTIFY[default])(event)
+        if notify not in RECIPIENTS_BY_NOTIFY:
+            notify = default
+        assignee = event.data.get("assignee_user_id")
+        if notify == "assignee" and assignee:
+            return [Recipient(user_id=assignee)]
+        return memo(("tickets.events.ladder", event.company_id, notify),
+                    lambda: RECIPIENTS_BY_NOTIFY[notify](event))
     return resolve
 
 register("ticket.created", description="A ticket was opened (or imported)",
@@ -185,26 +195,29 @@ def sla_digest_context(alerts: list[tuple[str, dict[str, Any]]], *,
     """
     ordered = sorted(alerts, key=lambda a: (_URGENCY.get(a[0], 1), a[1].get("due_at") or "",
                                             a[1].get("number") or 0, a[1].get("clock") or ""))
-    items = [{"event": type_, "kind": _KIND.get(type_, type_),
-              "ticket_id": data.get("ticket_id"), "number": data.get("number"),
-              "subject": data.get("subject", ""), "priority": data.get("priority"),
-              "clock": data.get("clock"), "clock_label": data.get("clock_label"),
-              "level": data.get("level"), "percent": data.get("percent"),
-              "due_at": data.get("due_at"), "raised_priority": data.get("raised_priority")}
-             for type_, data in ordered]
-    counts = {kind: sum(1 for i in items if i["kind"] == kind)
-              for kind in ("breached", "escalated", "warning")}
+
+    def item(type_: str, data: dict[str, Any]) -> dict[str, Any]:
+        return {"event": type_, "kind": _KIND.get(type_, type_),
+                "ticket_id": data.get("ticket_id"), "number": data.get("number"),
+                "subject": data.get("subject", ""), "priority": data.get("priority"),
+                "clock": data.get("clock"), "clock_label": data.get("clock_label"),
+                "level": data.get("level"), "percent": data.get("percent"),
+                "due_at": data.get("due_at"), "raised_priority": data.get("raised_priority")}
+
+    kinds = [_KIND.get(type_, type_) for type_, _ in ordered]
+    counts = {kind: kinds.count(kind) for kind in ("breached", "escalated", "warning")}
     worst = "warning" if counts["breached"] + counts["escalated"] == 0 else "breached"
     context = {
-        "count": len(items), "tickets": len({i["ticket_id"] for i in items}),
+        "count": len(ordered), "tickets": len({data.get("ticket_id") for _, data in ordered}),
         "breaches": counts["breached"], "escalations": counts["escalated"],
-        "warnings": counts["warning"], "lines": items[:DIGEST_LINES],
-        "more": max(0, len(items) - DIGEST_LINES),
+        "warnings": counts["warning"],
+        "lines": [item(type_, data) for type_, data in ordered[:DIGEST_LINES]],
+        "more": max(0, len(ordered) - DIGEST_LINES),
         "queue_url": f"{settings.NESTOGY_BASE_URL}/admin/tickets/ticket/"
                      f"?sla_state__exact={worst}",
     }
     if every_item:
-        context["items"] = items
+        context["items"] = [item(type_, data) for type_, data in ordered]
     return context
 
 
