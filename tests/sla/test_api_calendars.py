@@ -111,8 +111,12 @@ def test_policy_edit_recomputes_open_tickets_in_batches(personas, django_assert_
         policy.targets = {**policy.targets, "low": {"first_response_minutes": 5,
                                                     "resolution_minutes": 10}}
         policy.save()
-        # 3 batches x 6 queries (tickets, 3 histories, fired levels, one write) + 1 empty.
-        with django_assert_max_num_queries(19):
+        # 3 batches x 6 queries (tickets, 3 histories, fired levels, one write) + 1 empty;
+        # on PostgreSQL the write is a COPY into a temporary table and one UPDATE (3).
+        from django.db import connection
+
+        per_batch = 8 if connection.vendor == "postgresql" else 6
+        with django_assert_max_num_queries(3 * per_batch + 1):
             assert recompute_policies([policy.pk], batch_size=3) == 7
         calendar = policy.calendar.as_calendar()
         for ticket in tickets:

@@ -156,6 +156,9 @@ class SlaResult:
     paused_since: datetime | None
     next_check_at: datetime | None
     due_levels: tuple[tuple[str, int], ...] = field(default=())  # reached, not yet fired
+    # ``next_check_at`` once every level in ``due_levels`` has fired (the checker fires them
+    # and, unless it also raises the priority, needs no second evaluation).
+    next_check_after_firing: datetime | None = None
 
     def clock(self, name: str) -> ClockResult:
         return self.first_response if name == "first_response" else self.resolution
@@ -216,7 +219,8 @@ def compute_sla(rules: PolicyRules, calendar: Calendar, *, opened_at: datetime, 
     paused_now = current_status in pausing
     results = {}
     due_levels: list[tuple[str, int]] = []
-    candidates: list[datetime] = []
+    candidates: list[datetime] = []  # moments a state changes or an unfired level is reached
+    firing_now = False  # a reached level has not fired: check again now
     for clock, met_at in (("first_response", first_response_met),
                           ("resolution", resolution_met)):
         limit = met_at or now
@@ -257,7 +261,7 @@ def compute_sla(rules: PolicyRules, calendar: Calendar, *, opened_at: datetime, 
                 reached.append(level.level)
                 if (clock, level.level) not in fired:
                     due_levels.append((clock, level.level))
-                    candidates.append(now)
+                    firing_now = True
             elif not paused_now and (clock, level.level) not in fired:
                 candidates.append(moment)
         if not paused_now:
@@ -280,4 +284,6 @@ def compute_sla(rules: PolicyRules, calendar: Calendar, *, opened_at: datetime, 
     state = max(considered, key=STATE_RANK.__getitem__)
     return SlaResult(first, resolution, state, current_priority, current_status,
                      status_since if paused_now else None,
-                     min(candidates) if candidates else None, tuple(due_levels))
+                     min([*candidates, now]) if firing_now else min(candidates, default=None),
+                     tuple(due_levels),
+                     min(candidates, default=None))

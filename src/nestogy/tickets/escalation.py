@@ -21,6 +21,7 @@ the same findings and writes nothing. Query count per batch is constant.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -32,6 +33,7 @@ from nestogy.audit.models import AuditEntry
 from nestogy.core.events import emit_many
 from nestogy.core.timeutil import now as utc_now
 from nestogy.sla import clock
+from nestogy.sla.models import SLAPolicy
 from nestogy.tickets.bulk import insert_rows, postgres, public_ids
 from nestogy.tickets.models import Escalation, PriorityChange, Ticket
 from nestogy.tickets.sla import (
@@ -149,8 +151,9 @@ def _process_batch(tickets: list[Ticket], now: datetime, report: Report, *,
                 new_escalations.append((ticket.pk, clk, number, percent,
                                         dict(finding.actions)))
             step = PRIORITY_STEPS.index(ticket.priority)
+            raised_now = False
             if raise_now and not raised and step + 1 < len(PRIORITY_STEPS):
-                raised = True  # one step per run, never above critical
+                raised = raised_now = True  # one step per run, never above critical
                 new = PRIORITY_STEPS[step + 1]
                 priority_changes.append((ticket.pk, ticket.priority, new))
                 events.append(clock.PriorityChange(now, new))
@@ -159,9 +162,14 @@ def _process_batch(tickets: list[Ticket], now: datetime, report: Report, *,
                 for finding in raise_now:
                     finding.actions["raised_priority"] = new
                 ticket.priority = new
-            # Re-evaluate with the levels just fired (and any raised priority), so the
-            # stored next check moves on to the next threshold.
-            result = evaluate(fired[ticket.pk], events=events, initial=initial)
+            # The stored next check moves on to the next threshold: with the priority just
+            # raised, re-evaluate (new targets may bring more levels within reach);
+            # otherwise the clocks are unchanged and only the fired levels drop out.
+            if raised_now:
+                result = evaluate(fired[ticket.pk], events=events, initial=initial)
+            else:
+                result = dataclasses.replace(result, due_levels=(),
+                                             next_check_at=result.next_check_after_firing)
         before_state = ticket.sla_state
         fields = apply_result(ticket, result, now)
         if before_state != ticket.sla_state:
@@ -286,16 +294,21 @@ def check_company(company, *, dry_run: bool = False, now: datetime | None = None
     with scope(company=company.pk):
         while True:
             with transaction.atomic():
-                # Claim the due tickets (rows another run holds are skipped) and read them,
-                # with their policy and calendar, in one query.
+                # Claim the due tickets (rows another run holds are skipped) and read them in
+                # one query; their few distinct policies (and calendars) in one more.
                 due = (Ticket.objects.filter(next_check_at__lte=now, pk__gt=last_pk)
-                       .select_related("policy__calendar").order_by("pk"))
+                       .order_by("pk"))
                 if not dry_run:
-                    due = due.select_for_update(skip_locked=True, of=("self",))
+                    due = due.select_for_update(skip_locked=True)
                 tickets = list(due[:batch_size])
                 if not tickets:
                     break
                 last_pk = tickets[-1].pk
+                policies = SLAPolicy.objects.select_related("calendar").in_bulk(
+                    {t.policy_id for t in tickets if t.policy_id})
+                for ticket in tickets:
+                    if ticket.policy_id:
+                        ticket.policy = policies[ticket.policy_id]
                 _process_batch(tickets, now, report, dry_run=dry_run, actor=actor)
             if len(tickets) < batch_size:
                 break
