@@ -204,3 +204,26 @@ def test_property_between_is_additive(cal, x, y, z):
     total = cal.business_seconds_between(a, c)
     assert total == cal.business_seconds_between(a, b) + cal.business_seconds_between(b, c)
     assert total >= 0
+
+
+def test_running_totals_give_the_same_seconds_as_walking(monkeypatch):
+    """Short spans are counted as the difference of per-date running totals; they must
+    equal the day-by-day walk (used for long spans) to the second, across DST and
+    holidays, inside and outside working hours, in any order of calls."""
+    import random
+
+    hours = {**SPLIT, "sat": [["20:00", "24:00"]]}
+    rng = random.Random(11)
+    for spec in ({"timezone": "America/New_York", "holiday_country": "US"},
+                 {"timezone": "Europe/Berlin", "holiday_country": "DE"}):
+        fast = Calendar.from_spec(hours=hours, **spec)
+        pairs = []
+        for _ in range(300):
+            a = utc(2025, 1, 1) + timedelta(seconds=rng.randint(0, 360 * 86400),
+                                            microseconds=rng.randint(0, 999_999))
+            pairs.append((a, a + timedelta(seconds=rng.randint(0, 40 * 86400))))
+        got = [fast.business_seconds_between(a, b) for a, b in pairs]
+        monkeypatch.setattr(cal_mod, "CUMULATIVE_SPAN", timedelta(0))
+        walker = Calendar.from_spec(hours=hours, **spec)
+        assert got == [walker.business_seconds_between(a, b) for a, b in pairs]
+        monkeypatch.undo()
