@@ -1,22 +1,24 @@
 """The breach checker: warnings, breaches and the escalation ladder (docs/sla.md).
 
-``check_company`` selects tickets whose indexed ``next_check_at`` has passed, in batches,
-claiming each batch with ``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite
-serialises writers with its IMMEDIATE transactions). For each batch it loads the history of
-all its tickets in a fixed number of queries, evaluates the pure clocks, and fires every
-ladder level that is reached and not yet fired:
+``check_company`` claims one company's tickets whose indexed ``next_check_at`` has passed,
+in batches of up to ``BATCH_SIZE``, with ``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL;
+SQLite serialises writers with its IMMEDIATE transactions). For each batch it loads the
+history of all its tickets in a fixed number of queries, evaluates the pure clocks
+(``tickets.sla``), and fires every ladder level that is reached and not yet fired:
 
 - a level at a percentage below 100 → ``sla.warning``; at 100 (strictly after due) →
   ``sla.breached``; above 100 → ``ticket.escalated``; recipients come from the rung's
-  ``notify`` (assignee or dispatchers, managers, owners/admins);
+  ``notify`` (assignee or dispatchers, managers, owners/admins), and the notifications
+  fan-out groups a run's alerts into one message per recipient and channel;
 - a rung with ``raise_priority`` raises the ticket one step (never above ``critical``) and
-  the due times are recomputed; a rung with ``reassign`` is where routing reassigns a ticket
-  whose assignee is unavailable (wired by the routing step; recorded here as not done).
+  the due times are recomputed; a rung with ``reassign`` routes the ticket again when its
+  assignee is unavailable.
 
 Each level fires once per ticket and clock: ``Escalation`` has a unique constraint on
-(company, ticket, clock, level), rows are inserted with ``ON CONFLICT DO NOTHING`` and only
-the rows this run inserted (recognised by its ``run_id``) notify anyone. ``dry_run`` reports
-the same findings and writes nothing. Query count per batch is constant.
+(company, ticket, clock, level); rows go in with ``ON CONFLICT DO NOTHING`` and only the
+rows this run inserted notify and audit. Every table is written set-based
+(``tickets.bulk``: COPY on PostgreSQL), so the query count of a run does not depend on
+how many tickets are due. ``dry_run`` reports the same findings and writes nothing.
 """
 
 from __future__ import annotations
