@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -78,11 +77,6 @@ class AccountExists(Conflict):
     """The e-mail already has an account: it can only be invited (no details are given)."""
 
     code = "account_exists"
-
-
-# Reactions of higher apps to a member joining through an invitation, e.g. routing sets the
-# working calendar the invitation carried. Each gets (membership, invitation, actor).
-MEMBER_JOINED: list[Callable[[Membership, Invitation, Any], None]] = []
 
 
 def _clean_max_open_tickets(value: Any) -> int | None:
@@ -310,9 +304,8 @@ def accept_invitation(invitation: Invitation, user: User) -> Membership:
     invitation.status = Invitation.Status.ACCEPTED
     invitation.responded_at = timezone.now()
     invitation.save(update_fields=["status", "responded_at", "updated_at"])
-    for hook in MEMBER_JOINED:
-        hook(membership, invitation, user)
-    log_action(invitation, "user.invitation_accepted", actor=user,
+    # Higher apps react to user.joined (routing applies the invitation's working calendar).
+    log_action(invitation, "user.joined", actor=user,
                data={"email": user.email, "role": invitation.role,
                      "membership_id": membership.public_id})
     emit("user.joined", company_id=company.pk,
@@ -526,7 +519,7 @@ def change_company_settings(company, values: dict, *, actor=None):
     return update_company_settings(
         company, values, on_saved=lambda saved: log_action(
             saved, "company.settings_updated", actor=actor, company=saved,
-            data={"keys": sorted(values)}))
+            data={"keys": sorted(values)}), actor=actor)
 
 
 @transaction.atomic

@@ -244,7 +244,7 @@ def invite_contact(contact: Contact, *, actor=None, actor_role: str | None = Non
     if not contact.portal_access:
         contact.portal_access = True
         contact.save(update_fields=["portal_access", "updated_at"])
-    log_action(contact, "contact.invited", actor=actor, data={"email": contact.email})
+    log_action(contact, INVITED, actor=actor, data={"email": contact.email})
     emit(INVITED, company_id=contact.company_id, actor=actor, data={"contact_id": contact.pk})
     return contact
 
@@ -257,7 +257,7 @@ def request_password_reset(contact: Contact) -> None:
 
     if not portal_contacts().filter(pk=contact.pk).exists():
         return
-    log_action(contact, "contact.password_reset_requested", actor=None, data={})
+    log_action(contact, PASSWORD_RESET, actor=None, data={})
     emit(PASSWORD_RESET, company_id=contact.company_id, data={"contact_id": contact.pk})
 
 

@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django_scopes import scope, scopes_disabled
 
-from nestogy.accounts import actions as accounts_actions
 from nestogy.audit.actions import log_action
 from nestogy.core.errors import ValidationError
+from nestogy.core.events import Event
 from nestogy.core.timeutil import as_utc
 from nestogy.routing.engine import Weights
 from nestogy.routing.models import CategorySkill, OutOfOffice, TechnicianCalendar
@@ -144,17 +145,23 @@ def set_weights(company, overrides: dict[str, Any], *, actor=None) -> Weights:
     return weights
 
 
-def _apply_invited_calendar(membership, invitation, actor) -> None:
-    """An accepted invitation that named a working calendar sets it (if it still exists)."""
-    if not invitation.calendar_id:
-        return
+def apply_invited_calendar(event: Event) -> None:
+    """Reaction to ``user.joined`` (``RoutingConfig.ready``): an accepted invitation that
+    named a working calendar sets it for the new member (if the calendar still exists)."""
+    from nestogy.accounts.models import Invitation, Membership
     from nestogy.sla.models import BusinessCalendar
 
-    calendar = BusinessCalendar.objects.filter(company_id=membership.company_id,
-                                               public_id=invitation.calendar_id).first()
-    if calendar is not None:
-        set_technician_calendar(calendar.company, membership.user, calendar, actor=actor)
-
-
-if _apply_invited_calendar not in accounts_actions.MEMBER_JOINED:
-    accounts_actions.MEMBER_JOINED.append(_apply_invited_calendar)
+    with scopes_disabled():
+        invitation = Invitation.objects.filter(pk=event.data.get("invitation_pk"),
+                                               company_id=event.company_id).first()
+        if invitation is None or not invitation.calendar_id:
+            return
+        membership = (Membership.objects.select_related("company", "user")
+                      .filter(pk=event.data.get("membership_pk"),
+                              company_id=event.company_id).first())
+        calendar = BusinessCalendar.objects.filter(company_id=event.company_id,
+                                                   public_id=invitation.calendar_id).first()
+    if membership is not None and calendar is not None:
+        with scope(company=event.company_id):
+            set_technician_calendar(membership.company, membership.user, calendar,
+                                    actor=membership.user)

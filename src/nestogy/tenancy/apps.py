@@ -5,3 +5,6 @@ class TenancyConfig(AppConfig):
     name = "nestogy.tenancy"
     label = "tenancy"
     verbose_name = "Companies"
+
+    def ready(self) -> None:
+        from nestogy.tenancy import events  # noqa: F401  (registers company.settings_updated)
