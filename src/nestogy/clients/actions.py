@@ -9,7 +9,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
 
-from nestogy.accounts.actions import clean_email
 from nestogy.accounts.roles import allowed
 from nestogy.audit.actions import log_action
 from nestogy.clients.models import Client, Contact, Site
@@ -18,6 +17,7 @@ from nestogy.core.events import emit
 from nestogy.core.tasks import enqueue_on_commit
 from nestogy.core.timeutil import validate_timezone
 from nestogy.core.validation import clean_bool as _bool
+from nestogy.core.validation import clean_email
 from nestogy.core.validation import clean_text as _text
 
 CLIENT_FIELDS = {"name", "status", "email", "phone", "website", "notes"}

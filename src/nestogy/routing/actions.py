@@ -12,14 +12,9 @@ from nestogy.audit.actions import log_action
 from nestogy.core.errors import ValidationError
 from nestogy.core.events import Event
 from nestogy.core.timeutil import as_utc
+from nestogy.core.validation import clean_int, clean_text
 from nestogy.routing.engine import Weights
 from nestogy.routing.models import CategorySkill, OutOfOffice, TechnicianCalendar
-
-
-def _level(value: Any, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
-        raise ValidationError(field, "must be a level from 1 to 5")
-    return value
 
 
 def _category(category: Any, skills: Any, prefix: str = "") -> tuple[str, dict[str, int]]:
@@ -32,7 +27,7 @@ def _category(category: Any, skills: Any, prefix: str = "") -> tuple[str, dict[s
         if not isinstance(name, str) or not name.strip() or len(name) > 50:
             raise ValidationError(f"{prefix}skills", "skill names are text of 1 to 50 "
                                                      "characters")
-        clean[name.strip().lower()] = _level(level, f"{prefix}skills.{name}")
+        clean[name.strip().lower()] = clean_int(level, f"{prefix}skills.{name}", 1, 5)
     return category.strip(), clean
 
 
@@ -94,8 +89,7 @@ def add_out_of_office(user, company, starts_at: datetime, ends_at: datetime, not
     starts_at, ends_at = as_utc(starts_at, "starts_at"), as_utc(ends_at, "ends_at")
     if ends_at <= starts_at:
         raise ValidationError("ends_at", "must be after starts_at")
-    if len(note) > 200:
-        raise ValidationError("note", "must be at most 200 characters")
+    note = clean_text(note, "note", max_length=200)
     period = OutOfOffice.objects.create(company=company, user=user, starts_at=starts_at,
                                         ends_at=ends_at, note=note)
     log_action(period, "routing.out_of_office_added", actor=actor,

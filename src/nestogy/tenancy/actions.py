@@ -14,6 +14,7 @@ from nestogy.core.errors import ValidationError
 from nestogy.core.events import emit
 from nestogy.core.money import validate_currency
 from nestogy.core.timeutil import validate_timezone
+from nestogy.core.validation import clean_text
 from nestogy.tenancy import company_settings
 from nestogy.tenancy.events import SETTINGS_UPDATED
 from nestogy.tenancy.models import Company, CompanyLogo
@@ -21,11 +22,7 @@ from nestogy.tenancy.models import Company, CompanyLogo
 
 def create_company(*, name: str, timezone: str = "UTC", currency: str = "USD",
                    slug: str | None = None) -> Company:
-    name = (name or "").strip()
-    if not name:
-        raise ValidationError("name", "must not be empty")
-    if len(name) > 200:
-        raise ValidationError("name", "must be at most 200 characters")
+    name = clean_text(name, "name", max_length=200, required=True)
     validate_timezone(timezone)
     try:
         currency = validate_currency(currency)

@@ -7,4 +7,7 @@ class TenancyConfig(AppConfig):
     verbose_name = "Companies"
 
     def ready(self) -> None:
-        from nestogy.tenancy import events  # noqa: F401  (registers company.settings_updated)
+        from nestogy.tenancy import (
+            conf,  # noqa: F401  (declares company settings)
+            events,  # noqa: F401  (registers company.settings_updated)
+        )
