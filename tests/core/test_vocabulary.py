@@ -190,3 +190,30 @@ def test_no_list_is_mutated_at_import_time():
                 if at_import or _is_module_list(inner.func.value):
                     problems.append(f"{module}: {ast.unparse(inner)}")
     assert problems == []
+
+
+@pytest.mark.django_db
+def test_stored_audit_entries_take_the_event_names(personas):
+    """The data migration renames entries written under the older names, and only those."""
+    from importlib import import_module
+
+    from django.apps import apps
+    from django_scopes import scopes_disabled
+
+    from nestogy.audit.models import AuditEntry
+
+    migration = import_module("nestogy.audit.migrations.0002_one_name_per_fact")
+    company = personas.company_a
+    old_names = [*migration.RENAMES, "client.created"]
+    with scopes_disabled():
+        AuditEntry.objects.bulk_create([
+            AuditEntry(company=company, action=name, actor_label="system",
+                       object_type="x", object_id=str(i), object_repr="x", data={})
+            for i, name in enumerate(old_names)])
+        migration.forwards(apps, None)
+        renamed = dict(AuditEntry.objects.filter(object_type="x")
+                       .values_list("object_id", "action"))
+    assert [renamed[str(i)] for i in range(len(old_names))] == [
+        "user.joined", "contact.portal_invited", "contact.password_reset",
+        "notifications.sender_verification", "client.created"]
+    assert set(migration.RENAMES.values()) <= set(events.REGISTRY)
