@@ -19,10 +19,8 @@ event (the documented batch payload), instead of one request per event.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -48,6 +46,7 @@ logger = logging.getLogger(__name__)
 
 BATCH = 1000
 IN_LIST_LIMIT = 500
+GROUP_AS = "group_as"  # event data key: the digest event type a batch is grouped into
 
 
 @dataclass(frozen=True)
@@ -93,11 +92,10 @@ def handle_events(batch: list[events.Event]) -> list[StoredEvent]:
 
 
 def _handle(company_id: int, batch: list[events.Event]) -> list[StoredEvent]:
-    groups = grouped_types()
-    grouped = [e for e in batch if e.type in groups]
+    grouped = [e for e in batch if e.data.get(GROUP_AS) in events.REGISTRY]
     if len(grouped) < 2:
         return _handle_each(company_id, batch)
-    others = [e for e in batch if e.type not in groups]
+    others = [e for e in batch if e.data.get(GROUP_AS) not in events.REGISTRY]
     stored = _handle_each(company_id, others) if others else []
     stored += _handle_grouped(company_id, grouped)
     return stored
@@ -134,14 +132,6 @@ def _handle_each(company_id: int, batch: list[events.Event]) -> list[StoredEvent
         else:
             enqueue_on_commit(send_event_deliveries, company_id)
     return stored
-
-
-@functools.cache
-def grouped_types() -> dict[str, tuple[str, Callable[..., dict]]]:
-    """Event types delivered grouped → (digest event type, digest context builder)."""
-    from nestogy.tickets.events import DIGEST_TYPE, SLA_ALERTS, sla_digest_context
-
-    return dict.fromkeys(SLA_ALERTS, (DIGEST_TYPE, sla_digest_context))
 
 
 def _handle_grouped(company_id: int, batch: list[events.Event]) -> list[StoredEvent]:
@@ -189,8 +179,12 @@ def _handle_grouped(company_id: int, batch: list[events.Event]) -> list[StoredEv
     finally:
         events._batch.reset(token)
     for (webhook, indexes), planned in digests.items():
-        digest_type, build = grouped_types()[batch[indexes[0]].type]
-        context = build([(batch[i].type, batch[i].data) for i in indexes], every_item=webhook)
+        digest_type = batch[indexes[0]].data[GROUP_AS]
+        digest = events.REGISTRY[digest_type]
+        members = [(batch[i].type, batch[i].data) for i in indexes]
+        context = digest.context(events.Event(
+            type=digest_type, company_id=company_id, actor_id=batch[indexes[0]].actor_id,
+            data={"events": members, "every_item": webhook}))
         to_store.append((StoredEvent(
             company_id=company_id, type=digest_type, context=_jsonable(context),
             attachments=[], actor_id=batch[indexes[0]].actor_id, occurred_at=now),

@@ -37,6 +37,7 @@ from nestogy.core.timeutil import now as utc_now
 from nestogy.sla import clock
 from nestogy.sla.models import SLAPolicy
 from nestogy.tickets.bulk import insert_rows, postgres, public_ids
+from nestogy.tickets.events import DIGEST_TYPE
 from nestogy.tickets.models import Escalation, PriorityChange, Ticket
 from nestogy.tickets.sla import (
     SLA_FIELDS,
@@ -213,7 +214,8 @@ def _process_batch(tickets: list[Ticket], now: datetime, report: Report, *,
             "clock_label": CLOCK_LABELS[finding.clock], "level": finding.level,
             "percent": finding.percent, "notify": finding.actions.get("notify"),
             "raised_priority": finding.actions.get("raised_priority"),
-            "due_at": extra["due_at"].isoformat()}))
+            "due_at": extra["due_at"].isoformat(),
+            "group_as": DIGEST_TYPE}))
     if audit:
         ids_ = public_ids(AuditEntry.public_id_prefix, len(audit))
         insert_rows(AuditEntry, ["company", "public_id", "created_at", "updated_at", "action",

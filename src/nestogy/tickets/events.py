@@ -14,7 +14,8 @@ Recipients:
 A checker run that fires many of these (``SLA_ALERTS``) is delivered grouped: each
 recipient gets ONE ``sla.digest`` message per channel listing the tickets, most urgent first
 (:func:`sla_digest_context`); a recipient with a single alert in the run gets that alert as
-it reads on its own. The notifications fan-out does the grouping.
+it reads on its own. The checker marks its alerts (``group_as``) and the notifications
+fan-out groups them.
 """
 
 from __future__ import annotations
@@ -221,5 +222,13 @@ def sla_digest_context(alerts: list[tuple[str, dict[str, Any]]], *,
     return context
 
 
+def _digest_context(event: Event) -> dict[str, Any]:
+    """The notifications fan-out calls this with ``{"events": [(type, data), ...],
+    "every_item": bool}`` for the alerts it groups (each alert's data has ``group_as``)."""
+    return sla_digest_context([tuple(pair) for pair in event.data.get("events") or ()],
+                              every_item=bool(event.data.get("every_item")))
+
+
 register(DIGEST_TYPE, description="SLA warnings, breaches and escalations of one checker run, "
-                                  "grouped: one message per recipient and channel")
+                                  "grouped: one message per recipient and channel",
+         context=_digest_context)
