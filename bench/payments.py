@@ -46,7 +46,7 @@ def main() -> int:
     from nestogy.billing.actions import create_invoice, issue_invoice
     from nestogy.clients.actions import create_client
     from nestogy.ops.provisioning import provision_company
-    from nestogy.payments import actions, gateways
+    from nestogy.payments import auto_pay, charging, dunning, gateways, methods
     from nestogy.payments.models import PaymentAttempt
     from tests.payments.stripe_standin import StripeStandIn
 
@@ -61,11 +61,11 @@ def main() -> int:
         standin.decline_next(args.due)
         for i in range(args.due):
             client = create_client(company, {"name": f"Client {i:05d}"})
-            actions.add_payment_method(client, {"payment_method_reference": standin.add_card(),
+            methods.add_payment_method(client, {"payment_method_reference": standin.add_card(),
                                                 "auto_pay": True})
             invoice = issue_invoice(create_invoice(company, client, {
                 "items": [{"description": "Services", "unit_price": "100"}]}))
-            actions.run_attempt(actions.charge_invoice(invoice).pk)
+            charging.run_attempt(auto_pay.charge_invoice(invoice).pk)
         PaymentAttempt.objects.filter(next_retry_at__isnull=False).update(
             next_retry_at=timezone.now() - timedelta(minutes=1))
     started = time.perf_counter()
@@ -76,7 +76,7 @@ def main() -> int:
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(counter):
-        report = actions.process_failed_payments()
+        report = dunning.process_failed_payments()
     elapsed = time.perf_counter() - started
     standin.stop()
     print(f"{report.succeeded} retries succeeded in {elapsed:.2f} s "

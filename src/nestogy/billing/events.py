@@ -51,6 +51,15 @@ def _billing_people(event: Event) -> list[Recipient]:
                 for m in members_with_role("owner", "billing").select_related("user")]
 
 
+def _issued_recipients(event: Event) -> list[Recipient]:
+    """The billing people, for an invoice issued by hand; an invoice of a recurring run is
+    announced to them once for the whole run (``invoice.recurring_run``), so its own event
+    reaches only the company's webhooks (and the reactions of higher apps)."""
+    if event.data.get("recurring"):
+        return []
+    return _billing_people(event)
+
+
 def client_billing_recipients(event: Event) -> list[Recipient]:
     from nestogy.clients.models import Contact
 
@@ -69,8 +78,9 @@ def _run_context(event: Event) -> dict:
     return dict(event.data)
 
 
-register("invoice.issued", description="An invoice was issued (numbered and final)",
-         context=_context, recipients=_billing_people,
+register("invoice.issued", description="An invoice was issued (numbered and final), by hand "
+         "or by a recurring run (data: recurring true)",
+         context=_context, recipients=_issued_recipients,
          default_channels={"billing": ("inapp",), "owner": ("inapp",)})
 register("invoice.sent", description="An invoice was emailed to the client, PDF attached",
          context=_context, recipients=client_billing_recipients,
