@@ -221,6 +221,10 @@ def void_invoice(invoice: Invoice, *, actor=None, reason: str = "") -> Invoice:
     invoice.save(update_fields=["status", "voided_at", "balance", "updated_at"])
     log_action(invoice, "invoice.voided", actor=actor,
                data={"number": invoice.number, "reason": reason[:500]})
+    emit("invoice.voided", company_id=invoice.company_id, actor=actor,
+         data={"invoice_id": invoice.pk, "client_id": invoice.client_id,
+               "number": invoice.number, "kind": invoice.kind, "total": str(invoice.total),
+               "currency": invoice.currency, "reason": reason[:500]})
     return invoice
 
 
@@ -272,8 +276,12 @@ def create_credit_note(invoice: Invoice, data: dict[str, Any], *, actor=None) ->
     invoice.status = settle_status(invoice) if invoice.status != Invoice.Status.OVERDUE \
         or invoice.balance <= 0 else invoice.status
     invoice.save(update_fields=["balance", "status", "updated_at"])
-    log_action(note, "invoice.credit_note_issued", actor=actor,
+    log_action(note, "credit_note.issued", actor=actor,
                data={"credits": invoice.number, "total": str(note.total), "reason": reason})
+    emit("credit_note.issued", company_id=note.company_id, actor=actor,
+         data={"invoice_id": note.pk, "client_id": note.client_id, "number": note.number,
+               "credits_invoice_id": invoice.pk, "credits": invoice.number,
+               "total": str(note.total), "currency": note.currency, "reason": reason})
     return note
 
 

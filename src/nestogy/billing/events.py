@@ -1,7 +1,9 @@
 """Events of billing, with their template context and recipients.
 
 ``invoice.sent`` goes to the client's billing address (the client's email, else its
-contacts) and carries the PDF as an attachment spec; the others go to billing-role users.
+contacts) and carries the PDF as an attachment spec; the others go to billing-role users
+(``invoice.voided`` and ``credit_note.issued`` only on channels a user chose for them). An
+audited action emits the event of the same name as its audit action.
 """
 
 from __future__ import annotations
@@ -88,6 +90,13 @@ register("invoice.sent", description="An invoice was emailed to the client, PDF 
 register("invoice.overdue", description="An invoice passed its due date unpaid",
          context=_context, recipients=_billing_people,
          default_channels={"billing": ("email", "inapp"), "owner": ("inapp",)})
+# Announced to company webhooks; staff hear of them only if they choose a channel for them in
+# their notification preferences (no channel by default).
+register("invoice.voided", description="An invoice (or credit note) was voided",
+         context=_context, recipients=_billing_people, default_channels={"*": ()})
+register("credit_note.issued",
+         description="A credit note was issued against an invoice, reducing its balance",
+         context=_context, recipients=_billing_people, default_channels={"*": ()})
 register("invoice.recurring_run", description="A recurring billing run created invoices",
          context=_run_context, recipients=_billing_people,
          default_channels={"billing": ("inapp",)})

@@ -237,7 +237,7 @@ def record_charge_result(attempt_id: int, result: ChargeResult, *,
         company_id=attempt.company_id, invoice=attempt.invoice,
         defaults={"failures": attempt.attempt_number, "last_error": attempt.error_message})
     if created:
-        log_action(attempt.invoice, "invoice.sent_to_collections",
+        log_action(attempt.invoice, "payment.retries_exhausted",
                    data={"failures": attempt.attempt_number, "last_error": attempt.error_code})
         emit("payment.retries_exhausted", company_id=attempt.company_id,
              data=_attempt_event(attempt, retry_at=None))

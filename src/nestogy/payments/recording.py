@@ -92,7 +92,7 @@ def record_invoice_payment(invoice: Invoice, data: dict[str, Any], *, actor=None
         allocate(payment, invoice, applied)
         payment.unapplied -= applied
         payment.save(update_fields=["unapplied", "updated_at"])
-    log_action(payment, "payment.recorded", actor=actor,
+    log_action(payment, "payment.succeeded", actor=actor,
                data={"amount": str(payment.amount), "method": payment.method,
                      "invoice": invoice.number, "credit": str(payment.unapplied)})
     emit("payment.succeeded", company_id=payment.company_id, actor=actor,
@@ -153,7 +153,7 @@ def record_client_payment(client: Client, data: dict[str, Any],
         touched.append(invoice)
     payment.unapplied = remaining
     payment.save(update_fields=["unapplied", "updated_at"])
-    log_action(payment, "payment.recorded", actor=actor,
+    log_action(payment, "payment.succeeded", actor=actor,
                data={"amount": str(payment.amount), "method": payment.method,
                      "invoices": [i.number for i in touched], "credit": str(remaining)})
     emit("payment.succeeded", company_id=payment.company_id, actor=actor,
@@ -228,7 +228,7 @@ def record_gateway_payment(invoice: Invoice, *, amount: Decimal, gateway: str,
     if invoice.balance <= 0:
         CollectionsFlag.objects.filter(invoice=invoice, resolved_at__isnull=True).update(
             resolved_at=timezone.now())
-    log_action(payment, "payment.recorded", actor=actor,
+    log_action(payment, "payment.succeeded", actor=actor,
                data={"amount": str(amount), "method": "card", "gateway": gateway,
                      "reference": reference, "invoice": invoice.number,
                      "credit": str(payment.unapplied)})

@@ -17,6 +17,7 @@ from django.db.models import Sum
 from nestogy.audit.actions import log_action
 from nestogy.billing.settlement import lock_invoice, settle
 from nestogy.core.errors import Conflict, ValidationError
+from nestogy.core.events import emit
 from nestogy.core.validation import clean_amount, clean_text
 from nestogy.payments.gateways import (
     Gateway,
@@ -98,5 +99,9 @@ def record_refund(payment_id: int, amount: Decimal, *, reason: str, reference: s
     _reverse(payment, amount)
     log_action(refund, "payment.refunded", actor=actor,
                data={"payment": payment.public_id, "amount": str(amount), "reason": reason})
+    emit("payment.refunded", company_id=payment.company_id, actor=actor,
+         data={"payment_id": payment.pk, "refund_id": refund.pk, "client_id": payment.client_id,
+               "amount": str(amount), "currency": payment.currency, "reason": reason,
+               "payment_status": payment.status})
     return refund
 
