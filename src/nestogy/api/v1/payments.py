@@ -14,6 +14,7 @@ from pydantic import Field
 from nestogy.accounts.roles import require
 from nestogy.api.errors import error_body
 from nestogy.api.idempotency import idempotent
+from nestogy.api.outputs import invoice_out
 from nestogy.api.pagination import paginate
 from nestogy.api.schemas import (
     Currency,
@@ -28,7 +29,6 @@ from nestogy.api.schemas import (
     responses,
     text,
 )
-from nestogy.api.v1.invoices import invoice_out
 from nestogy.billing import queries as billing_queries
 from nestogy.clients import queries as client_queries
 from nestogy.core.errors import ValidationError
