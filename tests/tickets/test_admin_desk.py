@@ -1,7 +1,7 @@
 from django_scopes import scope
 
 from nestogy.tickets.actions import create_ticket
-from tests.foundation.test_admin import login
+from tests.support.admin_forms import login
 
 
 def test_ticket_admin_lists_sla_state_and_due_times_of_own_company(personas):

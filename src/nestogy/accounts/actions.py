@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -22,6 +20,7 @@ from nestogy.core.errors import Conflict, PermissionDenied, ValidationError
 from nestogy.core.events import emit
 from nestogy.core.ids import new_public_id
 from nestogy.core.timeutil import validate_timezone
+from nestogy.core.validation import clean_bool, clean_email, clean_int, clean_text
 from nestogy.tenancy.models import Company
 
 TOKEN_PREFIX = "nst_"  # noqa: S105 (a public prefix, not a secret)
@@ -32,17 +31,6 @@ def generate_token() -> tuple[str, str, str]:
     """Return (raw token, visible prefix, sha256 hash). The raw token is shown once."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     return raw, raw[:12], hash_token(raw)
-
-
-def clean_email(value: Any, field: str = "email") -> str:
-    email = (value or "").strip().lower() if isinstance(value, str) else ""
-    if not email:
-        raise ValidationError(field, "is required")
-    try:
-        validate_email(email)
-    except Exception:
-        raise ValidationError(field, "is not a valid email address") from None
-    return email
 
 
 def clean_skills(skills: Any, field: str = "skills") -> dict[str, int]:
@@ -57,9 +45,7 @@ def clean_skills(skills: Any, field: str = "skills") -> dict[str, int]:
         if not SKILL_NAME.match(key):
             raise ValidationError(f"{field}.{name}", "skill names are 1-50 letters, digits, "
                                                      "spaces or _.+#/-")
-        if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 5:
-            raise ValidationError(f"{field}.{name}", "level must be a whole number from 1 to 5")
-        cleaned[key] = level
+        cleaned[key] = clean_int(level, f"{field}.{name}", 1, 5)
     return cleaned
 
 
@@ -78,25 +64,6 @@ class AccountExists(Conflict):
     """The e-mail already has an account: it can only be invited (no details are given)."""
 
     code = "account_exists"
-
-
-# Reactions of higher apps to a member joining through an invitation, e.g. routing sets the
-# working calendar the invitation carried. Each gets (membership, invitation, actor).
-MEMBER_JOINED: list[Callable[[Membership, Invitation, Any], None]] = []
-
-
-def _clean_max_open_tickets(value: Any) -> int | None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                              or not 0 <= value <= 1000):
-        raise ValidationError("max_open_tickets", "must be a whole number from 0 to 1000")
-    return value
-
-
-def _clean_name(value: Any) -> str:
-    name = (value or "").strip() if isinstance(value, str) else ""
-    if len(name) > 200:
-        raise ValidationError("name", "must be at most 200 characters")
-    return name
 
 
 def _create_membership(company: Company, user: User, role: str, skills: dict,
@@ -136,8 +103,9 @@ def add_member(company: Company, *, email: str, name: str = "", role: str,
     role = clean_role(role)
     _check_grant(actor_role, role)
     skills = clean_skills(skills)
-    max_open_tickets = _clean_max_open_tickets(max_open_tickets)
-    name = _clean_name(name)
+    if max_open_tickets is not None:
+        max_open_tickets = clean_int(max_open_tickets, "max_open_tickets", 0, 1000)
+    name = clean_text(name, "name", max_length=200)
     if is_member(company, email):
         raise Conflict(f"{email} is already a member of this company")
     user = User.objects.filter(email=email).first()
@@ -202,7 +170,8 @@ def invite_member(company: Company, *, email: str, role: str, skills: dict | Non
     role = clean_role(role)
     _check_grant(actor_role, role)
     skills = clean_skills(skills)
-    max_open_tickets = _clean_max_open_tickets(max_open_tickets)
+    if max_open_tickets is not None:
+        max_open_tickets = clean_int(max_open_tickets, "max_open_tickets", 0, 1000)
     if is_member(company, email):
         raise Conflict(f"{email} is already a member of this company")
     now = timezone.now()
@@ -310,9 +279,8 @@ def accept_invitation(invitation: Invitation, user: User) -> Membership:
     invitation.status = Invitation.Status.ACCEPTED
     invitation.responded_at = timezone.now()
     invitation.save(update_fields=["status", "responded_at", "updated_at"])
-    for hook in MEMBER_JOINED:
-        hook(membership, invitation, user)
-    log_action(invitation, "user.invitation_accepted", actor=user,
+    # Higher apps react to user.joined (routing applies the invitation's working calendar).
+    log_action(invitation, "user.joined", actor=user,
                data={"email": user.email, "role": invitation.role,
                      "membership_id": membership.public_id})
     emit("user.joined", company_id=company.pk,
@@ -395,8 +363,7 @@ def check_member_change(membership: Membership, changes: dict[str, Any], *,
             _check_grant(actor_role, Role.OWNER)
             ensure_other_owner()
     if "is_active" in changes:
-        if not isinstance(changes["is_active"], bool):
-            raise ValidationError("is_active", "must be true or false")
+        clean_bool(changes["is_active"], "is_active")
         if was_owner and changes["is_active"] != membership.is_active:
             _check_grant(actor_role, Role.OWNER)
             if not changes["is_active"]:
@@ -421,7 +388,7 @@ def update_member(membership: Membership, changes: dict[str, Any], *,
     user = membership.user
     audit: dict[str, Any] = {}
     if "name" in changes:
-        user.name = _clean_name(changes["name"])
+        user.name = clean_text(changes["name"], "name", max_length=200)
         user.save(update_fields=["name"])
         audit["name"] = user.name
     if "timezone" in changes:
@@ -445,14 +412,10 @@ def update_member(membership: Membership, changes: dict[str, Any], *,
         if "skills" in profile_fields:
             profile.skills = clean_skills(profile_fields["skills"])
         if "max_open_tickets" in profile_fields:
-            value = profile_fields["max_open_tickets"]
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1000:
-                raise ValidationError("max_open_tickets", "must be a whole number from 0 to 1000")
-            profile.max_open_tickets = value
+            profile.max_open_tickets = clean_int(profile_fields["max_open_tickets"],
+                                                 "max_open_tickets", 0, 1000)
         if "out_of_office" in profile_fields:
-            if not isinstance(profile_fields["out_of_office"], bool):
-                raise ValidationError("out_of_office", "must be true or false")
-            profile.out_of_office = profile_fields["out_of_office"]
+            profile.out_of_office = clean_bool(profile_fields["out_of_office"], "out_of_office")
         profile.save()
         audit.update({k: getattr(profile, k) for k in profile_fields})
     log_action(membership, "user.updated", actor=actor, data=audit)
@@ -526,7 +489,7 @@ def change_company_settings(company, values: dict, *, actor=None):
     return update_company_settings(
         company, values, on_saved=lambda saved: log_action(
             saved, "company.settings_updated", actor=actor, company=saved,
-            data={"keys": sorted(values)}))
+            data={"keys": sorted(values)}), actor=actor)
 
 
 @transaction.atomic

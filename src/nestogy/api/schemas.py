@@ -71,10 +71,6 @@ def responses(ok: dict[int, Any]) -> dict[int, Any]:
     return {**ok, **ERRORS}
 
 
-def iso(value) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 # -- parsing -------------------------------------------------------------------------------
 def _parse_int(text: str) -> int | Decimal:
     # Python refuses int literals of more than 4300 digits; such a number is still a number

@@ -9,7 +9,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
 
-from nestogy.accounts.actions import clean_email
 from nestogy.accounts.roles import allowed
 from nestogy.audit.actions import log_action
 from nestogy.clients.models import Client, Contact, Site
@@ -18,6 +17,7 @@ from nestogy.core.events import emit
 from nestogy.core.tasks import enqueue_on_commit
 from nestogy.core.timeutil import validate_timezone
 from nestogy.core.validation import clean_bool as _bool
+from nestogy.core.validation import clean_email
 from nestogy.core.validation import clean_text as _text
 
 CLIENT_FIELDS = {"name", "status", "email", "phone", "website", "notes"}
@@ -244,7 +244,7 @@ def invite_contact(contact: Contact, *, actor=None, actor_role: str | None = Non
     if not contact.portal_access:
         contact.portal_access = True
         contact.save(update_fields=["portal_access", "updated_at"])
-    log_action(contact, "contact.invited", actor=actor, data={"email": contact.email})
+    log_action(contact, INVITED, actor=actor, data={"email": contact.email})
     emit(INVITED, company_id=contact.company_id, actor=actor, data={"contact_id": contact.pk})
     return contact
 
@@ -257,7 +257,7 @@ def request_password_reset(contact: Contact) -> None:
 
     if not portal_contacts().filter(pk=contact.pk).exists():
         return
-    log_action(contact, "contact.password_reset_requested", actor=None, data={})
+    log_action(contact, PASSWORD_RESET, actor=None, data={})
     emit(PASSWORD_RESET, company_id=contact.company_id, data={"contact_id": contact.pk})
 
 

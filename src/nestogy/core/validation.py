@@ -105,3 +105,18 @@ def clean_moment(value: Any, field: str, *, default_now: bool = False,
     if not_future and moment > timezone.now() + FUTURE_SKEW:
         raise ValidationError(field, "must not be in the future")
     return moment
+
+
+def clean_email(value: Any, field: str = "email") -> str:
+    """A required e-mail address, stripped and lower-cased (Django's ``validate_email``)."""
+    from django.core.exceptions import ValidationError as DjangoValidationError
+    from django.core.validators import validate_email
+
+    email = (value or "").strip().lower() if isinstance(value, str) else ""
+    if not email:
+        raise ValidationError(field, "is required")
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        raise ValidationError(field, "is not a valid email address") from None
+    return email

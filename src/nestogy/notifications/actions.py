@@ -264,7 +264,7 @@ def request_sender_verification(company, *, actor=None) -> SenderVerification:
     row.email, row.nonce = email, secrets.token_urlsafe(24)
     row.requested_at, row.verified_at = now, None
     row.save()
-    log_action(row, "sender.verification_requested", actor=actor, data={"email": email})
+    log_action(row, sender.EVENT, actor=actor, data={"email": email})
     with scope(company=company.pk):
         events.emit(sender.EVENT, company_id=company.pk, actor=actor,
                     data={"email": email, "company_name": company.name,
@@ -290,11 +290,12 @@ def confirm_sender(token: str) -> SenderVerification:
     return row
 
 
-def reset_sender_verification(company, changed: set[str]) -> None:
-    """Hook of ``tenancy.actions.SETTINGS_CHANGED``: a new sender address starts unverified,
-    and links sent before are void (the row stays for the request cooldown)."""
-    if sender.SETTING in changed:
+def reset_sender_verification(event: events.Event) -> None:
+    """Reaction to ``company.settings_updated`` (``NotificationsConfig.ready``): a new sender
+    address starts unverified, and links sent before are void (the row stays for the request
+    cooldown)."""
+    if sender.SETTING in event.data.get("keys", ()):
         with scopes_disabled():
-            SenderVerification.objects.filter(company_id=company.pk).update(
+            SenderVerification.objects.filter(company_id=event.company_id).update(
                 email="", nonce=secrets.token_urlsafe(24), verified_at=None,
                 updated_at=timezone.now())

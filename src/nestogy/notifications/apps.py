@@ -15,9 +15,8 @@ class NotificationsConfig(AppConfig):
         from nestogy.notifications.actions import reset_sender_verification
         from nestogy.notifications.fanout import handle_events
         from nestogy.notifications.transports.apprise import install_log_filter
-        from nestogy.tenancy import actions as tenancy_actions
 
         events.subscribe_batch(handle_events)
         install_log_filter()
-        if reset_sender_verification not in tenancy_actions.SETTINGS_CHANGED:
-            tenancy_actions.SETTINGS_CHANGED.append(reset_sender_verification)
+        # A new sender address starts unverified (tenancy.events).
+        events.react("company.settings_updated", reset_sender_verification)

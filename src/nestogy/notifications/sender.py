@@ -12,8 +12,9 @@ company's domain. The address is used as ``From`` only when
 
 Until then mail goes out from the platform address under the company's name, with the
 company's address as ``Reply-To`` (``branding.support_email``, else the unverified sender
-address). Changing the sender address resets the verification (a hook on
-``tenancy.actions.SETTINGS_CHANGED``), which also voids links already sent.
+address). Changing the sender address resets the verification (a reaction to the
+``company.settings_updated`` event, see ``NotificationsConfig.ready``), which also voids
+links already sent.
 
 The link is never stored: the outbox keeps only the address and the verification's id, and
 the signed link is built when the mail is rendered (the event's ``render_context``), so nobody

@@ -16,13 +16,16 @@ from django_scopes import scope
 
 from nestogy.accounts.actions import add_member
 from nestogy.accounts.models import Membership
+from nestogy.billing.demo import seed_billing
 from nestogy.clients.actions import (
     create_client,
     create_contact,
     create_site,
     set_contact_password,
 )
+from nestogy.ops.demo_desk import seed_service_desk
 from nestogy.ops.provisioning import provision_company
+from nestogy.payments.demo import seed_payments
 from nestogy.tenancy.models import Company
 
 DEMO_PASSWORD = "nestogy-demo"  # noqa: S105 (demo data only; printed on purpose)
@@ -55,9 +58,11 @@ TECHNICIANS = [
     ("Chris Novak", {"hardware": 3, "windows": 4, "email": 3, "microsoft365": 2}),
 ]
 
-# Later steps add demo content (calendars, tickets, contracts, invoices) by appending here;
-# each gets (company, context dict, rng, report).
-EXTRA_STEPS: list[Callable[..., None]] = []
+# The demo content after staff and clients, in order (payments settle the invoices billing
+# wrote): service desk (premium 24x7 policy, tickets with SLA history through the import
+# path), billing (contracts, usage, six months of invoices), payments. Each gets
+# (company, context dict, rng, report).
+STEPS: tuple[Callable[..., None], ...] = (seed_service_desk, seed_billing, seed_payments)
 
 
 @dataclass
@@ -116,7 +121,7 @@ def seed_demo(*, size: str = "small", report: Callable[[str], None] = print) -> 
                 clients = _seed_clients(company, spec, rng, multiplier, counts, report)
                 context = {"owner": provisioned.owner, "staff": staff, "clients": clients,
                            "counts": counts}
-                for step in EXTRA_STEPS:
+                for step in STEPS:
                     step(company, context, rng, report)
         report(f"  {company.name}: {len(clients)} clients, {len(staff)} staff")
     result.logins = demo_logins()
@@ -182,17 +187,3 @@ def _seed_clients(company, spec, rng, multiplier, counts, report) -> list:
             report(f"  {company.name}: clients {i + 1}/{total}")
     return clients
 
-
-# Service desk: premium 24x7 policy and tickets with SLA history (through the import path).
-from nestogy.ops.demo_desk import seed_service_desk  # noqa: E402
-
-EXTRA_STEPS.append(seed_service_desk)
-# Billing step: contracts, usage and six months of invoices for every demo client.
-from nestogy.billing.demo import seed_billing  # noqa: E402
-
-EXTRA_STEPS.append(seed_billing)
-
-# Payments step: the payments behind the demo invoices' paid amounts (runs after billing).
-from nestogy.payments.demo import seed_payments  # noqa: E402
-
-EXTRA_STEPS.append(seed_payments)

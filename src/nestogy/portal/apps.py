@@ -8,9 +8,6 @@ class PortalConfig(AppConfig):
 
     def ready(self) -> None:
         from nestogy.portal import (
-            settings_keys,  # noqa: F401  (declares company settings)
+            conf,  # noqa: F401  (declares company settings)
             signals,  # noqa: F401  (attachment file cleanup)
         )
-        from nestogy.portal.providers import register
-
-        register()

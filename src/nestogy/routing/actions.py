@@ -6,19 +6,15 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django_scopes import scope, scopes_disabled
 
-from nestogy.accounts import actions as accounts_actions
 from nestogy.audit.actions import log_action
 from nestogy.core.errors import ValidationError
+from nestogy.core.events import Event
 from nestogy.core.timeutil import as_utc
+from nestogy.core.validation import clean_int, clean_text
 from nestogy.routing.engine import Weights
 from nestogy.routing.models import CategorySkill, OutOfOffice, TechnicianCalendar
-
-
-def _level(value: Any, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
-        raise ValidationError(field, "must be a level from 1 to 5")
-    return value
 
 
 def _category(category: Any, skills: Any, prefix: str = "") -> tuple[str, dict[str, int]]:
@@ -31,7 +27,7 @@ def _category(category: Any, skills: Any, prefix: str = "") -> tuple[str, dict[s
         if not isinstance(name, str) or not name.strip() or len(name) > 50:
             raise ValidationError(f"{prefix}skills", "skill names are text of 1 to 50 "
                                                      "characters")
-        clean[name.strip().lower()] = _level(level, f"{prefix}skills.{name}")
+        clean[name.strip().lower()] = clean_int(level, f"{prefix}skills.{name}", 1, 5)
     return category.strip(), clean
 
 
@@ -93,8 +89,7 @@ def add_out_of_office(user, company, starts_at: datetime, ends_at: datetime, not
     starts_at, ends_at = as_utc(starts_at, "starts_at"), as_utc(ends_at, "ends_at")
     if ends_at <= starts_at:
         raise ValidationError("ends_at", "must be after starts_at")
-    if len(note) > 200:
-        raise ValidationError("note", "must be at most 200 characters")
+    note = clean_text(note, "note", max_length=200)
     period = OutOfOffice.objects.create(company=company, user=user, starts_at=starts_at,
                                         ends_at=ends_at, note=note)
     log_action(period, "routing.out_of_office_added", actor=actor,
@@ -144,17 +139,23 @@ def set_weights(company, overrides: dict[str, Any], *, actor=None) -> Weights:
     return weights
 
 
-def _apply_invited_calendar(membership, invitation, actor) -> None:
-    """An accepted invitation that named a working calendar sets it (if it still exists)."""
-    if not invitation.calendar_id:
-        return
+def apply_invited_calendar(event: Event) -> None:
+    """Reaction to ``user.joined`` (``RoutingConfig.ready``): an accepted invitation that
+    named a working calendar sets it for the new member (if the calendar still exists)."""
+    from nestogy.accounts.models import Invitation, Membership
     from nestogy.sla.models import BusinessCalendar
 
-    calendar = BusinessCalendar.objects.filter(company_id=membership.company_id,
-                                               public_id=invitation.calendar_id).first()
-    if calendar is not None:
-        set_technician_calendar(calendar.company, membership.user, calendar, actor=actor)
-
-
-if _apply_invited_calendar not in accounts_actions.MEMBER_JOINED:
-    accounts_actions.MEMBER_JOINED.append(_apply_invited_calendar)
+    with scopes_disabled():
+        invitation = Invitation.objects.filter(pk=event.data.get("invitation_pk"),
+                                               company_id=event.company_id).first()
+        if invitation is None or not invitation.calendar_id:
+            return
+        membership = (Membership.objects.select_related("company", "user")
+                      .filter(pk=event.data.get("membership_pk"),
+                              company_id=event.company_id).first())
+        calendar = BusinessCalendar.objects.filter(company_id=event.company_id,
+                                                   public_id=invitation.calendar_id).first()
+    if membership is not None and calendar is not None:
+        with scope(company=event.company_id):
+            set_technician_calendar(membership.company, membership.user, calendar,
+                                    actor=membership.user)

@@ -7,5 +7,9 @@ class RoutingConfig(AppConfig):
     verbose_name = "Routing"
 
     def ready(self) -> None:
-        from nestogy.routing import actions, settings  # noqa: F401  (company settings; the
-        # hook that applies an accepted invitation's working calendar)
+        from nestogy.core.events import react
+        from nestogy.routing import conf  # noqa: F401  (declares company settings)
+        from nestogy.routing.actions import apply_invited_calendar
+
+        # An accepted invitation's working calendar (accounts.events).
+        react("user.joined", apply_invited_calendar)

@@ -11,24 +11,18 @@ from django_scopes import scopes_disabled
 
 from nestogy.core import egress, images, secrets
 from nestogy.core.errors import ValidationError
+from nestogy.core.events import emit
 from nestogy.core.money import validate_currency
 from nestogy.core.timeutil import validate_timezone
+from nestogy.core.validation import clean_text
 from nestogy.tenancy import company_settings
+from nestogy.tenancy.events import SETTINGS_UPDATED
 from nestogy.tenancy.models import Company, CompanyLogo
-
-# Called as hook(company, changed_keys) inside the transaction of a settings change, after
-# the new values are saved. Higher apps append to it when they load (notifications resets a
-# sender verification when the sender address changes).
-SETTINGS_CHANGED: list[Callable[[Company, set[str]], None]] = []
 
 
 def create_company(*, name: str, timezone: str = "UTC", currency: str = "USD",
                    slug: str | None = None) -> Company:
-    name = (name or "").strip()
-    if not name:
-        raise ValidationError("name", "must not be empty")
-    if len(name) > 200:
-        raise ValidationError("name", "must be at most 200 characters")
+    name = clean_text(name, "name", max_length=200, required=True)
     validate_timezone(timezone)
     try:
         currency = validate_currency(currency)
@@ -48,7 +42,8 @@ LOGO_URL = "branding.logo_url"
 
 
 def update_company_settings(company: Company, values: dict, *,
-                            on_saved: Callable[[Company], None] | None = None) -> Company:
+                            on_saved: Callable[[Company], None] | None = None,
+                            actor=None) -> Company:
     """Change declared settings (each validated against its definition; an unknown key or a
     bad value raises naming ``settings.<key>`` and nothing is saved); ``None`` resets a key
     to its default, and so does an empty secret. Secrets are stored sealed. Audited by the
@@ -59,7 +54,9 @@ def update_company_settings(company: Company, values: dict, *,
     logo; a URL that cannot be fetched or is not an image raises naming
     ``settings.branding.logo_url``. Resetting it removes a logo that came from a URL (an
     uploaded one stays). The fetch happens before the transaction opens, so no lock is held
-    while the network answers; ``on_saved(company)`` runs inside it (the caller's audit entry).
+    while the network answers; ``on_saved(company)`` runs inside it (the caller's audit entry),
+    then ``company.settings_updated`` is emitted there with the keys whose value changed
+    (higher apps react to it, e.g. notifications resets the sender verification).
     """
     # Validate everything first (nothing is fetched for a request that would be refused).
     scratch: dict = {}
@@ -86,10 +83,10 @@ def update_company_settings(company: Company, values: dict, *,
                                            source=CompanyLogo.Source.URL).delete()
         # A secret set again counts as changed even when the plaintext is the same.
         changed = {key for key in values if before.get(key) != stored.get(key)}
-        for hook in list(SETTINGS_CHANGED):
-            hook(company, changed)
         if on_saved is not None:
             on_saved(company)
+        emit(SETTINGS_UPDATED, company_id=company.pk, actor=actor,
+             data={"keys": sorted(changed)})
     return company
 
 

@@ -1,8 +1,9 @@
 """Per-company settings: every key is declared in code with its default and type.
 
 A company stores only the values it changed (``Company.settings``); reading a key that was
-never set returns the declared default, so adding a setting needs no data migration. Domain
-apps declare their own keys with :func:`define` when they are imported.
+never set returns the declared default, so adding a setting needs no data migration. Each
+app declares its keys with :func:`define` in its ``conf.py``, imported from its
+``AppConfig.ready()`` (tenancy's own are in ``tenancy/conf.py``).
 
 A setting declared ``secret=True`` (an API key, a signing secret, a URL carrying a token) is
 write-only: it is stored sealed (:mod:`nestogy.core.secrets`), the code that needs it reads
@@ -188,29 +189,3 @@ def apply(stored: dict[str, Any], key: str, value: Any) -> None:
     else:
         stored[key] = secrets.seal_json(cleaned)
 
-
-def _validate_logo_url(value: str) -> str:
-    """The shape of ``branding.logo_url`` (http/https, no user information, …).
-
-    Saving it through ``tenancy.actions.update_company_settings`` then fetches the image
-    once (through :mod:`nestogy.core.egress`) and stores it; the URL itself is never loaded
-    by a page or a PDF.
-    """
-    from nestogy.core import egress
-
-    value = value.strip()
-    if not value:
-        return ""
-    try:
-        egress.parse(value)
-    except egress.EgressRefused as exc:
-        raise ValidationError("settings.branding.logo_url", str(exc)) from None
-    return value
-
-
-# Settings of the foundation itself. Domain apps define theirs next to their code.
-define("branding.logo_url", "",
-       "http(s) URL of the company logo (PNG, JPEG, GIF or WebP); fetched once when saved and "
-       "stored, like an upload to PUT /api/v1/company/logo",
-       validate=_validate_logo_url)
-define("branding.support_email", "", "Reply-to address of client-facing mail")

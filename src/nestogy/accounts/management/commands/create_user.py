@@ -26,6 +26,7 @@ from nestogy.accounts import actions
 from nestogy.accounts.models import User
 from nestogy.accounts.roles import Role
 from nestogy.core.errors import NestogyError
+from nestogy.core.validation import clean_email
 from nestogy.tenancy.models import Company
 
 OPTION_OF_FIELD = {"email": "--email", "name": "--name", "role": "--role",
@@ -56,7 +57,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         company = self._company(options["company"])
         try:
-            email = actions.clean_email(options["email"])
+            email = clean_email(options["email"])
             role = actions.clean_role(options["role"])
         except NestogyError as exc:
             raise self._error(exc) from None

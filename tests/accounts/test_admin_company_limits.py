@@ -24,8 +24,8 @@ from nestogy.accounts.models import Membership, User
 from nestogy.accounts.roles import MATRIX
 from nestogy.tenancy.models import Company
 from tests.conftest import PASSWORD
-from tests.foundation import admin_world
-from tests.foundation.admin_forms import resubmit
+from tests.support import admin_world
+from tests.support.admin_forms import resubmit
 
 ROLES = ["owner", "admin", "manager", "technician", "billing"]
 SUPERUSER_ONLY = (None, None, None, None)
@@ -180,7 +180,7 @@ def test_no_admin_form_field_accepts_another_companys_user_or_object(personas):
                     foreign = foreign_rows(target, p)
                     if not foreign:
                         failures.append(f"{where}.{name}: company B has no {target._meta.label} "
-                                        "to try; add one to tests/foundation/admin_world.py")
+                                        "to try; add one to tests/support/admin_world.py")
                         continue
                     exercised.add(target._meta.label)
                     for row in foreign:

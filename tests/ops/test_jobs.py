@@ -53,7 +53,7 @@ def test_the_scheduler_registers_every_entry_with_crontask():
         assert (entry.task.module_path, str(CronTrigger.from_crontab(entry.cron))) in jobs
 
 
-def _result(status, *, started_ago=None, workers=(), path="tests.jobs.worktasks.record_run"):
+def _result(status, *, started_ago=None, workers=(), path="tests.ops.worktasks.record_run"):
     now = timezone.now()
     return DBTaskResult.objects.create(
         status=status, args_kwargs={"args": ["/dev/null", 1], "kwargs": {}},
@@ -97,7 +97,7 @@ def test_two_workers_run_each_task_exactly_once(tmp_path):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: SQLite serialises writers, so there is no concurrent "
                     "claiming to test (set DATABASE_URL=postgres://...)")
-    from tests.jobs.worktasks import record_run
+    from tests.ops.worktasks import record_run
 
     log = tmp_path / "runs.log"
     total = 60
@@ -122,7 +122,7 @@ def test_two_workers_run_each_task_exactly_once(tmp_path):
     runs = Counter(int(line.split()[0]) for line in lines)
     assert runs == Counter(range(total)), "every task ran exactly once"
     assert len({line.split()[1] for line in lines}) == 2, "both workers took part"
-    results = DBTaskResult.objects.filter(task_path="tests.jobs.worktasks.record_run")
+    results = DBTaskResult.objects.filter(task_path="tests.ops.worktasks.record_run")
     assert results.count() == total
     assert set(results.values_list("status", flat=True)) == {TaskResultStatus.SUCCESSFUL}
     assert all(len(r.worker_ids) == 1 for r in results)

@@ -1,9 +1,19 @@
-"""Submitting admin change forms as a browser would: take the page's own form and inline
-formsets, keep every value, change the ones a test names."""
+"""The admin as a browser uses it: sign in, and submit change forms the way a browser would
+(take the page's own form and inline formsets, keep every value, change the ones a test
+names)."""
 
 from __future__ import annotations
 
 from django import forms
+from django.test import Client as HttpClient
+
+from tests.conftest import PASSWORD
+
+
+def login(email):
+    http = HttpClient()
+    assert http.login(username=email, password=PASSWORD)
+    return http
 
 
 def _field_data(form) -> dict:

@@ -99,7 +99,7 @@ def test_the_invitee_accepts_signed_in_and_joins_with_the_invited_role(personas)
         profile = TechnicianProfile.objects.get(membership=membership)
         invitation = Invitation.objects.get(public_id=body["id"])
         audit = AuditEntry.objects.filter(company=p.company_a,
-                                          action="user.invitation_accepted")
+                                          action="user.joined")
         joined = Delivery.objects.filter(company=p.company_a, event_type="user.joined")
         from nestogy.routing.models import TechnicianCalendar
 

@@ -13,7 +13,7 @@ from nestogy.audit.models import AuditEntry
 from nestogy.tenancy import company_settings
 from nestogy.tenancy.models import Company
 from tests.conftest import PASSWORD
-from tests.foundation.test_api_company import LEAKS, SECRETS, STRIPE_KEY, raw_settings
+from tests.tenancy.test_api_company import LEAKS, SECRETS, STRIPE_KEY, raw_settings
 
 
 def login(email):

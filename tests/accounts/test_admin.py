@@ -1,14 +1,8 @@
 import pytest
-from django.test import Client as HttpClient
 
 from nestogy.accounts.models import User
 from tests.conftest import PASSWORD
-
-
-def login(email):
-    http = HttpClient()
-    assert http.login(username=email, password=PASSWORD)
-    return http
+from tests.support.admin_forms import login
 
 
 def test_owner_sees_only_own_company_in_admin(personas):

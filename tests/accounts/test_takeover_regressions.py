@@ -19,7 +19,7 @@ from nestogy.accounts.actions import add_member
 from nestogy.accounts.models import Membership, User
 from nestogy.clients.models import Contact
 from tests.conftest import PASSWORD
-from tests.foundation.admin_forms import resubmit
+from tests.support.admin_forms import resubmit
 
 ATTACKER_PASSWORD = "attacker-chosen-pw-1"
 
