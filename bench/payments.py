@@ -1,8 +1,10 @@
-"""Benchmark: one dunning run (``process_failed_payments``) over N due retries.
+"""Benchmark: one company's dunning run (``run_dunning``) over N due retries.
 
-Creates a company with N clients, each with a card on file at the local Stripe stand-in and
-an issued invoice whose first automatic charge was declined and whose retry is due; then
-times one run (every retry succeeds). Printed: retries per second, queries per retry.
+Creates a company with N clients, each with an auto-pay card on file at the local Stripe
+stand-in and an issued invoice (issuing starts auto-pay: the attempt is created by the
+``invoice.issued`` reaction and sent here) whose first automatic charge was declined and whose
+retry is due; then times one run for that company (every retry succeeds), which is what the
+hourly task hands to a worker per company. Printed: retries per second, queries per retry.
 Everything goes through the official ``stripe`` client over HTTP to 127.0.0.1.
 
     DATABASE_URL=postgres://... python bench/payments.py [--due 300]
@@ -46,7 +48,7 @@ def main() -> int:
     from nestogy.billing.actions import create_invoice, issue_invoice
     from nestogy.clients.actions import create_client
     from nestogy.ops.provisioning import provision_company
-    from nestogy.payments import actions, gateways
+    from nestogy.payments import charging, dunning, gateways, methods
     from nestogy.payments.models import PaymentAttempt
     from tests.payments.stripe_standin import StripeStandIn
 
@@ -61,11 +63,11 @@ def main() -> int:
         standin.decline_next(args.due)
         for i in range(args.due):
             client = create_client(company, {"name": f"Client {i:05d}"})
-            actions.add_payment_method(client, {"payment_method_reference": standin.add_card(),
+            methods.add_payment_method(client, {"payment_method_reference": standin.add_card(),
                                                 "auto_pay": True})
             invoice = issue_invoice(create_invoice(company, client, {
                 "items": [{"description": "Services", "unit_price": "100"}]}))
-            actions.run_attempt(actions.charge_invoice(invoice).pk)
+            charging.run_attempt(PaymentAttempt.objects.get(invoice=invoice).pk)
         PaymentAttempt.objects.filter(next_retry_at__isnull=False).update(
             next_retry_at=timezone.now() - timedelta(minutes=1))
     started = time.perf_counter()
@@ -76,9 +78,12 @@ def main() -> int:
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(counter):
-        report = actions.process_failed_payments()
+        report = dunning.run_dunning(company)
     elapsed = time.perf_counter() - started
     standin.stop()
+    if report.succeeded != args.due:
+        print(f"bench/payments.py: {report.succeeded} of {args.due} retries succeeded")
+        return 1
     print(f"{report.succeeded} retries succeeded in {elapsed:.2f} s "
           f"({report.succeeded / elapsed:.0f} retries/s); "
           f"{count[0] / max(report.charged, 1):.1f} queries per retry; "

@@ -106,7 +106,7 @@ def desk_object_ids(p) -> dict[str, str]:
 
 def payments_object_ids(p) -> dict[str, str]:
     """Payments step: a check payment of client A kept as credit (refundable)."""
-    from nestogy.payments.actions import record_client_payment
+    from nestogy.payments.recording import record_client_payment
 
     with scope(company=p.company_a.pk):
         payment = record_client_payment(p.client_a, {"amount": "100.00", "method": "check"},

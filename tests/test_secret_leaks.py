@@ -50,7 +50,7 @@ def stripe_with_company_key(monkeypatch):
 
 def test_no_secret_in_logs_audit_responses_or_outputs(personas, event_types, receiver,  # noqa: F811
                                                       stripe_with_company_key, caplog):
-    from nestogy.payments.actions import add_payment_method
+    from nestogy.payments.methods import add_payment_method
     from tests.payments.conftest import issued_invoice
 
     caplog.set_level(1)  # everything, Apprise's TRACE (below DEBUG) included

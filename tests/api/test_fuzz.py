@@ -76,7 +76,7 @@ def seed_company(p, stripe) -> dict[str, str]:
     """Objects of company A for every path parameter, and a token the fuzzer may revoke."""
     from nestogy.accounts.actions import issue_api_token
     from nestogy.notifications.models import Notification
-    from nestogy.payments.actions import add_payment_method
+    from nestogy.payments.methods import add_payment_method
 
     ids = object_ids(p)
     ids["assignee_id"] = p.tech_a.user.public_id

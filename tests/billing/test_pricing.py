@@ -5,24 +5,37 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 from decimal import Decimal
-from itertools import pairwise
+from itertools import pairwise, takewhile
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nestogy.billing.calc import line_amount
 from nestogy.contracts.pricing import (
     Cycle,
+    Period,
     Pricing,
     Terms,
-    billing_periods,
+    iter_periods,
     period_containing,
-    prorate,
     quote,
 )
 from nestogy.core.errors import ValidationError
 from nestogy.core.money import MoneyError, minor_units, percent_of, quantize_money, to_decimal
+
+
+def billing_periods(terms: Terms, up_to: date) -> list[Period]:
+    """The billed periods starting on or before ``up_to`` (what a run as of it bills)."""
+    return list(takewhile(lambda period: period.start <= up_to, iter_periods(terms)))
+
+
+def prorated(amount: Decimal, period: Period, currency: str = "USD") -> Decimal:
+    """A fixed line of ``amount`` for ``period``, as the recurring run computes it."""
+    return line_amount(Decimal(1), amount, currency,
+                       period.factor_decimal if period.is_partial else None)
+
 
 VECTORS = json.loads((Path(__file__).parent.parent / "vectors" / "billing_public.json")
                      .read_text())
@@ -42,7 +55,7 @@ def test_public_proration_vectors(case):
     terms = Terms(start, Cycle(case["cycle"]), case["anchor_day"])
     first = billing_periods(terms, start)[0]
     assert [first.start.isoformat(), first.end.isoformat()] == case["first_period"]
-    amount = quantize_money(prorate(Decimal(case["full_period_amount"]), first), "USD")
+    amount = prorated(Decimal(case["full_period_amount"]), first)
     assert amount == Decimal(case["expected_amount"])
 
 
@@ -165,7 +178,7 @@ def test_monthly_proration_first_partial_period():
     first = billing_periods(terms, date(2024, 2, 10))[0]
     assert (first.start, first.end, first.days, first.full_days) == (
         date(2024, 2, 10), date(2024, 3, 1), 20, 29)
-    assert quantize_money(prorate(Decimal("290"), first), "USD") == Decimal("200.00")
+    assert prorated(Decimal("290"), first) == Decimal("200.00")
 
 
 def test_quarterly_proration_uses_the_containing_quarter():
@@ -176,7 +189,7 @@ def test_quarterly_proration_uses_the_containing_quarter():
     assert (first.start, first.end, first.full_start, first.full_end) == (
         date(2025, 3, 16), date(2025, 6, 1), date(2025, 3, 1), date(2025, 6, 1))
     assert first.days == 77 and first.full_days == 92
-    assert quantize_money(prorate(Decimal("920"), first), "USD") == Decimal("770.00")
+    assert prorated(Decimal("920"), first) == Decimal("770.00")
     assert starts(periods)[1:] == [date(2025, 6, 1), date(2025, 9, 1), date(2025, 12, 1)]
 
 
@@ -188,7 +201,7 @@ def test_annual_proration_ending_mid_year():
     assert (p.start, p.end, p.full_start, p.full_end) == (
         date(2024, 7, 1), date(2025, 4, 1), date(2024, 7, 1), date(2025, 7, 1))
     assert (p.days, p.full_days) == (274, 365)
-    assert quantize_money(prorate(Decimal("1200"), p), "USD") == Decimal("900.82")
+    assert prorated(Decimal("1200"), p) == Decimal("900.82")
 
 
 def test_annual_full_period_in_leap_year_has_366_days():
@@ -203,7 +216,7 @@ def test_contract_ending_mid_period_is_prorated_to_its_last_day():
     assert starts(periods) == [date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1)]
     last = periods[-1]
     assert (last.end, last.days, last.full_days) == (date(2025, 3, 11), 10, 31)
-    assert quantize_money(prorate(Decimal("31"), last), "USD") == Decimal("10.00")
+    assert prorated(Decimal("31"), last) == Decimal("10.00")
 
 
 def test_semiannual_and_weekly_cycles():

@@ -164,21 +164,24 @@ def test_crash_mid_run_leaves_no_half_invoice_and_next_run_finishes(in_a, monkey
         client = create_client(p.company_a, {"name": f"Crash client {i}"})
         make_contract(p.company_a, client, start="2025-01-01")
 
+    real_log = recurring.log_actions_bulk
     calls = {"n": 0}
 
-    def crash(_n):
+    def crash(entries):
+        # the second batch fails after its invoices and lines were inserted
         calls["n"] += 1
-        if calls["n"] == 3:
+        if calls["n"] == 2:
             raise RuntimeError("power cut")
+        return real_log(entries)
 
-    monkeypatch.setattr(recurring, "crash_hook", crash)
+    monkeypatch.setattr(recurring, "log_actions_bulk", crash)
     with pytest.raises(RuntimeError):
         recurring.run_recurring(p.company_a, date(2025, 1, 1), batch_size=2)
     # the first batch (2 contracts) committed whole; the crashed batch left nothing
     assert Invoice.objects.count() == 2
     for invoice in Invoice.objects.all():
         assert invoice.lines.count() == 1 and invoice.total == Decimal("250.00")
-    monkeypatch.setattr(recurring, "crash_hook", None)
+    monkeypatch.setattr(recurring, "log_actions_bulk", real_log)
     result = recurring.run_recurring(p.company_a, date(2025, 1, 1), batch_size=2)
     assert len(result.invoices) == 3 and Invoice.objects.count() == 5
     assert sorted(Invoice.objects.values_list("number", flat=True)) == [

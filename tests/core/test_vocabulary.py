@@ -28,8 +28,9 @@ DIFFERENT_FACTS = {
         "an imported ticket is created with its history; watchers hear of a new ticket",
     ("ticket.updated", "ticket.assigned"):
         "an edit may change the assignee among other fields",
-    ("payment.recorded", "payment.succeeded"):
-        "the ledger entry; the event is the client's receipt",
+    ("invoice.generated", "invoice.issued"):
+        "a recurring run generates every invoice, drafts included; the event announces each "
+        "one it issued",
     ("payment.attempt_error", "payment.failed"):
         "one failed attempt's record; the event tells the client the charge failed",
     ("contract.renewal_notice", "contract.renewal_upcoming"):
@@ -152,15 +153,15 @@ def test_one_fact_has_one_name():
     ("user.joined", "nestogy.routing.actions.apply_invited_calendar"),
     ("sla.policy_changed", "nestogy.tickets.sla.on_policy_changed"),
     ("sla.client_policy_changed", "nestogy.tickets.sla.on_client_policy_changed"),
+    ("invoice.issued", "nestogy.payments.auto_pay.on_invoice_issued"),
 ])
 def test_higher_apps_react_through_events(event_type, handler):
     assert event_type in events.REGISTRY
     assert handler in {f"{h.__module__}.{h.__qualname__}" for h in events.reactions(event_type)}
 
 
-# Hook lists still filled by a higher app (to become events):
-# billing.actions.AFTER_ISSUE (filled by payments.apps).
-HOOK_LISTS_LEFT = {"nestogy.billing.actions", "nestogy.payments.apps"}
+# No hook list is filled by a higher app any more: every reaction is an event.
+HOOK_LISTS_LEFT: set[str] = set()
 
 
 def _is_module_list(node: ast.expr) -> bool:

@@ -15,19 +15,21 @@ from tests.payments.fixtures import (  # noqa: F401  (fixtures)
 
 @pytest.fixture(autouse=True)
 def manual_charging(request):
-    """These suites drive charges step by step: switch off billing's after-issue auto-pay
-    hook unless a test is marked ``auto_pay_on_issue`` (tests/payments/test_auto_pay.py)."""
-    from nestogy.billing import actions as billing_actions
-    from nestogy.payments.actions import charge_issued_invoices
+    """These suites drive charges step by step: switch off the auto-pay reaction to
+    ``invoice.issued`` unless a test is marked ``auto_pay_on_issue``
+    (tests/payments/test_auto_pay.py)."""
+    from nestogy.core.events import react, reactions, unsubscribe
+    from nestogy.payments.auto_pay import on_invoice_issued
 
     if request.node.get_closest_marker("auto_pay_on_issue"):
+        assert on_invoice_issued in reactions("invoice.issued")
         yield
         return
-    billing_actions.AFTER_ISSUE.remove(charge_issued_invoices)
+    unsubscribe(on_invoice_issued)
     try:
         yield
     finally:
-        billing_actions.AFTER_ISSUE.append(charge_issued_invoices)
+        react("invoice.issued", on_invoice_issued)
 
 
 def issued_invoice(client, amount="100.00", *, due_date=None, currency=None):
@@ -46,7 +48,7 @@ def issued_invoice(client, amount="100.00", *, due_date=None, currency=None):
 
 
 def card_on_file(client, server, *, auto_pay=True):
-    from nestogy.payments.actions import add_payment_method
+    from nestogy.payments.methods import add_payment_method
 
     return add_payment_method(client, {"payment_method_reference": server.add_card(),
                                        "auto_pay": auto_pay})

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django_scopes import scope
 
 from nestogy.billing.models import Invoice
-from nestogy.payments import actions, gateways
+from nestogy.payments import charging, gateways
 from nestogy.payments.models import Payment, PaymentAttempt
 from tests.payments.conftest import card_on_file, issued_invoice
 
@@ -46,7 +46,7 @@ def test_two_processes_charge_each_due_invoice_once(postgres_only, personas, sta
             invoices = [issued_invoice(personas.client_a, f"{10 + n}.00")
                         for n in range(INVOICES)]
             for invoice in invoices:
-                attempt = actions.run_attempt(actions.start_charge(invoice).pk)
+                attempt = charging.run_attempt(charging.start_charge(invoice).pk)
                 assert attempt.status == "declined"
             PaymentAttempt.objects.update(next_retry_at=timezone.now() - timedelta(minutes=1))
     finally:

@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 
 from nestogy.billing.models import Invoice
 from nestogy.core.events import REGISTRY
-from nestogy.payments import actions
+from nestogy.payments import auto_pay, charging, dunning, recording
 from nestogy.payments.gateways import get_gateway
 from nestogy.payments.models import CollectionsFlag, Payment, PaymentAttempt
 from tests.payments.conftest import card_on_file, issued_invoice
@@ -39,26 +39,26 @@ def test_declined_card_retried_on_default_schedule_succeeds_third_time_paid_once
     card_on_file(in_a.client_a, standin)
     standin.decline_next(2, decline_code="insufficient_funds")
 
-    first = actions.charge_invoice(invoice)
+    first = auto_pay.charge_invoice(invoice)
     assert first is not None and first.trigger == "auto_pay"
-    first = actions.run_attempt(first.pk)
+    first = charging.run_attempt(first.pk)
     assert first.status == "declined" and first.error_code == "insufficient_funds"
     assert first.next_retry_at == T0 + DAY
 
     # Not due a minute early.
     clock.move_to(T0 + DAY - timedelta(minutes=1))
-    assert actions.process_failed_payments().charged == 0
+    assert dunning.process_failed_payments().charged == 0
 
     clock.move_to(T0 + DAY)
-    report = actions.process_failed_payments()
+    report = dunning.process_failed_payments()
     assert (report.charged, report.declined) == (1, 1)
     second = attempts(invoice)[1]
     assert second.next_retry_at == T0 + DAY + 2 * DAY
 
     clock.move_to(T0 + 3 * DAY - timedelta(seconds=1))
-    assert actions.process_failed_payments().charged == 0
+    assert dunning.process_failed_payments().charged == 0
     clock.move_to(T0 + 3 * DAY)
-    report = actions.process_failed_payments()
+    report = dunning.process_failed_payments()
     assert (report.charged, report.succeeded) == (1, 1)
 
     rows = attempts(invoice)
@@ -74,7 +74,7 @@ def test_declined_card_retried_on_default_schedule_succeeds_third_time_paid_once
     assert Payment.objects.filter(client=in_a.client_a).count() == 1
     # Nothing left to do, ever.
     clock.move_to(T0 + 30 * DAY)
-    assert actions.process_failed_payments().charged == 0
+    assert dunning.process_failed_payments().charged == 0
     assert len(standin.succeeded_charges()) == 1
     types = [e.type for e in events if e.type.startswith("payment.")]
     assert types == ["payment.failed", "payment.failed", "payment.succeeded"]
@@ -87,10 +87,10 @@ def test_timeout_after_charge_reconciled_by_the_same_key_without_second_charge(
     card_on_file(in_a.client_a, standin)
     standin.hang_next(2.0)  # the stand-in charges, then answers after the 1 s client timeout
 
-    attempt = actions.start_charge(invoice, trigger="auto_pay", auto_pay_only=True)
-    attempt = actions.run_attempt(attempt.pk)
+    attempt = charging.start_charge(invoice, trigger="auto_pay", auto_pay_only=True)
+    attempt = charging.run_attempt(attempt.pk)
     assert attempt.status == "unknown"
-    assert attempt.next_retry_at == T0 + actions.RECONCILE_DELAY
+    assert attempt.next_retry_at == T0 + charging.RECONCILE_DELAY
     assert len(standin.succeeded_charges()) == 1  # the gateway did take the money
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.ISSUED  # but we do not know yet
@@ -99,10 +99,10 @@ def test_timeout_after_charge_reconciled_by_the_same_key_without_second_charge(
     from nestogy.core.errors import Conflict
 
     with pytest.raises(Conflict):
-        actions.start_charge(invoice)
+        charging.start_charge(invoice)
 
-    clock.move_to(T0 + actions.RECONCILE_DELAY)
-    report = actions.process_failed_payments()
+    clock.move_to(T0 + charging.RECONCILE_DELAY)
+    report = dunning.process_failed_payments()
     assert (report.charged, report.succeeded) == (1, 1)
     attempt.refresh_from_db()
     assert (attempt.status, attempt.sends, attempt.attempt_number) == ("succeeded", 2, 1)
@@ -120,12 +120,12 @@ def test_five_failures_exhaust_flag_collections_and_notify(in_a, stripe_configur
     invoice = issued_invoice(in_a.client_a, "60.00")
     card_on_file(in_a.client_a, standin)
     standin.decline_next(5, decline_code="card_declined")
-    actions.run_attempt(actions.charge_invoice(invoice).pk)
+    charging.run_attempt(auto_pay.charge_invoice(invoice).pk)
     elapsed = timedelta(0)
     for delay in (1, 2, 4, 8):
         elapsed += delay * DAY
         clock.move_to(T0 + elapsed)
-        assert actions.process_failed_payments().charged == 1
+        assert dunning.process_failed_payments().charged == 1
     rows = attempts(invoice)
     assert [a.status for a in rows] == ["declined"] * 5
     assert rows[-1].next_retry_at is None
@@ -142,7 +142,7 @@ def test_five_failures_exhaust_flag_collections_and_notify(in_a, stripe_configur
     assert title.strip() == f"Invoice {invoice.number} sent to collections after 5 failed payments"
     # Nothing more is tried; the stand-in saw five declines and no charge.
     clock.move_to(T0 + 90 * DAY)
-    assert actions.process_failed_payments().charged == 0
+    assert dunning.process_failed_payments().charged == 0
     assert standin.succeeded_charges() == [] and len(standin.ledger) == 5
     invoice.refresh_from_db()
     assert invoice.balance == Decimal("60")
@@ -159,10 +159,10 @@ def test_company_policy_overrides_and_jitter(in_a, stripe_configured, clock):
     invoice = issued_invoice(in_a.client_a, "10.00")
     card_on_file(in_a.client_a, stripe_configured)
     stripe_configured.decline_next(2)
-    attempt = actions.run_attempt(actions.charge_invoice(invoice).pk)
+    attempt = charging.run_attempt(auto_pay.charge_invoice(invoice).pk)
     assert attempt.next_retry_at == T0 + timedelta(hours=6)
     clock.move_to(T0 + timedelta(hours=6))
-    actions.process_failed_payments()
+    dunning.process_failed_payments()
     assert attempts(invoice)[-1].next_retry_at is None
     assert CollectionsFlag.objects.filter(invoice=invoice).exists()
 
@@ -171,10 +171,10 @@ def test_paid_meanwhile_ends_the_chain(in_a, stripe_configured, clock):
     invoice = issued_invoice(in_a.client_a, "40.00")
     card_on_file(in_a.client_a, stripe_configured)
     stripe_configured.decline_next(1)
-    actions.run_attempt(actions.charge_invoice(invoice).pk)
-    actions.record_invoice_payment(invoice, {"amount": "40.00", "method": "bank_transfer"})
+    charging.run_attempt(auto_pay.charge_invoice(invoice).pk)
+    recording.record_invoice_payment(invoice, {"amount": "40.00", "method": "bank_transfer"})
     clock.move_to(T0 + DAY)
-    report = actions.process_failed_payments()
+    report = dunning.process_failed_payments()
     assert (report.charged, report.cancelled) == (0, 1)
     assert len(attempts(invoice)) == 1 and stripe_configured.succeeded_charges() == []
 
@@ -183,7 +183,7 @@ def test_dry_run_lists_and_changes_nothing(in_a, stripe_configured, clock, capsy
     invoice = issued_invoice(in_a.client_a, "40.00")
     card_on_file(in_a.client_a, stripe_configured)
     stripe_configured.decline_next(1)
-    actions.run_attempt(actions.charge_invoice(invoice).pk)
+    charging.run_attempt(auto_pay.charge_invoice(invoice).pk)
     clock.move_to(T0 + DAY)
     call_command("process_failed_payments", "--dry-run", "--json")
     out = json.loads(capsys.readouterr().out)
@@ -202,12 +202,12 @@ def test_auto_pay_backlog_charges_invoices_never_attempted(in_a, stripe_configur
     card_on_file(in_a.client_a, stripe_configured)
     invoice = issued_invoice(in_a.client_a, "33.00")
     other = issued_invoice(in_a.client_a2, "12.00")  # no card: untouched
-    report = actions.process_failed_payments()
+    report = dunning.process_failed_payments()
     assert (report.auto_pay_started, report.succeeded) == (1, 1)
     invoice.refresh_from_db()
     other.refresh_from_db()
     assert invoice.status == Invoice.Status.PAID and other.status == Invoice.Status.ISSUED
-    assert actions.process_failed_payments().auto_pay_started == 0
+    assert dunning.process_failed_payments().auto_pay_started == 0
 
 
 def test_charge_invoice_enqueues_the_charge_after_commit(in_a, stripe_configured,
@@ -216,17 +216,17 @@ def test_charge_invoice_enqueues_the_charge_after_commit(in_a, stripe_configured
     card_on_file(in_a.client_a, stripe_configured)
     invoice = issued_invoice(in_a.client_a, "15.00")
     with django_capture_on_commit_callbacks(execute=True):
-        attempt = actions.charge_invoice(invoice)
+        attempt = auto_pay.charge_invoice(invoice)
         assert stripe_configured.succeeded_charges() == []  # nothing before commit
     attempt.refresh_from_db()
     assert attempt.status == "succeeded"
-    assert actions.charge_invoice(invoice) is None  # paid: nothing more
+    assert auto_pay.charge_invoice(invoice) is None  # paid: nothing more
 
 
 def test_charge_invoice_without_auto_pay_does_nothing(in_a, stripe_configured):
     card_on_file(in_a.client_a, stripe_configured, auto_pay=False)
     invoice = issued_invoice(in_a.client_a, "15.00")
-    assert actions.charge_invoice(invoice) is None
+    assert auto_pay.charge_invoice(invoice) is None
     assert not PaymentAttempt.objects.exists()
 
 
@@ -235,7 +235,7 @@ def test_permanent_gateway_error_is_not_retried(in_a, stripe_configured, events)
     invoice = issued_invoice(in_a.client_a, "15.00")
     method.payment_method_reference = "pm_gone"
     method.save()
-    attempt = actions.run_attempt(actions.charge_invoice(invoice).pk)
+    attempt = charging.run_attempt(auto_pay.charge_invoice(invoice).pk)
     assert attempt.status == "error" and attempt.next_retry_at is None
     assert "No such PaymentMethod" in attempt.error_message
     assert [e.type for e in events if e.type.startswith("payment.")] == ["payment.failed"]
@@ -245,10 +245,10 @@ def test_server_error_is_reconciled_like_a_timeout(in_a, stripe_configured, cloc
     card_on_file(in_a.client_a, stripe_configured)
     invoice = issued_invoice(in_a.client_a, "15.00")
     stripe_configured.fail_next(1, status=502)
-    attempt = actions.run_attempt(actions.charge_invoice(invoice).pk)
+    attempt = charging.run_attempt(auto_pay.charge_invoice(invoice).pk)
     assert attempt.status == "unknown"
-    clock.move_to(T0 + actions.RECONCILE_DELAY)
-    actions.process_failed_payments()
+    clock.move_to(T0 + charging.RECONCILE_DELAY)
+    dunning.process_failed_payments()
     attempt.refresh_from_db()
     assert attempt.status == "succeeded" and len(stripe_configured.succeeded_charges()) == 1
 
@@ -258,9 +258,9 @@ def test_unanswered_past_the_idempotency_window_goes_to_a_person(in_a, stripe_co
     card_on_file(in_a.client_a, stripe_configured)
     invoice = issued_invoice(in_a.client_a, "15.00")
     stripe_configured.fail_next(1)
-    attempt = actions.run_attempt(actions.charge_invoice(invoice).pk)
-    clock.move_to(T0 + actions.RECONCILE_WINDOW + timedelta(minutes=1))
-    actions.process_failed_payments()
+    attempt = charging.run_attempt(auto_pay.charge_invoice(invoice).pk)
+    clock.move_to(T0 + charging.RECONCILE_WINDOW + timedelta(minutes=1))
+    dunning.process_failed_payments()
     attempt.refresh_from_db()
     assert attempt.status == "error" and attempt.error_code == "reconcile_expired"
     assert stripe_configured.succeeded_charges() == []
@@ -319,25 +319,45 @@ def test_job_query_budget_is_constant_per_attempt(in_a, stripe_configured, due,
     stripe_configured.decline_next(due)
     for _ in range(due):
         invoice = issued_invoice(in_a.client_a, "10.00")
-        actions.run_attempt(actions.start_charge(invoice).pk)
+        charging.run_attempt(charging.start_charge(invoice).pk)
     PaymentAttempt.objects.update(next_retry_at=T0 - timedelta(minutes=1))
     # Per attempt: the claim, the charge's bookkeeping and one notification fan-out
     # (payment.succeeded: stored event, recipients, deliveries).
     with django_assert_max_num_queries(8 + 40 * due):
-        report = actions.process_failed_payments(now=T0)
+        report = dunning.process_failed_payments(now=T0)
     assert report.succeeded == due
 
 
-def test_hourly_task_runs_the_job(in_a, stripe_configured, clock):
-    from nestogy.payments.tasks import process_failed_payments_task
+def test_hourly_task_hands_out_one_dunning_task_per_company(in_a, stripe_configured, clock):
+    from django_tasks_db.models import DBTaskResult
+
+    from nestogy.payments.tasks import (
+        process_failed_payments_for_company,
+        process_failed_payments_task,
+    )
+    from nestogy.tenancy.models import Company
 
     card_on_file(in_a.client_a, stripe_configured)
     invoice = issued_invoice(in_a.client_a, "21.00")
     stripe_configured.decline_next(1)
-    actions.run_attempt(actions.charge_invoice(invoice).pk)
+    charging.run_attempt(auto_pay.charge_invoice(invoice).pk)
     clock.move_to(T0 + DAY)
+    DBTaskResult.objects.all().delete()
+    active = set(Company.objects.filter(is_active=True).values_list("pk", flat=True))
     summary = process_failed_payments_task.call()
-    assert summary["succeeded"] == 1 and "due" not in summary
+    assert summary == {"companies": len(active), "webhooks_reprocessed": 0}
+    queued = DBTaskResult.objects.filter(
+        task_path="nestogy.payments.tasks.process_failed_payments_for_company")
+    assert {row.args_kwargs["args"][0] for row in queued} == active
+    # handing out charges nothing: the retry is still due
+    invoice.refresh_from_db()
+    assert invoice.status != Invoice.Status.PAID
+    assert not any(a.attempt_number == 2 for a in attempts(invoice))
+    # the company's task runs the job for that company only
+    other = process_failed_payments_for_company.call(in_a.company_b.pk)
+    assert other["charged"] == 0
+    counts = process_failed_payments_for_company.call(in_a.company_a.pk)
+    assert counts["succeeded"] == 1 and "due" not in counts
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.PAID
     [attempt] = [a for a in attempts(invoice) if a.attempt_number == 2]

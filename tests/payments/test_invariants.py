@@ -15,10 +15,10 @@ from nestogy.billing.models import Invoice
 from nestogy.clients.actions import create_client
 from nestogy.core.errors import Conflict, ValidationError
 from nestogy.core.events import REGISTRY
-from nestogy.payments import actions
-from nestogy.payments.actions import db_sum
+from nestogy.payments import auto_pay, charging, recording, refunds
 from nestogy.payments.gateways import ChargeResult
 from nestogy.payments.models import Payment, PaymentAllocation
+from nestogy.payments.recording import db_sum
 from tests.payments.conftest import card_on_file, issued_invoice
 
 cents = st.integers(min_value=1, max_value=20_000).map(lambda c: Decimal(c) / 100)
@@ -57,18 +57,18 @@ def test_allocations_credit_and_refunds_keep_the_books_balanced(in_a, ops):
     for kind, index, amount in ops:
         try:
             if kind == "pay":
-                actions.record_invoice_payment(invoices[index], {"amount": str(amount),
+                recording.record_invoice_payment(invoices[index], {"amount": str(amount),
                                                                  "method": "cash"})
             elif kind == "credit":
-                actions.apply_credit(invoices[index])
+                recording.apply_credit(invoices[index])
             elif kind == "client_pay":
-                actions.record_client_payment(client, {"amount": str(amount),
+                recording.record_client_payment(client, {"amount": str(amount),
                                                        "method": "bank_transfer"})
             else:
                 payments = list(Payment.objects.filter(client=client).order_by("id"))
                 if payments:
                     payment = payments[index % len(payments)]
-                    actions.refund_payment(payment, {"amount": str(amount)})
+                    refunds.refund_payment(payment, {"amount": str(amount)})
         except (Conflict, ValidationError):
             pass  # refused operations must leave everything as it was
         check_invariants(client, invoices)
@@ -77,11 +77,11 @@ def test_allocations_credit_and_refunds_keep_the_books_balanced(in_a, ops):
 def test_success_recorded_twice_is_one_payment(in_a, stripe_configured):
     card_on_file(in_a.client_a, stripe_configured)
     invoice = issued_invoice(in_a.client_a, "20.00")
-    attempt = actions.charge_invoice(invoice)
+    attempt = auto_pay.charge_invoice(invoice)
     result = ChargeResult(status="succeeded", reference="pi_twice", amount=Decimal("20.00"),
                           currency="USD")
-    actions.record_charge_result(attempt.pk, result)
-    actions.record_charge_result(attempt.pk, result)
+    charging.record_charge_result(attempt.pk, result)
+    charging.record_charge_result(attempt.pk, result)
     assert Payment.objects.filter(gateway_reference="pi_twice").count() == 1
     invoice.refresh_from_db()
     assert invoice.amount_paid == Decimal("20")
@@ -92,9 +92,9 @@ def test_late_success_on_a_voided_invoice_becomes_credit(in_a, stripe_configured
 
     card_on_file(in_a.client_a, stripe_configured)
     invoice = issued_invoice(in_a.client_a, "20.00")
-    attempt = actions.charge_invoice(invoice)
+    attempt = auto_pay.charge_invoice(invoice)
     void_invoice(invoice)
-    actions.record_charge_result(attempt.pk, ChargeResult(
+    charging.record_charge_result(attempt.pk, ChargeResult(
         status="succeeded", reference="pi_late", amount=Decimal("20.00"), currency="USD"))
     payment = Payment.objects.get(gateway_reference="pi_late")
     assert payment.unapplied == Decimal("20")

@@ -11,7 +11,7 @@ import time_machine
 from django_scopes import scopes_disabled
 
 from nestogy.billing.models import Invoice
-from nestogy.payments import actions
+from nestogy.payments import auto_pay, charging, recording, refunds
 from nestogy.payments.models import Payment, PaymentAllocation, Refund
 from nestogy.payments.statement import statement_context, statement_lines
 from tests.payments.conftest import card_on_file, issued_invoice
@@ -90,14 +90,14 @@ def test_overpayment_becomes_credit_and_credit_pays_the_next_invoice(in_a):
 
 def test_partial_credit_application(in_a):
     invoice = issued_invoice(in_a.client_a, "10.00")
-    actions.record_invoice_payment(invoice, {"amount": "50.00", "method": "cash"})
+    recording.record_invoice_payment(invoice, {"amount": "50.00", "method": "cash"})
     nxt = issued_invoice(in_a.client_a, "40.00")
     api = in_a.billing_a.api
     bad = api.post(f"/invoices/{nxt.public_id}/apply-credit", {"amount": "45.00"})
     assert bad.status_code == 422 and bad.data["error"]["field"] == "amount"
     ok = api.post(f"/invoices/{nxt.public_id}/apply-credit", {"amount": "15.00"})
     assert ok.data["applied"] == "15.00" and ok.data["invoice"]["balance"] == "25.00"
-    assert actions.credit_balance(in_a.client_a, "USD") == Decimal("25")
+    assert recording.credit_balance(in_a.client_a, "USD") == Decimal("25")
 
 
 def test_one_payment_over_several_invoices_oldest_due_first(in_a):
@@ -238,7 +238,7 @@ def test_refund_takes_credit_first_then_reopens_invoices(in_a):
 def test_card_refund_goes_through_the_gateway(in_a, stripe_configured):
     card_on_file(in_a.client_a, stripe_configured)
     invoice = issued_invoice(in_a.client_a, "50.00")
-    actions.run_attempt(actions.charge_invoice(invoice).pk)
+    charging.run_attempt(auto_pay.charge_invoice(invoice).pk)
     payment = Payment.objects.get()
     response = in_a.billing_a.api.post(f"/payments/{payment.public_id}/refunds",
                                        {"amount": "20.00"})
@@ -272,7 +272,7 @@ def test_cards_on_file_api(in_a, stripe_configured):
 def test_list_payments_query_budget(in_a, django_assert_max_num_queries):
     for n in range(8):
         invoice = issued_invoice(in_a.client_a, "10.00")
-        actions.record_invoice_payment(invoice, {"amount": "12.00", "method": "cash",
+        recording.record_invoice_payment(invoice, {"amount": "12.00", "method": "cash",
                                                  "reference": f"R{n}"})
     with django_assert_max_num_queries(12):
         response = in_a.billing_a.api.get("/payments", limit=5)
@@ -286,13 +286,13 @@ def test_statement_lines_and_running_balance(in_a):
     with time_machine.travel("2026-01-05 15:00Z", tick=False):
         first = issued_invoice(in_a.client_a, "100.00")
     with time_machine.travel("2026-01-10 15:00Z", tick=False):
-        actions.record_invoice_payment(first, {"amount": "130.00", "method": "check",
+        recording.record_invoice_payment(first, {"amount": "130.00", "method": "check",
                                                "reference": "CHK-7"})
     with time_machine.travel("2026-02-05 15:00Z", tick=False):
         second = issued_invoice(in_a.client_a, "50.00")
-        actions.apply_credit(second)
+        recording.apply_credit(second)
         payment = Payment.objects.get()
-        actions.refund_payment(payment, {"amount": "5.00", "reason": "goodwill"})
+        refunds.refund_payment(payment, {"amount": "5.00", "reason": "goodwill"})
         context = statement_context(in_a.client_a)
     lines = statement_lines(in_a.client_a, "USD")
     assert [(ln.kind, ln.reference) for ln in lines] == [
@@ -307,7 +307,7 @@ def test_statement_lines_and_running_balance(in_a):
 
 def test_statement_pdf_endpoint(in_a):
     invoice = issued_invoice(in_a.client_a, "100.00")
-    actions.record_invoice_payment(invoice, {"amount": "40.00", "method": "cash"})
+    recording.record_invoice_payment(invoice, {"amount": "40.00", "method": "cash"})
     response = in_a.billing_a.api.get(f"/clients/{in_a.client_a.public_id}/statement.pdf")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
@@ -337,7 +337,7 @@ def test_payments_of_other_company_are_invisible(personas):
 
     with scope(company=personas.company_a.pk):
         invoice = issued_invoice(personas.client_a, "10.00")
-        payment = actions.record_invoice_payment(invoice, {"amount": "10.00",
+        payment = recording.record_invoice_payment(invoice, {"amount": "10.00",
                                                            "method": "cash"})
     api_b = personas.owner_b.api
     assert api_b.get("/payments").data["items"] == []
@@ -363,11 +363,11 @@ def test_admin_lists_payments_read_only_for_own_company(personas):
 
     with scope(company=personas.company_a.pk):
         invoice = issued_invoice(personas.client_a, "10.00")
-        actions.record_invoice_payment(invoice, {"amount": "10.00", "method": "cash",
+        recording.record_invoice_payment(invoice, {"amount": "10.00", "method": "cash",
                                                  "reference": "ALPHA-CASH"})
     with scope(company=personas.company_b.pk):
         invoice_b = issued_invoice(personas.client_b, "10.00")
-        actions.record_invoice_payment(invoice_b, {"amount": "10.00", "method": "cash",
+        recording.record_invoice_payment(invoice_b, {"amount": "10.00", "method": "cash",
                                                    "reference": "BRAVO-CASH"})
     http = HttpClient()
     assert http.login(username="billing@alpha.test", password=PASSWORD)
@@ -389,7 +389,7 @@ def test_demo_payments_match_the_invoices(db):
         paid = Invoice.objects.filter(amount_paid__gt=0)
         assert paid.exists()
         for invoice in paid:
-            allocated = actions.db_sum(PaymentAllocation.objects.filter(
+            allocated = recording.db_sum(PaymentAllocation.objects.filter(
                 invoice=invoice).aggregate(s=Sum("amount"))["s"])
             assert allocated == invoice.amount_paid
         assert Payment.objects.count() == paid.count()

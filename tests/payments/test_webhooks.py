@@ -10,7 +10,7 @@ import pytest
 from django.test import Client as HttpClient
 
 from nestogy.billing.models import Invoice
-from nestogy.payments import actions
+from nestogy.payments import auto_pay, charging, dunning, refunds
 from nestogy.payments.models import Payment, PaymentAttempt, Refund, WebhookEvent
 from tests.payments.conftest import card_on_file, issued_invoice
 from tests.payments.stripe_standin import visit
@@ -44,7 +44,7 @@ def paid_by_card(in_a, stripe_configured):
     """An invoice paid by an auto-pay charge; returns (invoice, payment intent)."""
     card_on_file(in_a.client_a, stripe_configured)
     invoice = issued_invoice(in_a.client_a, "120.00")
-    attempt = actions.run_attempt(actions.charge_invoice(invoice).pk)
+    attempt = charging.run_attempt(auto_pay.charge_invoice(invoice).pk)
     assert attempt.status == "succeeded"
     return invoice, stripe_configured.intents[attempt.gateway_reference]
 
@@ -146,11 +146,12 @@ def test_a_new_event_with_the_same_refund_total_changes_nothing(in_a, stripe_con
                                                                paid_by_card):
     """Idempotent processing, not only dedup by id: a full refund done from Nestogy, then
     Stripe's charge.refunded (new event id) for the same total, refunds nothing more."""
-    from nestogy.payments.webhooks import process_event, receive
+    from nestogy.payments.webhook_intake import receive
+    from nestogy.payments.webhooks import process_event
 
     invoice, intent = paid_by_card
     payment = Payment.objects.get()
-    actions.refund_payment(payment, {"amount": "120.00", "reason": "cancelled"})
+    refunds.refund_payment(payment, {"amount": "120.00", "reason": "cancelled"})
     assert stripe_configured.ledger[-1].amount_refunded == 12000
     event = stripe_configured.make_event("charge.refunded", {
         "id": intent["latest_charge"], "object": "charge", "payment_intent": intent["id"],
@@ -168,12 +169,13 @@ def test_a_new_event_with_the_same_refund_total_changes_nothing(in_a, stripe_con
 
 def test_payment_succeeded_webhook_settles_an_unanswered_attempt(in_a, stripe_configured,
                                                                  events):
-    from nestogy.payments.webhooks import process_event, receive
+    from nestogy.payments.webhook_intake import receive
+    from nestogy.payments.webhooks import process_event
 
     card_on_file(in_a.client_a, stripe_configured)
     invoice = issued_invoice(in_a.client_a, "45.00")
     stripe_configured.hang_next(2.0)
-    attempt = actions.run_attempt(actions.charge_invoice(invoice).pk)
+    attempt = charging.run_attempt(auto_pay.charge_invoice(invoice).pk)
     assert attempt.status == "unknown"
     charge = stripe_configured.succeeded_charges()[0]
     intent = stripe_configured.intents[charge.payment_intent]
@@ -186,19 +188,20 @@ def test_payment_succeeded_webhook_settles_an_unanswered_attempt(in_a, stripe_co
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.PAID
     # Then the job has nothing to reconcile.
-    assert actions.process_failed_payments(
-        now=attempt.updated_at + actions.RECONCILE_DELAY * 2).charged == 0
+    assert dunning.process_failed_payments(
+        now=attempt.updated_at + charging.RECONCILE_DELAY * 2).charged == 0
     assert len(stripe_configured.succeeded_charges()) == 1
     assert [e.type for e in events if e.type == "payment.succeeded"] == ["payment.succeeded"]
 
 
 def test_payment_failed_webhook_for_unanswered_attempt_schedules_retry(in_a, stripe_configured):
-    from nestogy.payments.webhooks import process_event, receive
+    from nestogy.payments.webhook_intake import receive
+    from nestogy.payments.webhooks import process_event
 
     card_on_file(in_a.client_a, stripe_configured)
     invoice = issued_invoice(in_a.client_a, "45.00")
     stripe_configured.fail_next(1)
-    attempt = actions.run_attempt(actions.charge_invoice(invoice).pk)
+    attempt = charging.run_attempt(auto_pay.charge_invoice(invoice).pk)
     assert attempt.status == "unknown"
     obj = {"id": "pi_failed", "object": "payment_intent", "status": "requires_payment_method",
            "metadata": {"nestogy_company": in_a.company_a.public_id,
@@ -215,7 +218,8 @@ def test_payment_failed_webhook_for_unanswered_attempt_schedules_retry(in_a, str
 
 
 def test_dispute_marks_the_payment_and_notifies(in_a, stripe_configured, paid_by_card, events):
-    from nestogy.payments.webhooks import process_event, receive
+    from nestogy.payments.webhook_intake import receive
+    from nestogy.payments.webhooks import process_event
 
     _, intent = paid_by_card
     dispute = {"id": "dp_1", "object": "dispute", "amount": 12000, "currency": "usd",
@@ -232,7 +236,8 @@ def test_dispute_marks_the_payment_and_notifies(in_a, stripe_configured, paid_by
 
 
 def test_unknown_types_and_objects_are_stored_and_ignored(in_a, stripe_configured):
-    from nestogy.payments.webhooks import process_event, receive
+    from nestogy.payments.webhook_intake import receive
+    from nestogy.payments.webhooks import process_event
 
     for type_, obj in (("customer.created", {"id": "cus_1"}),
                        ("payment_intent.succeeded", {"id": "pi_nobody", "amount": 100,
@@ -246,7 +251,7 @@ def test_unknown_types_and_objects_are_stored_and_ignored(in_a, stripe_configure
 def test_checkout_redirect_pays_the_invoice_through_the_webhook(
         in_a, stripe_configured, immediate_tasks, django_capture_on_commit_callbacks):
     invoice = issued_invoice(in_a.client_a, "75.50")
-    url = actions.start_checkout(invoice, success_url="http://portal.test/paid",
+    url = charging.start_checkout(invoice, success_url="http://portal.test/paid",
                                  cancel_url="http://portal.test/invoice")
     assert url.startswith(stripe_configured.url)
     assert visit(url)["redirect"] == "http://portal.test/paid"
@@ -264,7 +269,7 @@ def test_checkout_redirect_pays_the_invoice_through_the_webhook(
 
 def test_company_webhook_secret_is_accepted(in_a, stripe_configured):
     from nestogy.payments import gateways
-    from nestogy.payments.webhooks import receive
+    from nestogy.payments.webhook_intake import receive
 
     gateways.configure("stripe", **{**stripe_configured.client_options(),
                                     "webhook_secret": ""})
@@ -314,7 +319,7 @@ def test_checkout_over_real_http_with_webhook_to_a_live_server(personas, stripe_
     stripe_configured.webhook_url = f"{live_server.url}{URL}"
     with scope(company=personas.company_a.pk):
         invoice = issued_invoice(personas.client_a, "64.00")
-        url = actions.start_checkout(invoice, success_url="http://portal.test/ok",
+        url = charging.start_checkout(invoice, success_url="http://portal.test/ok",
                                      cancel_url="http://portal.test/no")
     visit(url)
     with scope(company=personas.company_a.pk):
@@ -331,7 +336,7 @@ def test_stale_and_failed_events_are_reprocessed_by_the_hourly_task(in_a, stripe
     from django.utils import timezone
 
     from nestogy.payments.tasks import process_failed_payments_task
-    from nestogy.payments.webhooks import receive
+    from nestogy.payments.webhook_intake import receive
 
     _, intent = paid_by_card
     event = stripe_configured.make_event("charge.refunded", {

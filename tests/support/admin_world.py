@@ -20,8 +20,8 @@ def build(company, *, client, contact, tech, invitee_email: str) -> SimpleNamesp
     from nestogy.clients.actions import create_site
     from nestogy.contracts.actions import create_contract, record_usage, set_item_quantity
     from nestogy.notifications.models import WebhookEndpoint
-    from nestogy.payments.actions import record_client_payment
     from nestogy.payments.models import PaymentMethodOnFile
+    from nestogy.payments.recording import record_client_payment
     from nestogy.routing.actions import add_out_of_office, set_technician_calendar
     from nestogy.sla.models import BusinessCalendar
     from nestogy.tickets.actions import add_reply, create_ticket

@@ -8,13 +8,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from nestogy.audit.actions import build_entry, log_action, log_actions_bulk
 from nestogy.billing import calc
 from nestogy.billing.models import Invoice, InvoiceLine
 from nestogy.billing.numbering import locked_counter, take_numbers
+from nestogy.billing.settlement import settle_status
 from nestogy.clients.models import Client
 from nestogy.core.errors import Conflict, ValidationError
 from nestogy.core.events import emit
@@ -145,14 +145,6 @@ def add_invoice_items(invoice: Invoice, items: Any, *, actor=None) -> Invoice:
     return invoice
 
 
-def _settle_status(invoice: Invoice) -> str:
-    if invoice.balance <= 0:
-        return Invoice.Status.PAID
-    if invoice.amount_paid > 0:
-        return Invoice.Status.PARTIALLY_PAID
-    return Invoice.Status.ISSUED
-
-
 def refuse_negative_total(invoice: Invoice) -> None:
     """An invoice for less than zero is not issued: it would be "paid" with a negative
     balance, a debt of the MSP to its client that nothing tracks. Money owed back to a
@@ -164,20 +156,6 @@ def refuse_negative_total(invoice: Invoice) -> None:
                      "To give a client money back, issue a credit note against the invoice "
                      "you are correcting (POST /invoices/{id}/credit-notes)",
             code="negative_total")
-
-
-# Called inside the issuing transaction with the invoices just issued (one from
-# issue_invoice, a batch from a recurring run) and the actor. Payments registers auto-pay
-# here, keeping billing below payments in the layers.
-AFTER_ISSUE: list = []
-
-
-def after_issue(invoices: list[Invoice], actor=None) -> None:
-    issued = [i for i in invoices if i.status in (Invoice.Status.ISSUED,
-                                                   Invoice.Status.PARTIALLY_PAID)]
-    if issued:
-        for hook in AFTER_ISSUE:
-            hook(issued, actor)
 
 
 @transaction.atomic
@@ -194,14 +172,14 @@ def issue_invoice(invoice: Invoice, *, actor=None, issue_date: date | None = Non
     recompute(invoice)
     refuse_negative_total(invoice)
     invoice.number = take_numbers(counter, 1)[0]
-    invoice.status = _settle_status(invoice)
+    invoice.status = settle_status(invoice)
     invoice.save()
     log_action(invoice, "invoice.issued", actor=actor,
                data={"number": invoice.number, "total": str(invoice.total)})
     emit("invoice.issued", company_id=invoice.company_id, actor=actor,
-         data={"invoice_id": invoice.pk, "number": invoice.number,
-               "total": str(invoice.total), "currency": invoice.currency})
-    after_issue([invoice], actor)
+         data={"invoice_id": invoice.pk, "client_id": invoice.client_id,
+               "number": invoice.number, "total": str(invoice.total),
+               "currency": invoice.currency, "recurring": False})
     return invoice
 
 
@@ -235,7 +213,7 @@ def void_invoice(invoice: Invoice, *, actor=None, reason: str = "") -> Invoice:
         original = Invoice.objects.select_for_update().get(pk=invoice.credits_id)
         original.balance += invoice.total
         if original.status != Invoice.Status.VOID:
-            original.status = _settle_status(original)
+            original.status = settle_status(original)
         original.save(update_fields=["balance", "status", "updated_at"])
     invoice.status = Invoice.Status.VOID
     invoice.voided_at = timezone.now()
@@ -243,6 +221,10 @@ def void_invoice(invoice: Invoice, *, actor=None, reason: str = "") -> Invoice:
     invoice.save(update_fields=["status", "voided_at", "balance", "updated_at"])
     log_action(invoice, "invoice.voided", actor=actor,
                data={"number": invoice.number, "reason": reason[:500]})
+    emit("invoice.voided", company_id=invoice.company_id, actor=actor,
+         data={"invoice_id": invoice.pk, "client_id": invoice.client_id,
+               "number": invoice.number, "kind": invoice.kind, "total": str(invoice.total),
+               "currency": invoice.currency, "reason": reason[:500]})
     return invoice
 
 
@@ -291,11 +273,15 @@ def create_credit_note(invoice: Invoice, data: dict[str, Any], *, actor=None) ->
         line.invoice = note
     InvoiceLine.objects.bulk_create(lines)
     invoice.balance -= note.total
-    invoice.status = _settle_status(invoice) if invoice.status != Invoice.Status.OVERDUE \
+    invoice.status = settle_status(invoice) if invoice.status != Invoice.Status.OVERDUE \
         or invoice.balance <= 0 else invoice.status
     invoice.save(update_fields=["balance", "status", "updated_at"])
-    log_action(note, "invoice.credit_note_issued", actor=actor,
+    log_action(note, "credit_note.issued", actor=actor,
                data={"credits": invoice.number, "total": str(note.total), "reason": reason})
+    emit("credit_note.issued", company_id=note.company_id, actor=actor,
+         data={"invoice_id": note.pk, "client_id": note.client_id, "number": note.number,
+               "credits_invoice_id": invoice.pk, "credits": invoice.number,
+               "total": str(note.total), "currency": note.currency, "reason": reason})
     return note
 
 
@@ -335,12 +321,3 @@ def mark_overdue(company, *, today: date | None = None) -> list[int]:
             break
         ids = list(candidates.filter(id__gt=ids[-1])[:5000])
     return marked
-
-
-def apply_payment_amount(invoice: Invoice, amount: Decimal) -> None:
-    """Used by the payments step: add ``amount`` to ``amount_paid`` and settle the status."""
-    Invoice.objects.filter(pk=invoice.pk).update(amount_paid=F("amount_paid") + amount,
-                                                 balance=F("balance") - amount)
-    invoice.refresh_from_db()
-    invoice.status = _settle_status(invoice)
-    invoice.save(update_fields=["status", "updated_at"])

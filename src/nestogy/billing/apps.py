@@ -7,4 +7,5 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
-        from nestogy.billing import events, pdf  # noqa: F401  (registers events, attachments)
+        # registers company settings, events, attachments
+        from nestogy.billing import conf, events, pdf  # noqa: F401

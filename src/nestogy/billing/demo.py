@@ -12,9 +12,10 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from nestogy.billing.actions import apply_payment_amount, mark_overdue
+from nestogy.billing.actions import mark_overdue
 from nestogy.billing.models import Invoice
 from nestogy.billing.recurring import run_recurring
+from nestogy.billing.settlement import apply_amount
 from nestogy.contracts.actions import create_contract, record_usage_bulk
 from nestogy.contracts.models import ContractItem
 from nestogy.contracts.pricing import add_months
@@ -77,10 +78,10 @@ def seed_billing(company, context: dict, rng, report) -> None:
             continue
         roll = rng.random()
         if roll < 0.75:
-            apply_payment_amount(invoice, invoice.balance)
+            apply_amount(invoice, invoice.balance)
             paid += 1
         elif roll < 0.85:
-            apply_payment_amount(invoice, (invoice.balance / 2).quantize(Decimal("0.01")))
+            apply_amount(invoice, (invoice.balance / 2).quantize(Decimal("0.01")))
             partial += 1
     overdue = len(mark_overdue(company, today=today))
     notices = len(process_renewals(company, today).notices)

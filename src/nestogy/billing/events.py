@@ -1,7 +1,9 @@
 """Events of billing, with their template context and recipients.
 
 ``invoice.sent`` goes to the client's billing address (the client's email, else its
-contacts) and carries the PDF as an attachment spec; the others go to billing-role users.
+contacts) and carries the PDF as an attachment spec; the others go to billing-role users
+(``invoice.voided`` and ``credit_note.issued`` only on channels a user chose for them). An
+audited action emits the event of the same name as its audit action.
 """
 
 from __future__ import annotations
@@ -51,6 +53,15 @@ def _billing_people(event: Event) -> list[Recipient]:
                 for m in members_with_role("owner", "billing").select_related("user")]
 
 
+def _issued_recipients(event: Event) -> list[Recipient]:
+    """The billing people, for an invoice issued by hand; an invoice of a recurring run is
+    announced to them once for the whole run (``invoice.recurring_run``), so its own event
+    reaches only the company's webhooks (and the reactions of higher apps)."""
+    if event.data.get("recurring"):
+        return []
+    return _billing_people(event)
+
+
 def client_billing_recipients(event: Event) -> list[Recipient]:
     from nestogy.clients.models import Contact
 
@@ -69,8 +80,9 @@ def _run_context(event: Event) -> dict:
     return dict(event.data)
 
 
-register("invoice.issued", description="An invoice was issued (numbered and final)",
-         context=_context, recipients=_billing_people,
+register("invoice.issued", description="An invoice was issued (numbered and final), by hand "
+         "or by a recurring run (data: recurring true)",
+         context=_context, recipients=_issued_recipients,
          default_channels={"billing": ("inapp",), "owner": ("inapp",)})
 register("invoice.sent", description="An invoice was emailed to the client, PDF attached",
          context=_context, recipients=client_billing_recipients,
@@ -78,6 +90,13 @@ register("invoice.sent", description="An invoice was emailed to the client, PDF 
 register("invoice.overdue", description="An invoice passed its due date unpaid",
          context=_context, recipients=_billing_people,
          default_channels={"billing": ("email", "inapp"), "owner": ("inapp",)})
+# Announced to company webhooks; staff hear of them only if they choose a channel for them in
+# their notification preferences (no channel by default).
+register("invoice.voided", description="An invoice (or credit note) was voided",
+         context=_context, recipients=_billing_people, default_channels={"*": ()})
+register("credit_note.issued",
+         description="A credit note was issued against an invoice, reducing its balance",
+         context=_context, recipients=_billing_people, default_channels={"*": ()})
 register("invoice.recurring_run", description="A recurring billing run created invoices",
          context=_run_context, recipients=_billing_people,
          default_channels={"billing": ("inapp",)})

@@ -39,7 +39,7 @@ from nestogy.contracts.models import Contract, ContractItem, quantity_on
 from nestogy.contracts.pricing import Period, Pricing, Terms, iter_periods, period_containing, quote
 from nestogy.contracts.queries import quantity_history, usage_totals
 from nestogy.core.errors import ValidationError
-from nestogy.core.events import emit
+from nestogy.core.events import emit, emit_many
 from nestogy.core.money import quantize_money
 from nestogy.tenancy.queries import company_today
 
@@ -49,9 +49,6 @@ ZERO = Decimal(0)
 BATCH_SIZE = 250
 MAX_AHEAD_DAYS = 366
 MAX_PERIODS_PER_RUN = 260
-# Tests set this to simulate a crash: called with the number of invoices prepared so far.
-crash_hook: Callable[[int], None] | None = None
-
 
 @dataclass
 class PlannedLine:
@@ -256,10 +253,7 @@ def _write_batch(company, planned: list[PlannedInvoice], *, issue: bool, actor) 
         reserved = iter(take_numbers(counter, sum(issuing)) if any(issuing) else [])
         numbers = [next(reserved) if ok else None for ok in issuing]
         invoices = []
-        for n, (plan, number, ok) in enumerate(zip(fresh, numbers, issuing, strict=True),
-                                               start=1):
-            if crash_hook is not None:
-                crash_hook(n)
+        for plan, number, ok in zip(fresh, numbers, issuing, strict=True):
             contract = plan.contract
             invoices.append(Invoice(
                 company_id=company.pk, client_id=contract.client_id, contract=contract,
@@ -293,10 +287,13 @@ def _write_batch(company, planned: list[PlannedInvoice], *, issue: bool, actor) 
                                             "period_start": inv.period_start.isoformat(),
                                             "total": str(inv.total)})
                           for inv in invoices])
-        if issue:
-            from nestogy.billing.actions import after_issue
-
-            after_issue(invoices, actor)
+        # Each issued invoice is announced like one issued by hand (payments starts auto-pay
+        # on it); the billing people hear of the run once (invoice.recurring_run).
+        emit_many([("invoice.issued", {
+            "invoice_id": inv.pk, "client_id": inv.client_id, "number": inv.number,
+            "total": str(inv.total), "currency": inv.currency, "recurring": True})
+            for inv in invoices if inv.status != Invoice.Status.DRAFT],
+            company_id=company.pk, actor=actor)
     return fresh, len(planned) - len(fresh)
 
 

@@ -7,4 +7,4 @@ class ContractsConfig(AppConfig):
     verbose_name = "Contracts"
 
     def ready(self) -> None:
-        from nestogy.contracts import events, settings  # noqa: F401  (registers)
+        from nestogy.contracts import events  # noqa: F401  (registers)

@@ -320,26 +320,6 @@ def iter_periods(terms: Terms, *, from_date: date | None = None):
         d = period.end
 
 
-def billing_periods(terms: Terms, up_to: date, *, after: date | None = None) -> list[Period]:
-    """Every billed period whose start is on or before ``up_to`` (a run as of ``up_to``).
-
-    ``after``: only periods starting on or after this date (skip what was billed already).
-    """
-    out = []
-    for period in iter_periods(terms, from_date=after):
-        if period.start > up_to:
-            break
-        out.append(period)
-    return out
-
-
-def prorate(amount: Decimal, period: Period) -> Decimal:
-    """``amount × days_covered / days_in_full_period``, unrounded (round once at line level)."""
-    if not period.is_partial:
-        return amount
-    return amount * Decimal(period.days) / Decimal(period.full_days)
-
-
 def add_months(d: date, months: int, anchor_day: int | None = None) -> date:
     """``d`` plus whole months, clamped to month end (Jan 31 + 1 month = Feb 28/29)."""
     return _anchored(_month_index(d) + months, anchor_day or d.day)

@@ -75,15 +75,18 @@ def _jsonable(value):
     return json.loads(json.dumps(value, cls=_ContextEncoder))
 
 
-def handle_event(event: events.Event) -> StoredEvent:
-    """Write the outbox rows for one event and enqueue their sending after commit."""
-    return handle_events([event])[0]
+def handle_event(event: events.Event) -> StoredEvent | None:
+    """Write the outbox rows for one event and enqueue their sending after commit (None: the
+    event has no recipient and no webhook wants it, so nothing is stored)."""
+    stored = handle_events([event])
+    return stored[0] if stored else None
 
 
 def handle_events(batch: list[events.Event]) -> list[StoredEvent]:
     """Write the outbox rows for a batch of one company's events, with a constant number of
     queries for the whole batch (besides what payload builders and resolvers need), and
-    enqueue their sending after commit."""
+    enqueue their sending after commit. Returns the stored events: an event with no recipient
+    and no webhook wanting it is neither built nor stored."""
     if not batch:
         return []
     company_id = batch[0].company_id
@@ -102,19 +105,27 @@ def _handle(company_id: int, batch: list[events.Event]) -> list[StoredEvent]:
 
 
 def _handle_each(company_id: int, batch: list[events.Event]) -> list[StoredEvent]:
-    resolved = []
+    with_recipients = []
     for event in batch:
         definition = events.REGISTRY[event.type]
-        context = definition.context(event) if definition.context else dict(event.data)
         recipients = definition.recipients(event) if definition.recipients else []
+        with_recipients.append((event, definition, recipients))
+    lookups = Lookups.load(company_id, {r.user_id for _, _, rs in with_recipients for r in rs
+                                        if r.user_id})
+    resolved = []
+    for event, definition, recipients in with_recipients:
+        if not recipients and (definition.private
+                               or not any(h.wants(event.type) for h in lookups.hooks)):
+            continue  # nobody hears of it: no context built, nothing stored
+        context = definition.context(event) if definition.context else dict(event.data)
         resolved.append((event, context, recipients))
+    if not resolved:
+        return []
     stored = StoredEvent.objects.bulk_create([
         StoredEvent(company_id=event.company_id, type=event.type, context=_jsonable(context),
                     attachments=_jsonable(list(event.data.get("attachments") or [])),
                     actor_id=event.actor_id, occurred_at=event.occurred_at)
         for event, context, _ in resolved])
-    lookups = Lookups.load(company_id, {r.user_id for _, _, rs in resolved for r in rs
-                                        if r.user_id})
     rows: list[Delivery] = []
     for (event, _, recipients), stored_event in zip(resolved, stored, strict=True):
         rows.extend(Delivery(company_id=company_id, event=stored_event, event_type=event.type,

@@ -1,5 +1,6 @@
-"""Payments in the admin: read-only views (every change goes through payments.actions,
-which keep invoices, credit and the audit trail consistent)."""
+"""Payments in the admin: read-only views (every change goes through the payments modules
+(recording, refunds, methods, charging), which keep invoices, credit and the audit trail
+consistent)."""
 
 from django.contrib import admin
 

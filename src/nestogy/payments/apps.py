@@ -7,11 +7,11 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments"
 
     def ready(self) -> None:
-        # Registers company settings, events, the Stripe gateway and the statement builder.
-        from nestogy.billing import actions as billing_actions
-        from nestogy.payments import events, settings, statement  # noqa: F401
-        from nestogy.payments.actions import charge_issued_invoices
+        # Registers company settings, events, the Stripe gateway and the statement builder;
+        # auto-pay reacts to billing's invoice.issued inside the issuing transaction.
+        from nestogy.core.events import react
+        from nestogy.payments import conf, events, statement  # noqa: F401
+        from nestogy.payments.auto_pay import on_invoice_issued
         from nestogy.payments.gateways import stripe as _stripe  # noqa: F401
 
-        if charge_issued_invoices not in billing_actions.AFTER_ISSUE:
-            billing_actions.AFTER_ISSUE.append(charge_issued_invoices)
+        react("invoice.issued", on_invoice_issued)

@@ -6,6 +6,10 @@
   client's billing address hear of it (the client may need to update the card).
 - ``payment.retries_exhausted``: the invoice went to collections; billing staff.
 - ``payment.disputed``: a card holder disputed a charge; billing staff.
+- ``payment.refunded``: money was given back (from Nestogy or at the gateway); company
+  webhooks, and billing staff on the channels they chose for it (none by default).
+
+An audited action emits the event of the same name as its audit action.
 """
 
 from __future__ import annotations
@@ -68,6 +72,8 @@ register("payment.retries_exhausted",
          description="Automatic payment retries are exhausted; the invoice goes to collections",
          context=_context, recipients=_staff,
          default_channels={"billing": ("email", "inapp"), "owner": ("email", "inapp")})
+register("payment.refunded", description="A payment was refunded, in part or in full",
+         context=_context, recipients=_staff, default_channels={"*": ()})
 register("payment.disputed", description="A card holder disputed a payment",
          context=_context, recipients=_staff,
          default_channels={"billing": ("email", "inapp"), "owner": ("email", "inapp")})

@@ -1,15 +1,16 @@
-"""Incoming gateway webhooks: verify, store once, process in a task, idempotently.
+"""Processing stored gateway webhooks, idempotently.
 
-:func:`receive` runs in the web request: it verifies the signature (docs/payments.md;
-a bad signature or a stale timestamp raises ``VerificationFailed`` and the endpoint answers 400
-with one message whatever the reason, so the answer tells nothing about which secrets exist),
-stores the event under a unique ``(gateway, event_id)`` constraint and enqueues
-:func:`process_event` after commit. A replayed event id hits the constraint: nothing is
+:func:`nestogy.payments.webhook_intake.receive` runs in the web request: it verifies the
+signature (docs/payments.md; a bad signature or a stale timestamp raises
+``VerificationFailed`` and the endpoint answers 400 with one message whatever the reason, so
+the answer tells nothing about which secrets exist), stores the event under a unique
+``(gateway, event_id)`` constraint and enqueues :func:`process_event` (task
+``process_webhook_event``) after commit. A replayed event id hits the constraint: nothing is
 stored or enqueued again.
 
 Processing claims the row (``received`` → ``processing`` by conditional UPDATE), finds the
 company from the object's metadata (``nestogy_company``) or from the payment it names, and
-applies the event through the same actions as the synchronous path, which are idempotent
+applies the event through the same public functions as the synchronous path, which are idempotent
 themselves (an attempt's outcome is recorded once; a gateway charge is one payment).
 
 Handled types: ``payment_intent.succeeded``, ``payment_intent.payment_failed``,
@@ -18,74 +19,28 @@ Handled types: ``payment_intent.succeeded``, ``payment_intent.payment_failed``,
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from nestogy.audit.actions import log_action
 from nestogy.billing.models import Invoice
 from nestogy.core.events import emit
-from nestogy.core.tasks import enqueue_on_commit
-from nestogy.payments import actions
-from nestogy.payments.gateways import ChargeResult, get_gateway
+from nestogy.payments.charging import record_charge_result
+from nestogy.payments.gateways import ChargeResult
 from nestogy.payments.gateways.base import from_minor
 from nestogy.payments.models import Payment, PaymentAttempt, WebhookEvent
-from nestogy.payments.signature import SignatureError, VerificationFailed
+from nestogy.payments.recording import record_gateway_payment
+from nestogy.payments.refunds import record_refund
 from nestogy.tenancy.models import Company
 
 logger = logging.getLogger(__name__)
 
 HANDLED = ("payment_intent.succeeded", "payment_intent.payment_failed", "charge.refunded",
            "charge.dispute.created")
-
-
-def _metadata_company(payload: bytes) -> Company | None:
-    """The company an (unverified) payload claims, only to choose which secret to try."""
-    try:
-        obj = json.loads(payload)["data"]["object"]
-        public_id = (obj.get("metadata") or {}).get("nestogy_company")
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return None
-    if not public_id or not isinstance(public_id, str):
-        return None
-    return Company.objects.filter(public_id=public_id).first()
-
-
-def receive(gateway_name: str, payload: bytes, headers: dict[str, str], *,
-            now: float | None = None) -> tuple[WebhookEvent, bool]:
-    """Verify and store one webhook; returns ``(event, created)``.
-
-    Any verification failure raises :class:`~nestogy.payments.signature.VerificationFailed`
-    (one code and message, whatever the reason; the reason is logged).
-    """
-    company = _metadata_company(payload)
-    installation = get_gateway(gateway_name)
-    secrets = list(installation.webhook_secrets)
-    if company is not None:
-        secrets += get_gateway(gateway_name, company=company).webhook_secrets
-    secrets = [s for s in dict.fromkeys(secrets) if s]
-    gateway = get_gateway(gateway_name, webhook_secret=secrets)
-    try:
-        data = gateway.parse_webhook(payload, headers, now=now)
-    except SignatureError as exc:
-        # The reason stays in the log; the sender gets the same answer for every failure.
-        logger.warning("%s webhook refused (%s): %s", gateway_name, exc.code, exc)
-        raise VerificationFailed() from exc
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                event = WebhookEvent.objects.create(gateway=gateway_name, event_id=data.id,
-                                                    type=data.type, payload=data.payload)
-        except IntegrityError:
-            return WebhookEvent.objects.get(gateway=gateway_name, event_id=data.id), False
-        from nestogy.payments.tasks import process_webhook_event
-
-        enqueue_on_commit(process_webhook_event, event.pk)
-    return event, True
 
 
 def _company_for(obj: dict[str, Any], gateway: str) -> int | None:
@@ -151,7 +106,7 @@ def _intent_succeeded(event: WebhookEvent, obj: dict[str, Any]) -> bool:
     amount = from_minor(int(obj.get("amount_received") or obj.get("amount") or 0), currency)
     attempt = _attempt_for(obj, event.gateway)
     if attempt is not None:
-        actions.record_charge_result(attempt.pk, ChargeResult(
+        record_charge_result(attempt.pk, ChargeResult(
             status=ChargeResult.SUCCEEDED, reference=obj["id"], amount=amount,
             currency=currency))
         return True
@@ -160,7 +115,7 @@ def _intent_succeeded(event: WebhookEvent, obj: dict[str, Any]) -> bool:
     if invoice is None or amount <= 0:
         return False
     # A hosted-checkout payment (the portal's "pay this invoice").
-    actions.record_gateway_payment(invoice, amount=amount, gateway=event.gateway,
+    record_gateway_payment(invoice, amount=amount, gateway=event.gateway,
                                    reference=obj["id"])
     return True
 
@@ -170,7 +125,7 @@ def _intent_failed(event: WebhookEvent, obj: dict[str, Any]) -> bool:
     if attempt is None:
         return False
     error = obj.get("last_payment_error") or {}
-    actions.record_charge_result(attempt.pk, ChargeResult(
+    record_charge_result(attempt.pk, ChargeResult(
         status=ChargeResult.DECLINED, reference=obj.get("id", ""),
         decline_code=error.get("decline_code") or error.get("code") or "declined",
         message=error.get("message") or "payment failed"))
@@ -187,7 +142,7 @@ def _charge_refunded(event: WebhookEvent, obj: dict[str, Any]) -> bool:
     missing = refunded - payment.amount_refunded
     if missing <= 0:
         return True  # already known (refunded from Nestogy, or a replay)
-    actions._record_refund(payment.pk, missing, reason="refunded at the gateway",
+    record_refund(payment.pk, missing, reason="refunded at the gateway",
                            reference=f"{obj.get('id', '')}:{int(obj.get('amount_refunded'))}")
     return True
 

@@ -1,7 +1,7 @@
 """Portal billing pages: invoices (list, detail, PDF, pay) and the contract summary.
 
 Paying redirects to the gateway's hosted checkout page
-(``nestogy.payments.actions.start_checkout``); the payment is recorded when the gateway's
+(``nestogy.payments.charging.start_checkout``); the payment is recorded when the gateway's
 signed webhook arrives, so the page the client comes back to says the payment is being
 confirmed and shows the invoice's current status.
 """
@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from nestogy.billing.models import Invoice, InvoiceLine
 from nestogy.billing.pdf import pdf_filename, render_invoice_pdf
 from nestogy.core.errors import NestogyError
-from nestogy.payments.actions import start_checkout
+from nestogy.payments.charging import start_checkout
 from nestogy.portal import auth, queries
 
 log = logging.getLogger(__name__)

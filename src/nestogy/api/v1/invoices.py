@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from django.http import HttpResponse
@@ -12,6 +12,7 @@ from pydantic import Field
 
 from nestogy.accounts.roles import require
 from nestogy.api.idempotency import idempotent
+from nestogy.api.outputs import InvoiceOut, invoice_out, plain_number
 from nestogy.api.pagination import paginate
 from nestogy.api.schemas import (
     Currency,
@@ -76,42 +77,6 @@ class RecurringIn(InputSchema):
     as_of: Annotated[Day, Field(description="default today; at most 366 days after "
                                             "today")] | None = None
     preview: bool = False
-
-
-class LineOut(Schema):
-    id: str
-    kind: str
-    description: str
-    quantity: str
-    unit_price: str
-    amount: str
-    taxable: bool
-    tax_rate: str
-    service_start: date | None
-    service_end: date | None
-
-
-class InvoiceOut(Schema):
-    id: str
-    number: str | None
-    kind: str
-    status: str
-    client_id: str
-    contract_id: str | None
-    credits_id: str | None
-    currency: str
-    issue_date: date | None
-    due_date: date | None
-    period_start: date | None
-    period_end: date | None
-    lines: list[LineOut]
-    subtotal: str
-    tax: str
-    total: str
-    amount_paid: str
-    balance: str
-    sent_at: datetime | None
-    created_at: datetime
 
 
 class InvoiceList(Schema):
@@ -195,32 +160,6 @@ class ForecastOut(Schema):
     other_currencies: list[OtherCurrencyOut]
 
 
-def _num(value) -> str:
-    return format(value.normalize(), "f")
-
-
-def invoice_out(invoice: Invoice) -> dict:
-    cur = invoice.currency
-    return {
-        "id": invoice.public_id, "number": invoice.number, "kind": invoice.kind,
-        "status": invoice.status, "client_id": invoice.client.public_id,
-        "contract_id": invoice.contract.public_id if invoice.contract_id else None,
-        "credits_id": invoice.credits.public_id if invoice.credits_id else None,
-        "currency": cur, "issue_date": invoice.issue_date, "due_date": invoice.due_date,
-        "period_start": invoice.period_start, "period_end": invoice.period_end,
-        "lines": [{"id": ln.public_id, "kind": ln.kind, "description": ln.description,
-                   "quantity": _num(ln.quantity), "unit_price": _num(ln.unit_price),
-                   "amount": money_str(ln.amount, cur), "taxable": ln.taxable,
-                   "tax_rate": _num(ln.tax_rate), "service_start": ln.service_start,
-                   "service_end": ln.service_end} for ln in invoice.lines.all()],
-        "subtotal": money_str(invoice.subtotal, cur), "tax": money_str(invoice.tax, cur),
-        "total": money_str(invoice.total, cur),
-        "amount_paid": money_str(invoice.amount_paid, cur),
-        "balance": money_str(invoice.balance, cur),
-        "sent_at": invoice.sent_at, "created_at": invoice.created_at,
-    }
-
-
 def _fresh(invoice: Invoice) -> dict:
     return invoice_out(queries.get_invoice(invoice.public_id))
 
@@ -302,8 +241,9 @@ def _planned_out(plan: recurring.PlannedInvoice) -> dict:
             "contract_id": plan.contract.public_id,
             "client_id": plan.contract.client.public_id,
             "period_start": plan.period_start, "period_end": plan.period_end, "currency": cur,
-            "lines": [{"description": ln.description, "quantity": _num(ln.quantity),
-                       "unit_price": _num(ln.unit_price), "amount": money_str(ln.amount, cur)}
+            "lines": [{"description": ln.description, "quantity": plain_number(ln.quantity),
+                       "unit_price": plain_number(ln.unit_price),
+                       "amount": money_str(ln.amount, cur)}
                       for ln in plan.lines],
             "subtotal": money_str(plan.subtotal, cur), "tax": money_str(plan.tax, cur),
             "total": money_str(plan.total, cur)}

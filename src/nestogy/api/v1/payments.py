@@ -14,6 +14,7 @@ from pydantic import Field
 from nestogy.accounts.roles import require
 from nestogy.api.errors import error_body
 from nestogy.api.idempotency import idempotent
+from nestogy.api.outputs import invoice_out
 from nestogy.api.pagination import paginate
 from nestogy.api.schemas import (
     Currency,
@@ -28,12 +29,19 @@ from nestogy.api.schemas import (
     responses,
     text,
 )
-from nestogy.api.v1.invoices import invoice_out
 from nestogy.billing import queries as billing_queries
 from nestogy.clients import queries as client_queries
 from nestogy.core.errors import ValidationError
 from nestogy.core.money import money_str, validate_currency
-from nestogy.payments import actions, queries, statement, webhooks
+from nestogy.payments import (
+    charging,
+    methods,
+    queries,
+    recording,
+    refunds,
+    statement,
+    webhook_intake,
+)
 from nestogy.payments.models import Payment, PaymentAttempt, PaymentMethodOnFile, Refund
 from nestogy.payments.signature import SignatureError, VerificationFailed
 
@@ -240,7 +248,7 @@ def record_payment(request, invoice_id: str, payload: PaymentIn):
     invoice = billing_queries.get_invoice(invoice_id)
 
     def run():
-        payment = actions.record_invoice_payment(
+        payment = recording.record_invoice_payment(
             invoice, payload.model_dump(exclude_unset=True), actor=request.auth.user)
         return 201, {"payment": payment_out(payment), "invoice": _invoice(invoice_id)}
 
@@ -254,7 +262,7 @@ def retry_payment(request, invoice_id: str):
     invoice = billing_queries.get_invoice(invoice_id)
 
     def run():
-        attempt = actions.retry_payment_now(invoice, actor=request.auth.user)
+        attempt = charging.retry_payment_now(invoice, actor=request.auth.user)
         attempt = PaymentAttempt.objects.select_related("invoice").get(pk=attempt.pk)
         return 200, {"attempt": attempt_out(attempt), "invoice": _invoice(invoice_id)}
 
@@ -269,7 +277,7 @@ def apply_credit(request, invoice_id: str, payload: CreditIn | None = None):
 
     def run():
         amount = payload.amount if payload is not None else None
-        applied = actions.apply_credit(invoice, amount=amount, actor=request.auth.user)
+        applied = recording.apply_credit(invoice, amount=amount, actor=request.auth.user)
         return 200, {"applied": money_str(applied, invoice.currency),
                      "invoice": _invoice(invoice_id)}
 
@@ -313,7 +321,7 @@ def create_payment(request, payload: ClientPaymentIn):
                 allocations.append((invoice, item.amount))
             if currency is None and allocations:
                 currency = allocations[0][0].currency
-        payment = actions.record_client_payment(client, data, allocations, currency=currency,
+        payment = recording.record_client_payment(client, data, allocations, currency=currency,
                                                 actor=request.auth.user)
         return 201, payment_out(payment)
 
@@ -345,7 +353,7 @@ def refund(request, payment_id: str, payload: RefundIn):
     payment = queries.get_payment(payment_id)
 
     def run():
-        result = actions.refund_payment(payment, payload.model_dump(exclude_unset=True),
+        result = refunds.refund_payment(payment, payload.model_dump(exclude_unset=True),
                                         actor=request.auth.user)
         return 201, refund_out(Refund.objects.select_related("payment").get(pk=result.pk))
 
@@ -368,7 +376,7 @@ def list_methods(request, client_id: str):
 def add_method(request, client_id: str, payload: MethodIn):
     require(request.auth, "payments.manage")
     client = client_queries.get_client(client_id)
-    method = actions.add_payment_method(client, payload.model_dump(), actor=request.auth.user)
+    method = methods.add_payment_method(client, payload.model_dump(), actor=request.auth.user)
     return Status(201, method_out(method))
 
 
@@ -379,7 +387,7 @@ def client_credit(request, client_id: str):
     client = client_queries.get_client(client_id)
     currencies = sorted(set(Payment.objects.filter(client=client, unapplied__gt=0)
                             .values_list("currency", flat=True)))
-    return {"items": [{"currency": c, "amount": money_str(actions.credit_balance(client, c), c)}
+    return {"items": [{"currency": c, "amount": money_str(recording.credit_balance(client, c), c)}
                       for c in currencies]}
 
 
@@ -407,7 +415,7 @@ def client_statement(request, client_id: str, currency: Currency | None = None):
                       summary="Stripe webhook (no bearer token; Stripe-Signature verified)")
 def stripe_webhook(request):
     try:
-        event, created = webhooks.receive("stripe", request.body, dict(request.headers))
+        event, created = webhook_intake.receive("stripe", request.body, dict(request.headers))
     except SignatureError:
         # One answer for every failure (the reason is logged by receive()).
         return Status(400, error_body(VerificationFailed.code, VerificationFailed.public_message))

@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from nestogy.payments.actions import process_failed_payments, worker_name
+from nestogy.payments.dunning import process_failed_payments, worker_name
 
 
 class Command(BaseCommand):

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nestogy.payments.dunning import MAX_DELAY, RetryPolicy
+from nestogy.payments.retry_policy import MAX_DELAY, RetryPolicy
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 DAY = timedelta(days=1)

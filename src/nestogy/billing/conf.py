@@ -1,4 +1,4 @@
-"""Company settings of contracts and billing (declared here, the lower of the two apps)."""
+"""Company settings of billing (defaults in code; companies store overrides)."""
 
 from nestogy.tenancy.company_settings import define
 
