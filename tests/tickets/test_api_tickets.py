@@ -313,8 +313,9 @@ def test_client_policy_assignment_selects_the_ticket_policy(personas):
 
 
 def test_active_contract_policy_wins_and_contract_changes_reselect(personas):
-    """SEMANTICS 2: contract policy → client policy → company default, re-selected when the
-    contract changes (open tickets move, due times recomputed)."""
+    """Contract policy → client policy → company default, re-selected when the contract
+    changes (open tickets move, due times recomputed); docs/semantics.md
+    #policies-and-their-selection."""
     p = personas
     api = p.owner_a.api
     cal = api.post("/calendars", {"name": "24x7", "timezone": "UTC", "is_24x7": True}).data

@@ -1,4 +1,7 @@
-"""Invoice arithmetic (pure): line amounts rounded once, tax per rate on the taxable sum."""
+"""Invoice arithmetic (pure): line amounts rounded once, tax per rate on the taxable sum.
+
+The business rules this implements: docs/semantics.md#invoices.
+"""
 
 from __future__ import annotations
 

@@ -14,6 +14,8 @@
 Months are calendar months in the company's time zone; amounts are in each contract's
 currency and summed per currency (``currency`` of the answer = the company's currency; other
 currencies are reported separately under ``other_currencies``).
+
+The business rules this implements: docs/semantics.md#revenue-forecast.
 """
 
 from __future__ import annotations

@@ -18,6 +18,8 @@ periods are billed, and bulk-inserts invoices and lines; the partial unique cons
 ``(company, contract, period_start)`` is the last line of defence. A crash loses at most the
 batch in progress, which rolls back whole, and the next run finishes it. Query count grows
 with batches, not with contracts. ``preview`` computes the same invoices and writes nothing.
+
+The business rules this implements: docs/semantics.md#the-recurring-run.
 """
 
 from __future__ import annotations

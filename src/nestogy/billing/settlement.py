@@ -10,6 +10,8 @@ assigns them). Rules (docs/billing.md, docs/payments.md):
 - The status after a change: ``paid`` when nothing is owed, ``partially_paid`` when part is
   paid, ``issued`` when nothing is; an open invoice that still owes something and whose due
   date (the company's local date) has passed stays or becomes ``overdue``.
+
+The business rules this implements: docs/semantics.md#invoices.
 """
 
 from __future__ import annotations

@@ -23,6 +23,8 @@ Periods are half-open date ranges ``[start, end)``. The first and last billed pe
 clipped to the contract's term (``end_date`` is the last day of service, inclusive); a clipped
 period is prorated by ``days_covered / days_in_full_period``, where the full period is the
 cycle period containing it.
+
+The business rules this implements: docs/semantics.md#proration and docs/semantics.md#usage-tiers.
 """
 
 from __future__ import annotations

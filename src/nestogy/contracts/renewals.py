@@ -10,6 +10,8 @@
   A contract that missed several terms catches up one term at a time.
 - A contract that does not renew and whose end date has passed becomes ``ended``.
 Running it twice for the same day changes nothing the second time.
+
+The business rules this implements: docs/semantics.md#renewals.
 """
 
 from __future__ import annotations

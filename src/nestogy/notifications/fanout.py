@@ -15,6 +15,8 @@ checker's warnings, breaches and escalations), each recipient gets ONE message p
 channel and target that would have received a single one of them gets that event as it
 reads on its own. Outgoing webhooks receive one digest per batch whose ``items`` list every
 event (the documented batch payload), instead of one request per event.
+
+The business rules this implements: docs/semantics.md#notifications.
 """
 
 from __future__ import annotations

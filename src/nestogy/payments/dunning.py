@@ -7,6 +7,8 @@ idempotency key; reconciliation re-sends the unanswered attempt's own key. The h
 scheduler hands out one task per company (``payments.tasks``);
 :func:`process_failed_payments` runs every company with due work in one process (the
 management command).
+
+The business rules this implements: docs/semantics.md#automatic-charges-and-retries.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ Invoice totals and status move only through billing's settlement
 invoice's balance; whatever part of a payment is not allocated is the client's credit
 (``Payment.unapplied``). A gateway charge is recorded as exactly one payment, by a unique
 constraint on ``(company, gateway, gateway_reference)``.
+
+The business rules this implements: docs/semantics.md#payments-credit-and-refunds.
 """
 
 from __future__ import annotations

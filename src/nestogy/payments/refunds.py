@@ -4,6 +4,8 @@ A refund takes back the payment's unapplied credit first, then reverses its allo
 (newest invoice first) through billing's settlement, re-opening those invoices. A refund made
 at the gateway and reported by its webhook is recorded with :func:`record_refund` under the
 gateway's refund reference, once.
+
+The business rules this implements: docs/semantics.md#payments-credit-and-refunds.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ by the settings are clamped rather than overflowing.
 
 Companies override each number through their settings (``payments.retry_base_hours``,
 ``payments.retry_factor``, ``payments.max_retries``, ``payments.retry_jitter_hours``).
+
+The business rules this implements: docs/semantics.md#automatic-charges-and-retries.
 """
 
 from __future__ import annotations

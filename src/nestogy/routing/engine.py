@@ -17,6 +17,8 @@ one ticket or :func:`assign_batch` for many. Rules (docs/routing.md):
   later slots carry the extra load they would add, and higher priorities carry a bonus that
   dominates score differences, so when capacity is short the critical tickets win. The
   result reports the total score against the greedy arrival-order baseline.
+
+The business rules this implements: docs/semantics.md#routing.
 """
 
 from __future__ import annotations

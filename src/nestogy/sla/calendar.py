@@ -20,6 +20,8 @@ they are *regular*: no holiday and the same UTC offset at both ends (no DST tran
 their working time equals the nominal weekly total. Only irregular weeks and the last week
 are walked day by day, so a 10,000-hour budget takes a few hundred cheap week steps.
 ``STATS`` counts day and week steps so tests can assert the walk stays bounded.
+
+The business rules this implements: docs/semantics.md#calendars.
 """
 
 from __future__ import annotations

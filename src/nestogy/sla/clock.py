@@ -30,6 +30,8 @@ Rules:
   warning percent; 100 = the breach, i.e. strictly after ``due_at``). ``next_check_at`` is
   the earliest moment a state changes or an unfired level becomes due (in the past when a
   reached level has not fired yet), or ``None`` when nothing can change without a new event.
+
+The business rules this implements: docs/semantics.md#sla-clocks.
 """
 
 from __future__ import annotations

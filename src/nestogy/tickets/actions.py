@@ -18,8 +18,8 @@ from django.db.models import F
 from nestogy.audit.actions import log_action
 from nestogy.core.errors import NestogyError, ValidationError
 from nestogy.core.events import emit
-from nestogy.core.timeutil import as_utc
 from nestogy.core.timeutil import now as utc_now
+from nestogy.core.validation import clean_moment
 from nestogy.core.validation import clean_text as _text
 from nestogy.sla import actions as sla_actions
 from nestogy.sla.models import SLAPolicy
@@ -52,15 +52,6 @@ def _choice(value: Any, field: str, choices) -> str:
     return value
 
 
-def _moment(value: Any, field: str) -> datetime:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise ValidationError(field, "must be an ISO 8601 timestamp") from None
-    if not isinstance(value, datetime):
-        raise ValidationError(field, "must be an ISO 8601 timestamp")
-    return as_utc(value, field)
 
 
 def _next_number(company) -> int:
@@ -169,7 +160,7 @@ def create_ticket(company, data: dict[str, Any], *, actor=None) -> Ticket:
         if data.get(key) is None:
             raise ValidationError(f"{key}_id" if key == "client" else key, "is required")
     now = utc_now()
-    opened_at = _moment(data["opened_at"], "opened_at") if data.get("opened_at") else now
+    opened_at = clean_moment(data["opened_at"], "opened_at") if data.get("opened_at") else now
     if opened_at > now:
         raise ValidationError("opened_at", "must not be in the future")
     ticket = Ticket(company=company, opened_at=opened_at,
@@ -340,13 +331,13 @@ def import_ticket(company, data: dict[str, Any], events: list[dict[str, Any]], *
     if not data.get("opened_at"):
         raise ValidationError("opened_at", "is required")
     now = utc_now()
-    opened_at = _moment(data["opened_at"], "opened_at")
+    opened_at = clean_moment(data["opened_at"], "opened_at")
     if opened_at > now:
         raise ValidationError("opened_at", "must not be in the future")
     parsed = []
     for i, event in enumerate(events):
         where = f"events[{i}]"
-        at = _moment(event.get("at"), f"{where}.at")
+        at = clean_moment(event.get("at"), f"{where}.at")
         if at < opened_at or at > now:
             raise ValidationError(f"{where}.at", "must lie between opened_at and now")
         kind = event.get("type")
