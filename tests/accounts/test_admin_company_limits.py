@@ -63,7 +63,7 @@ ADMIN_PERMISSIONS: dict[str, tuple[str | None, str | None, str | None, str | Non
     "billing.Invoice": ("invoices.view",) + ("invoices.manage",) * 3,
     "billing.InvoiceLine": ("invoices.view", None, None, None),
     "billing.InvoiceCounter": ("invoices.view", None, "invoices.manage", None),
-    "billing.IdempotencyRecord": ("invoices.manage", None, None, None),
+    "api.IdempotencyRecord": ("invoices.manage", None, None, None),
     "payments.Payment": ("invoices.view", None, None, None),
     "payments.PaymentAllocation": ("invoices.view", None, None, None),
     "payments.Refund": ("invoices.view", None, None, None),

@@ -91,6 +91,7 @@ def test_weekly_contract_in_a_zero_decimal_currency(in_a):
 def test_daily_tasks_run_per_company_on_local_dates(personas):
     import time_machine
 
+    from nestogy.api import tasks as api_tasks
     from nestogy.billing import tasks
     from nestogy.contracts import tasks as contract_tasks
 
@@ -110,7 +111,7 @@ def test_daily_tasks_run_per_company_on_local_dates(personas):
     assert marked == 1
     assert renewals["ended"] == 1
     with time_machine.travel("2025-02-05 12:00:00+00:00", tick=False):
-        assert tasks.prune_idempotency_records.call() == 0
+        assert api_tasks.prune_idempotency_records.call() == 0
 
 
 def test_daily_jobs_hand_out_one_task_per_active_company(personas):

@@ -17,7 +17,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from ninja import Status
 
-from nestogy.billing.models import IdempotencyRecord
+from nestogy.api.models import IdempotencyRecord
 from nestogy.core.errors import Conflict, ValidationError
 
 HEADER = "Idempotency-Key"

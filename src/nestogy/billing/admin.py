@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from nestogy.accounts.admin_base import CompanyAdmin, TenantAdmin, TenantInline
-from nestogy.billing.models import IdempotencyRecord, Invoice, InvoiceCounter, InvoiceLine
+from nestogy.billing.models import Invoice, InvoiceCounter, InvoiceLine
 
 
 class InvoiceLineInline(TenantInline):
@@ -74,10 +74,3 @@ class InvoiceCounterAdmin(CompanyAdmin):
             return qs
         membership = getattr(request, "membership", None)
         return qs.filter(company_id=membership.company_id) if membership else qs.none()
-
-
-@admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(TenantAdmin):
-    list_display = ("key", "status_code", "created_at")
-    view_perm = "invoices.manage"  # the stored responses of billing writes
-    change_perm = None

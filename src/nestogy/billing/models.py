@@ -133,21 +133,3 @@ class InvoiceCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}{self.next_value:05d}"
-
-
-class IdempotencyRecord(TenantOwnedModel):
-    """The first response to a billing write sent with an ``Idempotency-Key`` header."""
-
-    public_id_prefix = "idk"
-
-    key = models.CharField(max_length=200)
-    request_hash = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField()
-    body = models.JSONField()
-
-    class Meta(TenantOwnedModel.Meta):
-        constraints = [
-            *TenantOwnedModel.Meta.constraints,
-            models.UniqueConstraint(fields=["company", "key"], name="idempotency_key_once"),
-        ]
-        indexes = [models.Index(fields=["company", "created_at"], name="idempotency_age_idx")]

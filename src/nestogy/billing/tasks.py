@@ -3,18 +3,11 @@ each company's task works on that company's **local** date (billing dates are lo
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django.utils import timezone
-
 from nestogy.billing import actions, recurring
-from nestogy.billing.models import IdempotencyRecord
 from nestogy.core.tasks import system_task, tenant_task
 from nestogy.tenancy.models import Company
 from nestogy.tenancy.queries import company_today
 from nestogy.tenancy.tasks import for_each_company
-
-IDEMPOTENCY_RETENTION = timedelta(hours=24)
 
 
 @tenant_task(queue_name="billing")
@@ -39,9 +32,3 @@ def generate_recurring_invoices_daily() -> dict[str, int]:
 def mark_overdue_invoices_daily() -> dict[str, int]:
     return for_each_company(mark_overdue_invoices)
 
-
-@system_task(queue_name="default")
-def prune_idempotency_records() -> int:
-    cutoff = timezone.now() - IDEMPOTENCY_RETENTION
-    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
-    return deleted

@@ -14,6 +14,7 @@ from typing import Any
 
 from crontask import cron
 
+from nestogy.api import tasks as api_tasks
 from nestogy.billing import tasks as billing_tasks
 from nestogy.contracts import tasks as contract_tasks
 from nestogy.notifications import tasks as notification_tasks
@@ -51,7 +52,7 @@ ENTRIES: list[Entry] = [
           "Jobs: re-queue or fail tasks left running by a dead worker"),
     Entry("15 3 * * *", ops_tasks.prune_task_results,
           "Housekeeping: delete finished task results older than 14 days"),
-    Entry("20 3 * * *", billing_tasks.prune_idempotency_records,
+    Entry("20 3 * * *", api_tasks.prune_idempotency_records,
           "Housekeeping: forget Idempotency-Key responses older than 24 hours"),
     Entry("35 * * * *", ops_tasks.prune_throttle_hits,
           "Housekeeping: forget sign-in failures and reset requests older than a day"),
