@@ -56,3 +56,16 @@ def test_data_migration_renames_stored_audit_actions_both_ways(in_a):
     billing_migration.backward(django_apps, None)
     assert actions() == ["payment.recorded", "invoice.sent_to_collections",
                          "invoice.credit_note_issued"]
+
+
+def test_receipt_context_is_stored_as_plain_values(in_a, caplog):
+    from nestogy.notifications.models import StoredEvent
+
+    invoice = issued_invoice(in_a.client_a, "25.00")
+    with caplog.at_level("WARNING", logger="nestogy.notifications.fanout"):
+        recording.record_invoice_payment(invoice, {"amount": "25.00", "method": "cash"})
+    stored = StoredEvent.objects.get(type="payment.succeeded")
+    assert stored.context["client"] == {"name": in_a.client_a.name}
+    assert stored.context["client_name"] == in_a.client_a.name
+    assert stored.context["company"] == {"name": in_a.client_a.company.name}
+    assert "is not JSON" not in caplog.text

@@ -57,8 +57,11 @@ def _context(event: Event) -> dict:
         data["amount"] = money_str(data["amount"], currency)
     if data.get("credit") and currency:
         data["credit"] = money_str(data["credit"], currency)
-    return {**data, "client": client, "client_name": client.name if client else "",
-            "company": company, "company_name": company.name if company else ""}
+    client_name = client.name if client else ""
+    company_name = company.name if company else ""
+    # Stored with the event as JSON: plain values only, never model instances.
+    return {**data, "client": {"name": client_name}, "client_name": client_name,
+            "company": {"name": company_name}, "company_name": company_name}
 
 
 register("payment.succeeded", description="A payment was received (the client's receipt)",
