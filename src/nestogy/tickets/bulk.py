@@ -84,16 +84,15 @@ def insert_rows(model: type[models.Model], names: Sequence[str], rows: Sequence[
     temporary table, the COPY, ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``). The
     ``returning`` columns of the rows actually inserted come back (rows another writer
     inserted first are not returned).
-    SQLite: one ``INSERT [OR IGNORE] ... SELECT FROM json_each``; no ``returning``.
+    SQLite: one ``INSERT [OR IGNORE] ... SELECT FROM json_each [RETURNING ...]`` (SQLite
+    3.35+ returns only the rows it inserted, as PostgreSQL does).
     """
     if not rows:
         return []
     fields = [model._meta.get_field(n) for n in names]
     if not postgres():
-        if returning:
-            raise NotImplementedError("RETURNING needs PostgreSQL")
-        _json_insert(model, fields, rows, ignore_conflicts=ignore_conflicts)
-        return []
+        return _json_insert(model, fields, rows, ignore_conflicts=ignore_conflicts,
+                            returning=[model._meta.get_field(n) for n in returning])
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     columns = [quote(f.column) for f in fields]
@@ -165,14 +164,18 @@ def _json_param(fields: Sequence[models.Field], rows: Sequence[Sequence]) -> str
                        for row in rows])
 
 
-def _json_insert(model, fields, rows, *, ignore_conflicts: bool) -> None:
+def _json_insert(model, fields, rows, *, ignore_conflicts: bool,
+                 returning: Sequence[models.Field] = ()) -> list[tuple]:
     """One ``INSERT ... SELECT FROM json_each(<all rows>)`` (SQLite: no per-row SQL and
-    no limit on bound parameters)."""
+    no limit on bound parameters); the ``returning`` columns of the rows inserted."""
     quote = connection.ops.quote_name
     names = [f"c{i}" for i in range(len(fields))]
     verb = "INSERT OR IGNORE" if ignore_conflicts else "INSERT"
     sql = (f"{verb} INTO {quote(model._meta.db_table)} "  # noqa: S608 (names only)
            f"({', '.join(quote(f.column) for f in fields)}) "
-           f"SELECT {', '.join(names)} FROM ({_json_rows(names)})")
+           f"SELECT {', '.join(names)} FROM ({_json_rows(names)}) WHERE true")
+    if returning:
+        sql += " RETURNING " + ", ".join(quote(f.column) for f in returning)
     with connection.cursor() as cursor:
         cursor.execute(sql, [_json_param(fields, rows)])
+        return cursor.fetchall() if returning else []

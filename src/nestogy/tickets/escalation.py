@@ -36,7 +36,7 @@ from nestogy.core.events import emit_many
 from nestogy.core.timeutil import now as utc_now
 from nestogy.sla import clock
 from nestogy.sla.models import SLAPolicy
-from nestogy.tickets.bulk import insert_rows, postgres, public_ids
+from nestogy.tickets.bulk import insert_rows, public_ids
 from nestogy.tickets.events import DIGEST_TYPE
 from nestogy.tickets.models import Escalation, PriorityChange, Ticket
 from nestogy.tickets.sla import (
@@ -243,12 +243,8 @@ def _insert_escalations(company_id: int, rows: list[tuple], now: datetime, fired
                run_id)
               for pid, (tid, clk, level, percent, actions)
               in zip(public_ids(Escalation.public_id_prefix, len(rows)), rows, strict=True)]
-    if postgres():
-        return set(insert_rows(Escalation, names, values, ignore_conflicts=True,
-                               returning=["ticket", "clock", "level"]))
-    insert_rows(Escalation, names, values, ignore_conflicts=True)
-    return set(Escalation.objects.filter(ticket_id__in={r[0] for r in rows}, run_id=run_id)
-               .values_list("ticket_id", "clock", "level"))
+    return set(insert_rows(Escalation, names, values, ignore_conflicts=True,
+                           returning=["ticket", "clock", "level"]))
 
 
 def _plan_reassignments(pending, now: datetime, *, dry_run: bool, actor) -> None:
