@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "nestogy.payments",
     "nestogy.api",
     "nestogy.portal",
+    "nestogy.workspace",
     "nestogy.ops",
     "nestogy.notifications",
 ]

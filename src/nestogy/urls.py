@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("portal/", include("nestogy.portal.urls")),
+    path("app/", include("nestogy.workspace.urls")),
     path("sender-verification/<str:token>/", sender_verification, name="sender-verification"),
     path("invitations/<str:token>/", invitation_page, name="invitation"),
 ]

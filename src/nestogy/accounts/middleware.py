@@ -1,8 +1,9 @@
 """Enter the company scope for staff web requests (admin and staff pages).
 
 The API (``/api/``) authenticates bearer tokens and enters its own scope; the client portal
-(``/portal/``) does the same for contacts. Anonymous requests get no scope, so any query on
-tenant data made on their behalf raises instead of leaking.
+(``/portal/``) does the same for contacts, and the staff workspace (``/app/``) enters the
+chosen company's scope itself (``workspace.auth``), superusers included. Anonymous requests
+get no scope, so any query on tenant data made on their behalf raises instead of leaking.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ class CompanyScopeMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
         self.exempt = tuple(getattr(settings, "NESTOGY_SCOPE_EXEMPT_PREFIXES",
-                                    ("/api/", "/portal/", "/static/", "/healthz")))
+                                    ("/api/", "/portal/", "/app/", "/static/", "/healthz")))
 
     def __call__(self, request):
         request.company = None

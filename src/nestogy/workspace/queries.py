@@ -1,0 +1,289 @@
+"""Reads for the staff workspace: the queue's views and counts, SLA urgency, countdowns and
+the ticket timeline. The active company scope filters every query.
+
+Urgency (the queue's default order): breached tickets first, then by the earliest unmet
+deadline (first response while it is unmet, else resolution), paused tickets after running
+ones, tickets without a deadline last. The sort key is one SQL expression, so the page is
+chosen in the database with a constant number of queries whatever the number of tickets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Case, CharField, Count, DateTimeField, F, IntegerField, Q, Value, When
+
+from nestogy.audit.models import AuditEntry
+from nestogy.core.timeutil import now as utc_now
+from nestogy.sla.models import SLAPolicy
+from nestogy.tickets.models import (
+    CLOSED_STATUSES,
+    Escalation,
+    PriorityChange,
+    Reply,
+    StatusChange,
+    Ticket,
+)
+
+OPEN = ~Q(status__in=CLOSED_STATUSES)
+UNMET = ("running", "warning", "breached", "paused")
+DUE_SOON = timedelta(hours=4)
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class QueueView:
+    key: str
+    label: str
+    description: str
+
+
+VIEWS = (
+    QueueView("mine", "My work", "Open tickets assigned to you"),
+    QueueView("unassigned", "Unassigned", "Open tickets nobody has taken"),
+    QueueView("due_soon", "Due soon", "Running deadlines within the next 4 hours"),
+    QueueView("breached", "Breached", "Open tickets past a deadline"),
+    QueueView("waiting", "Waiting on client", "Paused until the client answers"),
+    QueueView("all", "All open", "Every open ticket"),
+)
+VIEW_KEYS = tuple(v.key for v in VIEWS)
+
+
+def next_due_expression():
+    """The ticket's next deadline: first response while unmet, else resolution (unmet)."""
+    return Case(
+        When(first_response_state__in=UNMET, then=F("first_response_due_at")),
+        When(resolution_state__in=UNMET, then=F("resolution_due_at")),
+        default=Value(None), output_field=DateTimeField())
+
+
+def next_clock_expression():
+    return Case(
+        When(first_response_state__in=UNMET, then=Value("first_response")),
+        When(resolution_state__in=UNMET, then=Value("resolution")),
+        default=Value(""), output_field=CharField())
+
+
+URGENCY_RANK = Case(When(sla_state="breached", then=Value(0)),
+                    When(sla_state="paused", then=Value(2)),
+                    default=Value(1), output_field=IntegerField())
+
+
+def view_condition(key: str, user, now: datetime) -> Q:
+    soon = now + DUE_SOON
+    return {
+        "mine": OPEN & Q(assignee=user),
+        "unassigned": OPEN & Q(assignee__isnull=True),
+        "due_soon": OPEN & ~Q(sla_state__in=("breached", "paused")) & (
+            Q(first_response_state__in=("running", "warning"), first_response_due_at__lte=soon)
+            | Q(resolution_state__in=("running", "warning"), resolution_due_at__lte=soon)),
+        "breached": OPEN & Q(sla_state="breached"),
+        "waiting": Q(status="waiting_on_client"),
+        "all": OPEN,
+    }[key]
+
+
+def view_counts(user, now: datetime | None = None) -> dict[str, int]:
+    """How many tickets each view holds (one query)."""
+    now = now or utc_now()
+    return Ticket.objects.aggregate(**{key: Count("pk", filter=view_condition(key, user, now))
+                                       for key in VIEW_KEYS})
+
+
+def urgency_ordered(qs):
+    """``qs`` in SLA urgency order (see the module docstring)."""
+    return (qs.annotate(urgency=URGENCY_RANK, next_due=next_due_expression(),
+                        next_clock=next_clock_expression())
+            .order_by("urgency", F("next_due").asc(nulls_last=True), "opened_at", "id"))
+
+
+@dataclass
+class Countdown:
+    """What a row or header shows about one deadline."""
+
+    clock: str
+    label: str
+    due_at: datetime | None
+    state: str
+    business_left: int | None  # business seconds until due (negative: overdue by)
+    used_percent: int | None  # share of the target used
+    tone: str  # ok | warn | late | paused | met | none
+
+
+CLOCK_LABELS = {"first_response": "First response", "resolution": "Resolution"}
+
+
+def _tone(state: str, used: int | None) -> str:
+    if state in ("met", "met_late"):
+        return "met"
+    if state == "paused":
+        return "paused"
+    if state == "breached":
+        return "late"
+    if used is not None and used >= 75:
+        return "warn"
+    return "ok"
+
+
+class Calendars:
+    """Each policy's calendar and targets, loaded once per page."""
+
+    def __init__(self) -> None:
+        self._cache: dict[int, tuple] = {}
+
+    def get(self, policy_id: int | None):
+        if policy_id is None:
+            return None
+        if policy_id not in self._cache:
+            policy = SLAPolicy.objects.select_related("calendar").get(pk=policy_id)
+            self._cache[policy_id] = (policy.calendar.as_calendar(), policy.rules())
+        return self._cache[policy_id]
+
+
+def countdown(ticket: Ticket, clock: str, now: datetime, calendars: Calendars) -> Countdown:
+    state = getattr(ticket, f"{clock}_state")
+    due_at = getattr(ticket, f"{clock}_due_at")
+    left = used = None
+    loaded = calendars.get(ticket.policy_id)
+    if due_at is not None and loaded is not None and state in UNMET:
+        calendar, rules = loaded
+        if now <= due_at:
+            left = calendar.business_seconds_between(now, due_at)
+        else:
+            left = -calendar.business_seconds_between(due_at, now)
+        target = rules.targets[ticket.priority].for_clock(clock)
+        if target:
+            used = max(0, min(999, round(100 * (target - left) / target)))
+    return Countdown(clock, CLOCK_LABELS[clock], due_at, state, left, used, _tone(state, used))
+
+
+def next_countdown(ticket: Ticket, now: datetime, calendars: Calendars) -> Countdown | None:
+    for clock in ("first_response", "resolution"):
+        if getattr(ticket, f"{clock}_state") in UNMET:
+            return countdown(ticket, clock, now, calendars)
+    return None
+
+
+def human_seconds(seconds: int | None) -> str:
+    """``3h 05m``, ``2d 4h``, ``45m``, ``under a minute``."""
+    if seconds is None:
+        return ""
+    seconds = abs(int(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m"
+    return "under a minute"
+
+
+# -- the ticket timeline ---------------------------------------------------------------------
+
+@dataclass
+class Entry:
+    at: datetime
+    kind: str  # reply | note | status | priority | assignment | escalation | created
+    who: str
+    text: str
+    body: str = ""
+    order: int = 0
+
+
+ESCALATION_TEXT = {"sla.warning": "SLA warning", "sla.breached": "SLA breached",
+                   "ticket.escalated": "Escalated"}
+
+
+def _escalation_text(e: Escalation) -> str:
+    clock = CLOCK_LABELS.get(e.clock, e.clock).lower()
+    if e.percent < 100:
+        head = f"SLA warning: {clock} at {e.percent}% of its target"
+    elif e.percent == 100:
+        head = f"SLA breached: {clock} passed its due time"
+    else:
+        head = f"Escalated (level {e.level}): {clock} at {e.percent}% of its target"
+    actions = e.actions or {}
+    extra = []
+    if actions.get("raised_priority"):
+        extra.append(f"priority raised to {actions['raised_priority']}")
+    if actions.get("reassign"):
+        extra.append(str(actions["reassign"]))
+    return head + (f"; {'; '.join(extra)}" if extra else "")
+
+
+def _name(user) -> str:
+    if user is None:
+        return "System"
+    return user.name or user.email
+
+
+def timeline(ticket: Ticket) -> list[Entry]:
+    """Everything that happened on the ticket, oldest first (five queries)."""
+    entries = [Entry(ticket.opened_at, "created", "", "Ticket opened", order=0)]
+    for r in Reply.objects.filter(ticket=ticket).select_related("author_user",
+                                                                 "author_contact"):
+        who = r.author_contact.name if r.author_contact else _name(r.author_user)
+        entries.append(Entry(r.posted_at, "reply" if r.public else "note", who,
+                             ("Reply" if r.by_staff else "Client reply") if r.public
+                             else "Internal note", r.body, order=3))
+    for c in StatusChange.objects.filter(ticket=ticket).select_related("actor"):
+        entries.append(Entry(c.at, "status", _name(c.actor),
+                             f"Status {c.get_from_status_display()} → "
+                             f"{c.get_to_status_display()}", order=1))
+    for c in PriorityChange.objects.filter(ticket=ticket).select_related("actor"):
+        entries.append(Entry(c.at, "priority", _name(c.actor),
+                             f"Priority {c.from_priority} → {c.to_priority}", order=1))
+    for e in Escalation.objects.filter(ticket=ticket):
+        entries.append(Entry(e.fired_at, "escalation", "SLA checker", _escalation_text(e),
+                             order=2))
+    assigned = (AuditEntry.objects.filter(object_type=Ticket._meta.label_lower,
+                                          object_id=ticket.public_id,
+                                          action__in=("ticket.assigned", "ticket.unassigned"))
+                .select_related("actor").order_by("created_at", "id"))
+    names = _assignee_names(assigned)
+    for a in assigned:
+        target = names.get((a.data or {}).get("assignee_id"))
+        text = f"Assigned to {target}" if target else "Unassigned"
+        entries.append(Entry(a.created_at, "assignment", _name(a.actor) if a.actor else
+                             (a.actor_label or "System"), text, order=1))
+    entries.sort(key=lambda e: (e.at, e.order))
+    return entries
+
+
+def _assignee_names(entries) -> dict[str, str]:
+    from nestogy.accounts.models import User
+
+    ids = {(a.data or {}).get("assignee_id") for a in entries} - {None}
+    return {u.public_id: (u.name or u.email) for u in User.objects.filter(public_id__in=ids)}
+
+
+def client_panel(ticket: Ticket) -> dict:
+    """The client and contact panel: contract, SLA policy, open and recent tickets."""
+    from nestogy.contracts.models import Contract
+
+    client = ticket.client
+    others = (Ticket.objects.filter(client=client).exclude(pk=ticket.pk)
+              .only("public_id", "number", "subject", "status", "opened_at")
+              .order_by("-opened_at", "-id"))
+    contract = (Contract.objects.filter(client=client, status="active")
+                .order_by("-start_date").first())
+    return {
+        "client": client,
+        "contact": ticket.contact,
+        "contract": contract,
+        "policy": ticket.policy,
+        "open_tickets": list(others.filter(OPEN)[:5]),
+        "open_count": others.filter(OPEN).count(),
+        "recent_tickets": list(others.filter(status__in=CLOSED_STATUSES)[:5]),
+    }
+
+
+def open_tickets_load() -> dict[int, int]:
+    """Open tickets per assignee (user pk)."""
+    return dict(Ticket.objects.filter(OPEN, assignee__isnull=False)
+                .values_list("assignee").annotate(n=Count("pk")).values_list("assignee", "n"))
+

@@ -1,0 +1,268 @@
+"""Staff workspace pages: sign-in, the queue and the ticket workspace.
+
+Views are thin: they read through queries (``workspace.queries``, ``tickets.queries``) and
+change things only through the ticket actions the API uses, so a reply posted here counts
+as the first response exactly as one posted through the API. Every page other than sign-in
+runs through :func:`nestogy.workspace.auth.staff_view` (scope, role matrix, time zone).
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import auth as django_auth
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from nestogy.accounts.middleware import SESSION_COMPANY_KEY
+from nestogy.accounts.queries import members
+from nestogy.clients.models import Client
+from nestogy.core.errors import NotFound, ValidationError
+from nestogy.core.timeutil import now as utc_now
+from nestogy.tickets import actions
+from nestogy.tickets import queries as ticket_queries
+from nestogy.tickets.models import Priority, Status, Ticket
+from nestogy.workspace import auth
+from nestogy.workspace import queries as q
+
+SLA_STATE_CHOICES = [("", "Any SLA state"), ("running", "Running"), ("warning", "Warning"),
+                     ("breached", "Breached"), ("paused", "Paused"), ("met", "Met"),
+                     ("met_late", "Met late")]
+
+
+class LoginForm(forms.Form):
+    email = forms.EmailField(label="Email", max_length=254,
+                             widget=forms.EmailInput(attrs={"autocomplete": "username",
+                                                            "autofocus": True}))
+    password = forms.CharField(label="Password", strip=False, max_length=128,
+                               widget=forms.PasswordInput(
+                                   attrs={"autocomplete": "current-password"}))
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated and auth.memberships(request.user):
+        return redirect(auth.safe_next(request))
+    form = LoginForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        user, error = auth.sign_in(request, form.cleaned_data["email"],
+                                   form.cleaned_data["password"])
+        if user is not None:
+            return redirect(auth.safe_next(request))
+        form.add_error(None, error)
+        status = 429 if error.startswith("Too many") else 400
+    elif request.method == "POST":
+        status = 400
+    return render(request, "workspace/login.html",
+                  {"form": form, "next": auth.safe_next(request)}, status=status)
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    django_auth.logout(request)
+    return redirect("/app/login/")
+
+
+@require_http_methods(["GET", "POST"])
+def company_view(request: HttpRequest) -> HttpResponse:
+    """Pick the company to work in (users who belong to several)."""
+    if not request.user.is_authenticated:
+        return redirect("/app/login/?next=/app/company/")
+    found = auth.memberships(request.user)
+    if request.method == "POST":
+        wanted = request.POST.get("company", "")
+        if any(m.company.public_id == wanted for m in found):
+            request.session[SESSION_COMPANY_KEY] = wanted
+            return redirect(auth.safe_next(request))
+        return render(request, "workspace/company.html",
+                      {"memberships": found, "next": auth.safe_next(request),
+                       "error": "Choose one of your companies."}, status=400)
+    return render(request, "workspace/company.html",
+                  {"memberships": found, "next": auth.safe_next(request)})
+
+
+# -- queue -----------------------------------------------------------------------------------
+
+
+class QueueFilters(forms.Form):
+    view = forms.ChoiceField(choices=[(v.key, v.label) for v in q.VIEWS], required=False)
+    status = forms.ChoiceField(choices=[("", "Any status"), *Status.choices], required=False)
+    priority = forms.ChoiceField(choices=[("", "Any priority"), *Priority.choices],
+                                 required=False)
+    client = forms.ChoiceField(required=False, label="Client")
+    assignee = forms.ChoiceField(required=False, label="Assignee")
+    category = forms.CharField(required=False, max_length=100)
+    sla_state = forms.ChoiceField(choices=SLA_STATE_CHOICES, required=False,
+                                  label="SLA state")
+    q = forms.CharField(required=False, max_length=200, label="Search")
+    page = forms.IntegerField(required=False, min_value=1)
+
+    def __init__(self, *args, clients, staff, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["client"].choices = [("", "Any client"),
+                                         *((c.public_id, c.name) for c in clients)]
+        self.fields["assignee"].choices = [("", "Anyone"), ("none", "Unassigned"),
+                                           *((m.user.public_id, m.user.name or m.user.email)
+                                             for m in staff)]
+
+
+def _queue(request: HttpRequest) -> dict:
+    clients = list(Client.objects.order_by("name").only("public_id", "name"))
+    staff = [m for m in members(request.membership) if m.is_active]
+    form = QueueFilters(request.GET or None, clients=clients, staff=staff)
+    filters = form.cleaned_data if form.is_valid() else {}
+    view = filters.get("view") or "mine"
+    now = utc_now()
+    qs = ticket_queries.tickets(
+        status=filters.get("status") or None, priority=filters.get("priority") or None,
+        client_id=filters.get("client") or None, assignee_id=filters.get("assignee") or None,
+        sla_state=filters.get("sla_state") or None, q=filters.get("q") or None)
+    if filters.get("category"):
+        qs = qs.filter(category__iexact=filters["category"])
+    qs = q.urgency_ordered(qs.filter(q.view_condition(view, request.user, now)))
+    paginator = Paginator(qs.select_related("client", "contact", "assignee"), q.PAGE_SIZE)
+    page = paginator.get_page(filters.get("page") or 1)
+    calendars = q.Calendars()
+    rows = [(t, q.next_countdown(t, now, calendars)) for t in page.object_list]
+    params = request.GET.copy()
+    params.pop("page", None)
+    return {"form": form, "view": view, "views": q.VIEWS,
+            "counts": q.view_counts(request.user, now),
+            "rows": rows, "page": page, "now": now, "query": params.urlencode(),
+            "view_label": {v.key: v.label for v in q.VIEWS}[view],
+            "errors": form.errors if form.is_bound else {}}
+
+
+@auth.staff_view("tickets.view")
+def queue_view(request: HttpRequest) -> HttpResponse:
+    context = _queue(request)
+    status = 400 if context["errors"] else 200
+    if request.headers.get("HX-Request"):
+        return render(request, "workspace/_queue_body.html", context, status=status)
+    return render(request, "workspace/queue.html", context, status=status)
+
+
+# -- ticket workspace ------------------------------------------------------------------------
+
+
+class ComposerForm(forms.Form):
+    body = forms.CharField(label="Message", max_length=20000,
+                           widget=forms.Textarea(attrs={"rows": 5}))
+    kind = forms.ChoiceField(choices=[("reply", "Reply"), ("note", "Internal note")])
+
+    def clean_body(self):
+        body = self.cleaned_data["body"].strip()
+        if not body:
+            raise forms.ValidationError("Write a message first.")
+        return body
+
+
+class ControlsForm(forms.Form):
+    status = forms.ChoiceField(choices=Status.choices)
+    priority = forms.ChoiceField(choices=Priority.choices)
+    category = forms.CharField(required=False, max_length=100)
+
+
+def _ticket(public_id: str) -> Ticket:
+    try:
+        return ticket_queries.get_ticket(public_id)
+    except NotFound:
+        raise Http404("ticket not found") from None
+
+
+def _ticket_page(request: HttpRequest, ticket: Ticket, *, composer=None, controls=None,
+                 status: int = 200) -> HttpResponse:
+    now = utc_now()
+    calendars = q.Calendars()
+    ranking = users = None
+    if auth.can(request, "tickets.assign") and not ticket.is_closed:
+        from nestogy.tickets.routing import candidates
+
+        ranking, users = candidates(ticket, now=now)
+    load = q.open_tickets_load()
+    return render(request, "workspace/ticket.html", {
+        "ticket": ticket,
+        "clocks": [q.countdown(ticket, c, now, calendars)
+                   for c in ("first_response", "resolution")],
+        "timeline": q.timeline(ticket),
+        "panel": q.client_panel(ticket),
+        "composer": composer or ComposerForm(initial={"kind": "reply"}),
+        "controls": controls or ControlsForm(initial={"status": ticket.status,
+                                                      "priority": ticket.priority,
+                                                      "category": ticket.category}),
+        "ranking": ranking, "users": users or {}, "load": load,
+        "staff": [m for m in members(request.membership) if m.is_active],
+        "can_update": auth.can(request, "tickets.update"),
+        "can_assign": auth.can(request, "tickets.assign"),
+        "now": now,
+    }, status=status)
+
+
+@auth.staff_view("tickets.view")
+def ticket_view(request: HttpRequest, ticket_id: str) -> HttpResponse:
+    return _ticket_page(request, _ticket(ticket_id))
+
+
+@require_POST
+@auth.staff_view("tickets.update")
+def reply_view(request: HttpRequest, ticket_id: str) -> HttpResponse:
+    ticket = _ticket(ticket_id)
+    form = ComposerForm(request.POST)
+    if not form.is_valid():
+        return _ticket_page(request, ticket, composer=form, status=400)
+    public = form.cleaned_data["kind"] == "reply"
+    actions.add_reply(ticket, form.cleaned_data["body"], public=public, actor=request.user)
+    messages.success(request, "Reply sent to the client." if public else "Internal note added.")
+    return redirect(f"/app/tickets/{ticket.public_id}/")
+
+
+@require_POST
+@auth.staff_view("tickets.update")
+def update_view(request: HttpRequest, ticket_id: str) -> HttpResponse:
+    ticket = _ticket(ticket_id)
+    form = ControlsForm(request.POST)
+    if not form.is_valid():
+        return _ticket_page(request, ticket, controls=form, status=400)
+    data = form.cleaned_data
+    try:
+        if data["category"] != ticket.category:
+            ticket = actions.update_ticket(ticket, {"category": data["category"]},
+                                           actor=request.user)
+        if data["priority"] != ticket.priority:
+            ticket = actions.change_priority(ticket, data["priority"], actor=request.user)
+        if data["status"] != ticket.status:
+            ticket = actions.change_status(ticket, data["status"], actor=request.user)
+    except ValidationError as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+        return _ticket_page(request, _ticket(ticket_id), controls=form, status=400)
+    messages.success(request, "Ticket updated.")
+    return redirect(f"/app/tickets/{ticket.public_id}/")
+
+
+@require_POST
+@auth.staff_view("tickets.assign")
+def assign_view(request: HttpRequest, ticket_id: str) -> HttpResponse:
+    """Assign to a member (``assignee`` = a user's public id, ``me``, or ``none``)."""
+    ticket = _ticket(ticket_id)
+    wanted = request.POST.get("assignee", "")
+    user = None
+    if wanted == "me":
+        user = request.user
+    elif wanted and wanted != "none":
+        membership = next((m for m in members(request.membership)
+                           if m.user.public_id == wanted and m.is_active), None)
+        if membership is None:
+            messages.error(request, "Assignee: choose a member of this company.")
+            return _ticket_page(request, ticket, status=400)
+        user = membership.user
+    try:
+        actions.assign_ticket(ticket, user, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, f"Assignee: {exc!s}")
+        return _ticket_page(request, ticket, status=400)
+    messages.success(request, f"Assigned to {user.name or user.email}." if user
+                     else "Ticket unassigned.")
+    return redirect(f"/app/tickets/{ticket.public_id}/")
