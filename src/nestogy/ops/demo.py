@@ -94,7 +94,16 @@ def demo_logins() -> list[tuple[str, str, str]]:
         logins.append((f"{spec['name']} owner", f"owner@{spec['domain']}", DEMO_PASSWORD))
         if spec["technicians"] >= 8:
             logins.append((f"{spec['name']} manager", f"manager@{spec['domain']}", DEMO_PASSWORD))
+        if spec["technicians"]:
+            local = _local_part(TECHNICIANS[0][0])
+            logins.append((f"{spec['name']} technician", f"{local}@{spec['domain']}",
+                           DEMO_PASSWORD))
     return logins
+
+
+def _local_part(name: str) -> str:
+    """A demo technician's e-mail local part: the first name, lower case."""
+    return name.split()[0].lower().replace("'", "")
 
 
 def seed_demo(*, size: str = "small", report: Callable[[str], None] = print) -> DemoResult:
@@ -139,7 +148,7 @@ def _seed_staff(company: Company, spec: dict, counts: dict) -> list[Membership]:
         staff.append(add_member(company, email=f"billing@{domain}", name="Jamie Chen",
                                 role="billing", password=DEMO_PASSWORD))
     for name, skills in TECHNICIANS[: spec["technicians"]]:
-        local = name.split()[0].lower().replace("'", "")
+        local = _local_part(name)
         staff.append(add_member(company, email=f"{local}@{domain}", name=name,
                                 role="technician", skills=skills,
                                 max_open_tickets=12, password=DEMO_PASSWORD))

@@ -115,11 +115,21 @@ def gather(tickets: list[Ticket], *, now: datetime | None = None) -> Inputs:
 def candidates(ticket: Ticket, *, now: datetime | None = None,
                weights: Weights | None = None) -> tuple[Ranking, dict[int, User]]:
     """Ranked candidates and exclusions for one ticket (``GET /tickets/{id}/routing``)."""
+    ranking, users, _ = candidates_with_load(ticket, now=now, weights=weights)
+    return ranking, users
+
+
+def candidates_with_load(ticket: Ticket, *, now: datetime | None = None,
+                         weights: Weights | None = None
+                         ) -> tuple[Ranking, dict[int, User], dict[int, int]]:
+    """:func:`candidates` plus each technician's open tickets (user pk -> count), as the
+    ranking counted them (the workspace's routing panel shows both)."""
     inputs = gather([ticket], now=now)
     from nestogy.tenancy.models import Company
 
     weights = weights or weights_for(Company.objects.get(pk=ticket.company_id))
-    return rank(inputs.tickets[0], inputs.techs, weights), inputs.users
+    return (rank(inputs.tickets[0], inputs.techs, weights), inputs.users,
+            {tech.user_id: tech.open_count for tech in inputs.techs})
 
 
 @dataclass

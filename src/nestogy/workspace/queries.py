@@ -109,6 +109,7 @@ class Countdown:
     business_left: int | None  # business seconds until due (negative: overdue by)
     used_percent: int | None  # share of the target used
     tone: str  # ok | warn | late | paused | met | none
+    paused_seconds: int = 0  # business seconds the clock has been paused
 
 
 CLOCK_LABELS = {"first_response": "First response", "resolution": "Resolution"}
@@ -155,7 +156,10 @@ def countdown(ticket: Ticket, clock: str, now: datetime, calendars: Calendars) -
         target = rules.targets[ticket.priority].for_clock(clock)
         if target:
             used = max(0, min(999, round(100 * (target - left) / target)))
-    return Countdown(clock, CLOCK_LABELS[clock], due_at, state, left, used, _tone(state, used))
+    paused = (ticket.first_response_paused_seconds if clock == "first_response"
+              else ticket.paused_business_seconds)
+    return Countdown(clock, CLOCK_LABELS[clock], due_at, state, left, used, _tone(state, used),
+                     paused or 0)
 
 
 def next_countdown(ticket: Ticket, now: datetime, calendars: Calendars) -> Countdown | None:
@@ -280,10 +284,3 @@ def client_panel(ticket: Ticket) -> dict:
         "open_count": others.filter(OPEN).count(),
         "recent_tickets": list(others.filter(status__in=CLOSED_STATUSES)[:5]),
     }
-
-
-def open_tickets_load() -> dict[int, int]:
-    """Open tickets per assignee (user pk)."""
-    return dict(Ticket.objects.filter(OPEN, assignee__isnull=False)
-                .values_list("assignee").annotate(n=Count("pk")).values_list("assignee", "n"))
-

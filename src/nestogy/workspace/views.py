@@ -150,14 +150,9 @@ def queue_view(request: HttpRequest) -> HttpResponse:
 
 class ComposerForm(forms.Form):
     body = forms.CharField(label="Message", max_length=20000,
+                           error_messages={"required": "Write a message first."},
                            widget=forms.Textarea(attrs={"rows": 5}))
     kind = forms.ChoiceField(choices=[("reply", "Reply"), ("note", "Internal note")])
-
-    def clean_body(self):
-        body = self.cleaned_data["body"].strip()
-        if not body:
-            raise forms.ValidationError("Write a message first.")
-        return body
 
 
 class ControlsForm(forms.Form):
@@ -177,12 +172,11 @@ def _ticket_page(request: HttpRequest, ticket: Ticket, *, composer=None, control
                  status: int = 200) -> HttpResponse:
     now = utc_now()
     calendars = q.Calendars()
-    ranking = users = None
+    ranking = users = load = None
     if auth.can(request, "tickets.assign") and not ticket.is_closed:
-        from nestogy.tickets.routing import candidates
+        from nestogy.tickets.routing import candidates_with_load
 
-        ranking, users = candidates(ticket, now=now)
-    load = q.open_tickets_load()
+        ranking, users, load = candidates_with_load(ticket, now=now)
     return render(request, "workspace/ticket.html", {
         "ticket": ticket,
         "clocks": [q.countdown(ticket, c, now, calendars)
@@ -193,7 +187,7 @@ def _ticket_page(request: HttpRequest, ticket: Ticket, *, composer=None, control
         "controls": controls or ControlsForm(initial={"status": ticket.status,
                                                       "priority": ticket.priority,
                                                       "category": ticket.category}),
-        "ranking": ranking, "users": users or {}, "load": load,
+        "ranking": ranking, "users": users or {}, "load": load or {},
         "staff": [m for m in members(request.membership) if m.is_active],
         "can_update": auth.can(request, "tickets.update"),
         "can_assign": auth.can(request, "tickets.assign"),

@@ -108,6 +108,7 @@ class Command(BaseCommand):
         lines = [
             "",
             self.style.SUCCESS(f"Nestogy is running at {base}"),
+            f"  Workspace:    {base}/app/  (technicians, dispatchers, managers)",
             f"  Staff admin:  {base}/admin/",
             f"  API docs:     {base}/api/v1/docs",
             f"  Client portal: {base}/portal/",

@@ -7,9 +7,10 @@
     seconds = Math.abs(Math.floor(seconds));
     var d = Math.floor(seconds / 86400), h = Math.floor((seconds % 86400) / 3600),
         m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
-    if (d) return d + "d " + h + "h";
-    if (h) return h + "h " + String(m).padStart(2, "0") + "m";
-    if (m) return m + "m " + String(s).padStart(2, "0") + "s";
+    var mm = String(m).padStart(2, "0") + "m", ss = String(s).padStart(2, "0") + "s";
+    if (d) return d + "d " + h + "h " + mm + " " + ss;
+    if (h) return h + "h " + mm + " " + ss;
+    if (m) return m + "m " + ss;
     return s + "s";
   }
 
@@ -55,6 +56,8 @@
     if (event.key === "j") { select(selected + 1); event.preventDefault(); return; }
     if (event.key === "k") { select(selected - 1); event.preventDefault(); return; }
     if (event.key === "Enter" && selected >= 0 && rows()[selected]) {
+      // One navigation only: the focused row link would follow itself as well.
+      event.preventDefault();
       window.location.href = rows()[selected].getAttribute("data-href"); return;
     }
     var body = document.querySelector(".composer textarea");

@@ -1,0 +1,25 @@
+"""The demo's printed staff logins open a workspace with tickets to work on."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from nestogy.ops.demo import demo_logins, seed_demo
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_printed_staff_login_reaches_a_populated_queue():
+    seed_demo(report=lambda _: None)
+    logins = demo_logins()
+    assert any("technician" in who for who, _, _ in logins)
+    for who, email, password in logins:
+        client = Client()
+        response = client.post("/app/login/", {"email": email, "password": password})
+        assert response.status_code == 302, who
+        page = client.get("/app/?view=all")
+        assert page.status_code == 200, who
+        body = page.content.decode()
+        assert 'data-count="all">0<' not in body, who
+        assert "data-row" in body, who
