@@ -18,6 +18,8 @@ from nestogy.accounts.actions import add_member, issue_api_token
 from nestogy.clients.actions import create_client, create_contact, set_contact_password
 from nestogy.ops.provisioning import provision_company
 
+pytest_plugins = ["tests.browser"]
+
 PASSWORD = "correct-horse-battery"
 
 

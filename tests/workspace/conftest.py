@@ -1,3 +1,4 @@
-"""The browser fixtures of the portal tests serve the workspace's browser tests too."""
+"""Workspace tests use the portal's throw-away MEDIA_ROOT; the browser fixtures come from
+tests/browser.py (registered in tests/conftest.py)."""
 
-from tests.portal.conftest import browser, csp_violations, media_root, page, screenshot  # noqa: F401
+from tests.portal.conftest import media_root  # noqa: F401
