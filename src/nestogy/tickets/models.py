@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, CharField, DateTimeField, F, IntegerField, Q, Value, When
 
 from nestogy.accounts.models import User
 from nestogy.clients.models import Client, Contact, Site
@@ -30,6 +30,32 @@ class Status(models.TextChoices):
 
 CLOSED_STATUSES = frozenset({Status.RESOLVED, Status.CLOSED})
 SLA_STATES = ("running", "paused", "warning", "breached", "met", "met_late")
+# Open tickets, with the closed statuses in a fixed order (index conditions compare SQL text).
+OPEN = ~Q(status__in=sorted(CLOSED_STATUSES))
+UNMET = ("running", "warning", "breached", "paused")
+
+
+def urgency_rank():
+    """The queue's first sort key: breached 0, running 1, paused 2."""
+    return Case(When(sla_state="breached", then=Value(0)),
+                When(sla_state="paused", then=Value(2)),
+                default=Value(1), output_field=IntegerField())
+
+
+def next_due():
+    """The ticket's next deadline: first response while unmet, else resolution (unmet)."""
+    return Case(
+        When(first_response_state__in=UNMET, then=F("first_response_due_at")),
+        When(resolution_state__in=UNMET, then=F("resolution_due_at")),
+        default=Value(None), output_field=DateTimeField())
+
+
+def next_clock():
+    """Which clock :func:`next_due` reads: ``first_response``, ``resolution`` or ``""``."""
+    return Case(
+        When(first_response_state__in=UNMET, then=Value("first_response")),
+        When(resolution_state__in=UNMET, then=Value("resolution")),
+        default=Value(""), output_field=CharField())
 
 
 class TicketCounter(TenantOwnedModel):
@@ -105,6 +131,10 @@ class Ticket(TenantOwnedModel):
             models.Index(fields=["company", "assignee", "status"], name="ticket_assignee_idx"),
             models.Index(fields=["company", "client", "opened_at"], name="ticket_client_idx"),
             models.Index(fields=["company", "sla_state"], name="ticket_sla_state_idx"),
+            # The staff queue: its urgency order read straight from an index (the first page
+            # of 50 open tickets without sorting them all).
+            models.Index(F("company"), urgency_rank(), next_due(), F("opened_at"), F("id"),
+                         condition=OPEN, name="ticket_urgency_idx"),
         ]
 
     def __str__(self) -> str:

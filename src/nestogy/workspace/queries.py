@@ -12,22 +12,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Case, CharField, Count, DateTimeField, F, IntegerField, Q, Value, When
+from django.db.models import Count, F, Q
 
 from nestogy.audit.models import AuditEntry
 from nestogy.core.timeutil import now as utc_now
 from nestogy.sla.models import SLAPolicy
 from nestogy.tickets.models import (
     CLOSED_STATUSES,
+    OPEN,
+    UNMET,
     Escalation,
     PriorityChange,
     Reply,
     StatusChange,
     Ticket,
+    next_clock,
+    next_due,
+    urgency_rank,
 )
 
-OPEN = ~Q(status__in=CLOSED_STATUSES)
-UNMET = ("running", "warning", "breached", "paused")
 DUE_SOON = timedelta(hours=4)
 PAGE_SIZE = 50
 
@@ -50,26 +53,6 @@ VIEWS = (
 VIEW_KEYS = tuple(v.key for v in VIEWS)
 
 
-def next_due_expression():
-    """The ticket's next deadline: first response while unmet, else resolution (unmet)."""
-    return Case(
-        When(first_response_state__in=UNMET, then=F("first_response_due_at")),
-        When(resolution_state__in=UNMET, then=F("resolution_due_at")),
-        default=Value(None), output_field=DateTimeField())
-
-
-def next_clock_expression():
-    return Case(
-        When(first_response_state__in=UNMET, then=Value("first_response")),
-        When(resolution_state__in=UNMET, then=Value("resolution")),
-        default=Value(""), output_field=CharField())
-
-
-URGENCY_RANK = Case(When(sla_state="breached", then=Value(0)),
-                    When(sla_state="paused", then=Value(2)),
-                    default=Value(1), output_field=IntegerField())
-
-
 def view_condition(key: str, user, now: datetime) -> Q:
     soon = now + DUE_SOON
     return {
@@ -87,14 +70,13 @@ def view_condition(key: str, user, now: datetime) -> Q:
 def view_counts(user, now: datetime | None = None) -> dict[str, int]:
     """How many tickets each view holds (one query)."""
     now = now or utc_now()
-    return Ticket.objects.aggregate(**{key: Count("pk", filter=view_condition(key, user, now))
-                                       for key in VIEW_KEYS})
+    return Ticket.objects.filter(OPEN).aggregate(
+        **{key: Count("pk", filter=view_condition(key, user, now)) for key in VIEW_KEYS})
 
 
 def urgency_ordered(qs):
     """``qs`` in SLA urgency order (see the module docstring)."""
-    return (qs.annotate(urgency=URGENCY_RANK, next_due=next_due_expression(),
-                        next_clock=next_clock_expression())
+    return (qs.annotate(urgency=urgency_rank(), next_due=next_due(), next_clock=next_clock())
             .order_by("urgency", F("next_due").asc(nulls_last=True), "opened_at", "id"))
 
 

@@ -123,14 +123,17 @@ def _queue(request: HttpRequest) -> dict:
     if filters.get("category"):
         qs = qs.filter(category__iexact=filters["category"])
     qs = q.urgency_ordered(qs.filter(q.view_condition(view, request.user, now)))
+    counts = q.view_counts(request.user, now)
     paginator = Paginator(qs.select_related("client", "contact", "assignee"), q.PAGE_SIZE)
+    if not any(value for key, value in filters.items() if key not in ("view", "page")):
+        paginator.count = counts[view]  # the view's count is already known: no second scan
     page = paginator.get_page(filters.get("page") or 1)
     calendars = q.Calendars()
     rows = [(t, q.next_countdown(t, now, calendars)) for t in page.object_list]
     params = request.GET.copy()
     params.pop("page", None)
     return {"form": form, "view": view, "views": q.VIEWS,
-            "counts": q.view_counts(request.user, now),
+            "counts": counts,
             "rows": rows, "page": page, "now": now, "query": params.urlencode(),
             "view_label": {v.key: v.label for v in q.VIEWS}[view],
             "errors": form.errors if form.is_bound else {}}
