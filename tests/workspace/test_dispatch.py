@@ -330,6 +330,8 @@ def test_ticket_subjects_and_names_are_escaped(personas):
         set_category_skills(p.company_a, "<i>cat</i>", {"<u>skill</u>": 1})
         TechnicianProfile.objects.filter(membership=p.tech_a.membership).update(
             skills={"<u>skill</u>": 3})
+        add_out_of_office(p.tech2_a.user, p.company_a, utc_now() - timedelta(hours=1),
+                          utc_now() + timedelta(hours=1), "<em>gone</em>")
     ticket(p.company_a, p.client_a, "<script>alert('x')</script>", category="<i>cat</i>")
     client = signed_in("manager@alpha.test")
     for url in ("/app/dispatch/", "/app/dispatch/auto/"):
@@ -338,7 +340,9 @@ def test_ticket_subjects_and_names_are_escaped(personas):
         assert "<img src=x" not in body and "&lt;img src=x" in body, url
         assert "<b>Acme</b>" not in body and "&lt;b&gt;Acme&lt;/b&gt;" in body, url
         assert "<i>cat</i>" not in body, url
-    assert "<u>skill</u>" not in body
+    board = client.get("/app/dispatch/").content.decode()
+    assert "<u>skill</u>" not in board and "&lt;u&gt;skill&lt;/u&gt;" in board
+    assert "<em>gone</em>" not in board and "&lt;em&gt;gone&lt;/em&gt;" in board
 
 
 def _board_queries(client) -> int:

@@ -170,7 +170,8 @@ def _tech_rows(company, inputs: Inputs, techs: list[TechInput], now: datetime) -
             out_of_office=tech.out_of_office, always_on=always, shifts_today=shifts,
             absences_today=absences.get(tech.user_id, []),
             calendar_name=stored.name if stored else ""))
-    rows.sort(key=lambda r: (not r.available, r.load_percent, (r.user.name or r.user.email)))
+    order = {"Available": 0, "At capacity": 1, "Off shift": 2, "Away": 3}
+    rows.sort(key=lambda r: (order[r.status], r.load_percent, r.user.name or r.user.email))
     return rows
 
 
