@@ -371,3 +371,24 @@ def test_the_board_costs_the_same_queries_with_5_or_50_tickets(personas):
     large = _board_queries(client)
     assert small == large, (small, large)
     assert client.get("/app/dispatch/").content.decode().count("data-dispatch-card") >= 40
+
+
+def test_dispatch_posts_need_the_csrf_token(personas):
+    p = personas
+    t = ticket(p.company_a, p.client_a, "Printer jammed")
+    client = signed_in("manager@alpha.test", csrf=True)
+    response = client.post("/app/dispatch/assign", {"ticket": t.public_id, "seen": "",
+                                                    "assignee": p.tech_a.user.public_id})
+    assert response.status_code == 403
+    assert client.post("/app/dispatch/auto/apply", {"plan": "x"}).status_code == 403
+    assert _assignee(t) is None
+
+
+def test_the_board_says_how_many_are_waiting_beyond_what_it_shows(personas, monkeypatch):
+    p = personas
+    monkeypatch.setattr("nestogy.workspace.views_dispatch.BOARD_LIMIT", 2)
+    for i in range(3):
+        opened_ago(p.company_a, p.client_a, i, subject=f"Waiting {i}")
+    body = signed_in("manager@alpha.test").get("/app/dispatch/").content.decode()
+    assert "3 unassigned · 2 shown of 3 · most urgent first" in body
+    assert body.count("data-dispatch-card") == 2

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core import signing
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -39,14 +39,14 @@ def board_condition(user, now) -> Q:
 def _board(request: HttpRequest) -> dict:
     now = utc_now()
     qs = Ticket.objects.filter(board_condition(request.user, now))
-    total = qs.count()
+    counts = qs.aggregate(total=Count("pk"), unassigned=Count("pk", filter=Q(
+        assignee__isnull=True)))
     tickets = list(q.urgency_ordered(qs).select_related("client", "assignee")[:BOARD_LIMIT])
     data = dispatch.board(tickets, request.company, now=now)
     calendars = q.Calendars()
     cards = [(row, q.next_countdown(row.ticket, now, calendars)) for row in data.tickets]
-    return {"cards": cards, "techs": data.techs, "total": total, "now": now,
-            "shown": len(cards), "unassigned": sum(1 for r in data.tickets
-                                                   if r.ticket.assignee_id is None)}
+    return {"cards": cards, "techs": data.techs, "total": counts["total"], "now": now,
+            "shown": len(cards), "unassigned": counts["unassigned"]}
 
 
 @auth.staff_view("tickets.dispatch")
