@@ -118,7 +118,7 @@ def test_board_lists_unassigned_and_at_risk_in_urgency_order_with_the_team(perso
         set_technician_calendar(p.company_a, p.tech_a.user, shift)
         add_out_of_office(p.tech2_a.user, p.company_a, utc_now() - timedelta(hours=1),
                           utc_now() + timedelta(hours=5), "Dentist")
-    breached = opened_ago(p.company_a, p.client_a, 30, subject="VPN down since yesterday",
+    breached = opened_ago(p.company_a, p.client_a, 72, subject="VPN down since Friday",
                           priority="high", assignee=p.tech2_a.user)
     fresh = ticket(p.company_a, p.client_a2, "Shared drive slow", priority="low",
                    category="networking")
@@ -131,11 +131,11 @@ def test_board_lists_unassigned_and_at_risk_in_urgency_order_with_the_team(perso
         assert calm.first_response_due_at is None or \
             calm.first_response_due_at > utc_now() + timedelta(hours=4)
     body = signed_in("manager@alpha.test").get("/app/dispatch/").content.decode()
-    order = [body.index(s) for s in ("VPN down since yesterday", "Firewall blocks payroll",
+    order = [body.index(s) for s in ("VPN down since Friday", "Firewall blocks payroll",
                                      "Shared drive slow")]
     assert order == sorted(order), "breached first, then the earliest deadline"
     assert "Order new mouse" not in body  # assigned and not at risk
-    assert f"#{breached.number} VPN down since yesterday" in body
+    assert f"#{breached.number} VPN down since Friday" in body
     assert "with Tech2" in body  # an at-risk ticket shows who has it
     assert "Needs: " in body and "networking ≥ 3" in body
     card = body[body.index(f'data-ticket="{fresh.public_id}"'):]
