@@ -58,6 +58,8 @@ MATRIX: dict[str, frozenset[str]] = {
     "tickets.import": frozenset({OWNER, ADMIN, MANAGER}),
     "tickets.reports": frozenset({OWNER, ADMIN, MANAGER}),
     "tickets.escalations": frozenset({OWNER, ADMIN, MANAGER}),
+    # the dispatch board: assign the team's work (technicians assign with tickets.assign)
+    "tickets.dispatch": frozenset({OWNER, ADMIN, MANAGER}),
     "routing.manage": frozenset({OWNER, ADMIN, MANAGER}),
     # money
     "contracts.view": frozenset({OWNER, ADMIN, MANAGER, BILLING}),

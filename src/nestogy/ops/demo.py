@@ -24,6 +24,7 @@ from nestogy.clients.actions import (
     set_contact_password,
 )
 from nestogy.ops.demo_desk import seed_service_desk
+from nestogy.ops.demo_dispatch import seed_dispatch
 from nestogy.ops.provisioning import provision_company
 from nestogy.payments.demo import seed_payments
 from nestogy.tenancy.models import Company
@@ -62,7 +63,8 @@ TECHNICIANS = [
 # wrote): service desk (premium 24x7 policy, tickets with SLA history through the import
 # path), billing (contracts, usage, six months of invoices), payments. Each gets
 # (company, context dict, rng, report).
-STEPS: tuple[Callable[..., None], ...] = (seed_service_desk, seed_billing, seed_payments)
+STEPS: tuple[Callable[..., None], ...] = (seed_service_desk, seed_billing, seed_payments,
+                                          seed_dispatch)
 
 
 @dataclass

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from nestogy.workspace import views
+from nestogy.workspace import views, views_dispatch
 
 app_name = "workspace"
 
@@ -13,4 +13,9 @@ urlpatterns = [
     path("tickets/<str:ticket_id>/reply", views.reply_view, name="ticket_reply"),
     path("tickets/<str:ticket_id>/update", views.update_view, name="ticket_update"),
     path("tickets/<str:ticket_id>/assign", views.assign_view, name="ticket_assign"),
+    # dispatch board
+    path("dispatch/", views_dispatch.board_view, name="dispatch"),
+    path("dispatch/assign", views_dispatch.assign_view, name="dispatch_assign"),
+    path("dispatch/auto/", views_dispatch.preview_view, name="dispatch_preview"),
+    path("dispatch/auto/apply", views_dispatch.apply_view, name="dispatch_apply"),
 ]
