@@ -9,7 +9,7 @@ import pytest
 from django_scopes import scope
 from playwright.sync_api import expect
 
-from nestogy.clients.actions import create_contact, create_site
+from nestogy.clients.actions import create_client, create_contact, create_site, update_client
 from nestogy.tickets.models import Ticket
 from tests.conftest import PASSWORD
 from tests.portal.test_browser_invitation import axe_violations
@@ -27,6 +27,14 @@ def test_technician_takes_a_phone_call_then_looks_up_the_client_and_clears_the_i
                                      "phone": "+1 617 555 0100", "title": "Office manager"})
         create_site(p.client_a2, {"name": "Main office", "address": "12 Harbor St",
                                   "city": "Boston", "country": "US"})
+        update_client(p.client_a2, {"email": "billing@blueridge.test",
+                                    "phone": "+1 617 555 0199"})
+        for name, domain in (("Cedar Law Partners", "cedarlaw"),
+                             ("Harborview Hotel", "harborview"),
+                             ("Maple Street Bakery", "maplebakery"),
+                             ("Northstar Logistics", "northstar")):
+            create_client(p.company_a, {"name": name, "email": f"accounts@{domain}.test",
+                                        "phone": "+1 617 555 0142"})
     earlier = ticket(p.company_a, p.client_a2, "Scanner keeps jamming", contact=p.contact_a2,
                      priority="low")
     notify(p.company_a, p.tech_a.user, f"Ticket #{earlier.number} assigned to you",
@@ -86,7 +94,7 @@ def test_technician_takes_a_phone_call_then_looks_up_the_client_and_clears_the_i
     # Clients: search, open the client page.
     with page.expect_navigation():
         page.get_by_role("link", name="Clients", exact=True).click()
-    expect(page.locator("[data-client-row]")).to_have_count(2)
+    expect(page.locator("[data-client-row]")).to_have_count(6)
     assert axe_violations(page) == []
     screenshot(page, "workspace-clients")
     page.get_by_role("searchbox", name="Search").fill("blueridge.test")
