@@ -66,6 +66,15 @@ def test_queue_filters_and_bad_filter_values(personas):
     assert "Client: Select a valid choice." in text
 
 
+def notify_many(company, user, n):
+    from nestogy.notifications.models import Notification
+
+    with scope(company=company.pk):
+        Notification.objects.bulk_create(
+            Notification(company=company, user=user, event_type="ticket.created",
+                         title=f"Note {i}") for i in range(n))
+
+
 def test_queue_page_takes_the_same_queries_for_few_or_many_tickets(personas):
     p = personas
     client = signed_in("owner@alpha.test")
@@ -77,8 +86,12 @@ def test_queue_page_takes_the_same_queries_for_few_or_many_tickets(personas):
     for n in range(30):
         ticket(p.company_a, p.client_a2 if n % 2 else p.client_a, f"Many {n}",
                assignee=p.tech_a.user if n % 3 else None)
+    # The header's unread badge is one COUNT in both runs (0 entries, then 30 unread).
+    notify_many(p.company_a, p.owner_a.user, 30)
     with CaptureQueriesContext(connection) as many:
-        assert client.get("/app/?view=all").status_code == 200
+        response = client.get("/app/?view=all")
+        assert response.status_code == 200
+        assert "data-unread>30<" in response.content.decode()
     assert len(many) == len(few), [q["sql"][:120] for q in many.captured_queries]
 
 

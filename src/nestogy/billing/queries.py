@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet, Sum
 
 from nestogy.billing.models import Invoice, InvoiceLine
 from nestogy.core.errors import NotFound, ValidationError
@@ -61,3 +61,17 @@ def aging(today: date, *, client=None) -> dict:
         buckets[name]["balance"] += invoice.balance
         rows.append((invoice, days, name))
     return {"buckets": list(buckets.values()), "rows": rows}
+
+
+def open_invoices(client) -> QuerySet[Invoice]:
+    """The client's issued invoices with a balance left to pay, the earliest due first."""
+    return (Invoice.objects.filter(client=client, status__in=OPEN, balance__gt=0,
+                                   kind=Invoice.Kind.INVOICE)
+            .order_by("due_date", "id"))
+
+
+def open_totals(client) -> list[dict]:
+    """What the client owes: the open invoices' balance and count per currency (one query;
+    a client is normally billed in one currency)."""
+    return list(open_invoices(client).order_by().values("currency")
+                .annotate(balance=Sum("balance"), count=Count("pk")).order_by("currency"))

@@ -90,3 +90,15 @@ class Contact(TenantOwnedModel):
     @property
     def has_password(self) -> bool:
         return bool(self.password) and not self.password.startswith("!")
+
+    @property
+    def portal_state(self) -> str:
+        """Where the contact stands with the client portal: ``none`` (no access),
+        ``invited`` (access given, no password chosen yet: the invitation is pending),
+        ``active`` (can sign in) or ``admin`` (can sign in and sees every ticket of the
+        client)."""
+        if not self.portal_access:
+            return "none"
+        if not self.has_password:
+            return "invited"
+        return "admin" if self.portal_admin else "active"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from nestogy.clients.models import Client, Contact, Site
 from nestogy.core.errors import NotFound
@@ -14,6 +14,17 @@ def clients(*, q: str | None = None, status: str | None = None) -> QuerySet[Clie
         qs = qs.filter(name__icontains=q)
     if status:
         qs = qs.filter(status=status)
+    return qs
+
+
+def search_clients(q: str | None = None, *, status: str | None = None) -> QuerySet[Client]:
+    """Clients whose name, or one of whose contacts' e-mail address, contains ``q``
+    (case-insensitive; each client once)."""
+    qs = clients(status=status)
+    q = (q or "").strip()
+    if q:
+        by_contact = Contact.objects.filter(client=OuterRef("pk"), email__icontains=q)
+        qs = qs.filter(Q(name__icontains=q) | Exists(by_contact))
     return qs
 
 

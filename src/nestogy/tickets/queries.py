@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 
 from nestogy.accounts.queries import get_member
 from nestogy.clients.queries import get_client
 from nestogy.core.errors import NotFound, ValidationError
 from nestogy.tickets.models import (
+    CLOSED_STATUSES,
     SLA_STATES,
     Escalation,
     Priority,
@@ -136,3 +148,34 @@ def history(ticket: Ticket) -> list[dict]:
     for row in rows:
         del row["_id"]
     return rows
+
+
+def with_open_ticket_counts(clients: QuerySet) -> QuerySet:
+    """``clients`` annotated with ``open_tickets``: how many of each client's tickets are
+    not resolved or closed (a correlated count, so a page of clients is one query)."""
+    per_client = (Ticket.objects.filter(client=OuterRef("pk"))
+                  .exclude(status__in=CLOSED_STATUSES).order_by()
+                  .values("client").annotate(n=Count("pk")).values("n"))
+    return clients.annotate(open_tickets=Coalesce(Subquery(per_client), 0))
+
+
+def client_tickets(client, *, closed: bool, limit: int) -> list[Ticket]:
+    """A client's open tickets (most urgent deadline first) or its most recently resolved
+    and closed ones (latest first), with contact and assignee."""
+    qs = Ticket.objects.filter(client=client).select_related("contact", "assignee")
+    if closed:
+        qs = qs.filter(status__in=CLOSED_STATUSES).order_by("-resolved_at", "-opened_at", "-id")
+    else:
+        qs = qs.exclude(status__in=CLOSED_STATUSES).order_by(
+            "resolution_due_at", "opened_at", "id")
+    return list(qs[:limit])
+
+
+def open_ticket_count(client) -> int:
+    return Ticket.objects.filter(client=client).exclude(status__in=CLOSED_STATUSES).count()
+
+
+def categories(limit: int = 100) -> list[str]:
+    """The categories the company's tickets use, alphabetically (for suggestions)."""
+    return list(Ticket.objects.exclude(category="").order_by("category")
+                .values_list("category", flat=True).distinct()[:limit])

@@ -59,6 +59,28 @@ def select_policy(client) -> SLAPolicy | None:
             or default_policy())
 
 
+@dataclass
+class Preview:
+    """What a new ticket's SLA would be if it were opened at ``opened_at``."""
+
+    policy: SLAPolicy | None
+    opened_at: datetime
+    result: clock.SlaResult | None
+
+
+def preview(client, priority: str, *, now: datetime | None = None) -> Preview:
+    """The due times a ticket of ``client`` with ``priority`` opened ``now`` gets: the same
+    policy selection (:func:`select_policy`) and the same computation (:func:`compute` on
+    an empty history) as ``tickets.actions.create_ticket``, without writing anything."""
+    now = now or utc_now()
+    policy = select_policy(client)
+    if policy is None:
+        return Preview(None, now, None)
+    ticket = Ticket(company_id=client.company_id, client=client, priority=priority,
+                    opened_at=now, policy=policy)
+    return Preview(policy, now, compute(ticket, now=now, history=History(), fired=()))
+
+
 def _company_tz(company_id: int) -> str:
     from nestogy.tenancy.models import Company
 

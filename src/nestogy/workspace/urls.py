@@ -1,6 +1,6 @@
 from django.urls import path
 
-from nestogy.workspace import views, views_dispatch
+from nestogy.workspace import views, views_desk, views_dispatch
 
 app_name = "workspace"
 
@@ -18,4 +18,14 @@ urlpatterns = [
     path("dispatch/assign", views_dispatch.assign_view, name="dispatch_assign"),
     path("dispatch/auto/", views_dispatch.preview_view, name="dispatch_preview"),
     path("dispatch/auto/apply", views_dispatch.apply_view, name="dispatch_apply"),
+    # front desk: new ticket for a phone call, clients, inbox (views_desk)
+    path("tickets/new", views_desk.new_ticket_view, name="ticket_new"),
+    path("tickets/new/clients", views_desk.client_options_view, name="ticket_new_clients"),
+    path("tickets/new/contacts", views_desk.contact_options_view, name="ticket_new_contacts"),
+    path("tickets/new/sla", views_desk.sla_preview_view, name="ticket_new_sla"),
+    path("clients/", views_desk.clients_view, name="clients"),
+    path("clients/<str:client_id>/", views_desk.client_view, name="client"),
+    path("inbox/", views_desk.inbox_view, name="inbox"),
+    path("inbox/read-all", views_desk.inbox_read_all_view, name="inbox_read_all"),
+    path("inbox/<str:notification_id>/read", views_desk.inbox_read_view, name="inbox_read"),
 ]

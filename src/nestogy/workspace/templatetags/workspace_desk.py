@@ -1,0 +1,37 @@
+"""Template helpers of the workspace's front-desk pages: the inbox badge, role checks."""
+
+from decimal import Decimal
+from types import SimpleNamespace
+
+from django import template
+
+from nestogy.core.money import quantize_money
+from nestogy.notifications.queries import inbox
+from nestogy.workspace import auth
+
+register = template.Library()
+
+
+@register.filter
+def may(request, permission: str) -> bool:
+    """``{% if request|may:"tickets.create" %}``: the chosen role has the permission."""
+    return auth.can(request, permission)
+
+
+@register.simple_tag(takes_context=True)
+def unread_count(context) -> int:
+    """How many unread inbox entries the signed-in user has in the chosen company (one
+    COUNT on the inbox index; 0 outside a company or without ``notifications.own``)."""
+    request = context.get("request")
+    if request is None or not auth.can(request, "notifications.own"):
+        return 0
+    return inbox(SimpleNamespace(user=request.user), unread=True).count()
+
+
+@register.filter
+def money(amount, currency: str = "") -> str:
+    """``1,234.50 USD``: grouped, with the currency's minor digits."""
+    if amount is None:
+        return ""
+    value = quantize_money(Decimal(amount), currency) if currency else Decimal(amount)
+    return f"{value:,} {currency}".strip()
