@@ -59,6 +59,9 @@ MATRIX: dict[str, frozenset[str]] = {
     "tickets.reports": frozenset({OWNER, ADMIN, MANAGER}),
     "tickets.escalations": frozenset({OWNER, ADMIN, MANAGER}),
     "routing.manage": frozenset({OWNER, ADMIN, MANAGER}),
+    # time on tickets: one's own time and timer; everybody's time (read)
+    "time.own": frozenset({OWNER, ADMIN, MANAGER, TECH}),
+    "time.view_all": frozenset({OWNER, ADMIN, MANAGER}),
     # money
     "contracts.view": frozenset({OWNER, ADMIN, MANAGER, BILLING}),
     "contracts.manage": frozenset({OWNER, ADMIN, BILLING}),
