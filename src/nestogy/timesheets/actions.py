@@ -86,6 +86,19 @@ def _work_type(value: Any, field: str = "work_type_id", *,
     return work_type
 
 
+def _duration(value: Any, field: str = "duration") -> int:
+    """Whole seconds (an int) or a typed duration (text such as ``1h 30m``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not 0 < value <= MAX_DURATION:
+            raise ValidationError(field, f"must be between 1 and {MAX_DURATION} seconds "
+                                         "(24 hours)")
+        return value
+    if not isinstance(value, str):
+        raise ValidationError(field, "must be a number of seconds or a duration such as "
+                                     "1h 30m")
+    return parse_duration(value, field)
+
+
 def _bool(value: Any, field: str) -> bool:
     if not isinstance(value, bool):
         raise ValidationError(field, "must be true or false")
@@ -270,7 +283,7 @@ def add_entry(company, user, data: dict[str, Any], *, actor=None) -> TimeEntry:
     ticket, client = _target(data.get("ticket"), data.get("client"))
     now = utc_now()
     started = _started_at(data.get("started_at"), now)
-    duration = parse_duration(data.get("duration"), "duration")
+    duration = _duration(data.get("duration"))
     work_type = _work_type(data.get("work_type"))
     billable = data.get("billable")
     billable = (work_type.billable if work_type else True) if billable is None else \
@@ -294,7 +307,7 @@ def update_entry(entry: TimeEntry, changes: dict[str, Any], *, actor=None) -> Ti
     if "started_at" in changes:
         entry.started_at = _started_at(changes["started_at"], utc_now())
     if "duration" in changes:
-        entry.duration_seconds = parse_duration(changes["duration"], "duration")
+        entry.duration_seconds = _duration(changes["duration"])
     if "work_type" in changes:
         entry.work_type = _work_type(changes["work_type"], keep=entry.work_type)
     if "billable" in changes:
