@@ -24,6 +24,7 @@ T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # Monday 09:00 in New York
     ("1h 30m", 5400), ("90m", 5400), ("1.5h", 5400), ("1,5 h", 5400), ("1:30", 5400),
     ("90", 5400), ("45 min", 2700), ("2 hours", 7200), ("1h", 3600), ("0.1h", 360),
     ("1h 2m 3s", 3723), ("24h", 86400), ("1:00:05", 3605), ("  15M ", 900),
+    ("1h30m", 5400), ("1 hour 30 minutes", 5400),
 ])
 def test_durations_as_people_type_them(text, seconds):
     assert parse_duration(text) == seconds
@@ -264,3 +265,34 @@ def test_days_and_weeks_are_the_companys_local_ones(world):
     assert queries.week_start(p.company_a, date(2026, 3, 4)) == date(2026, 3, 1)
     sunday_week = queries.period(p.company_a, tech, date(2026, 3, 1), 7)
     assert sunday_week.totals.seconds == 3600 + 50 * 60
+
+
+def test_work_types_in_the_admin_go_through_the_actions(personas):
+    from django.test import Client as HttpClient
+
+    from tests.conftest import PASSWORD
+
+    p = personas
+    http = HttpClient()
+    assert http.login(username="owner@alpha.test", password=PASSWORD)
+    added = http.post("/admin/timesheets/worktype/add/", {"name": "On-site",
+                                                          "billable": "on", "is_active": "on"})
+    assert added.status_code == 302
+    again = http.post("/admin/timesheets/worktype/add/", {"name": "on-SITE",
+                                                          "is_active": "on"}, follow=True)
+    assert "A work type named on-SITE already exists" in again.content.decode()
+    with scope(company=p.company_a.pk):
+        [work_type] = WorkType.objects.all()
+        assert (work_type.name, work_type.billable) == ("On-site", True)
+        assert AuditEntry.objects.filter(action="work_type.created").count() == 1
+    changed = http.post(f"/admin/timesheets/worktype/{work_type.pk}/change/",
+                        {"name": "On site visit", "is_active": "on"})
+    assert changed.status_code == 302
+    with scope(company=p.company_a.pk):
+        work_type.refresh_from_db()
+        assert (work_type.name, work_type.billable) == ("On site visit", False)
+    tech = HttpClient()
+    assert tech.login(username="tech1@alpha.test", password=PASSWORD)
+    assert tech.get("/admin/timesheets/worktype/").status_code == 200
+    assert tech.post("/admin/timesheets/worktype/add/", {"name": "X"}).status_code == 403
+    assert tech.get("/admin/timesheets/timeentry/").status_code == 403

@@ -26,6 +26,14 @@ def work_types(*, active_only: bool = True) -> QuerySet[WorkType]:
     return qs.filter(is_active=True) if active_only else qs
 
 
+def default_work_type(user) -> WorkType | None:
+    """The work type ``user`` logged most recently (if still active), else the first active
+    one: what the timer and the manual entry form offer first."""
+    last = (TimeEntry.objects.filter(user=user, work_type__is_active=True)
+            .select_related("work_type").order_by("-created_at", "-id").first())
+    return last.work_type if last else work_types().first()
+
+
 def get_entry(public_id: str) -> TimeEntry:
     entry = (TimeEntry.objects.select_related("ticket", "client", "user", "work_type")
              .filter(public_id=public_id).first())

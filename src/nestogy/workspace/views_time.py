@@ -88,15 +88,15 @@ class EntryForm(TimerForm):
         return data
 
 
-def _new_timer_form() -> TimerForm:
-    first = time_queries.work_types().first()
+def _new_timer_form(request: HttpRequest) -> TimerForm:
+    first = time_queries.default_work_type(request.user)
     return TimerForm(auto_id="timer_%s", initial={"work_type": first.public_id if first else "",
                               "billable": first.billable if first else True})
 
 
 def _new_entry_form(request: HttpRequest) -> EntryForm:
     local = timezone.localtime(utc_now())
-    first = time_queries.work_types().first()
+    first = time_queries.default_work_type(request.user)
     return EntryForm(tz=request.company.timezone or "UTC", auto_id="entry_%s", initial={
         "date": local.date(), "start": local.time().replace(second=0, microsecond=0),
         "work_type": first.public_id if first else "",
@@ -137,7 +137,7 @@ def panel_context(request: HttpRequest, ticket) -> dict:
         "allowed": True, "ticket": ticket, "timer": timer,
         "timer_here": timer is not None and timer.ticket_id == ticket.pk,
         "elapsed": int((utc_now() - timer.started_at).total_seconds()) if timer else 0,
-        "start_form": getattr(request, "time_start_form", None) or _new_timer_form(),
+        "start_form": getattr(request, "time_start_form", None) or _new_timer_form(request),
         "stop_form": stop_form,
         "entry_form": getattr(request, "time_entry_form", None) or _new_entry_form(request),
         "time": time_queries.ticket_time(ticket),
