@@ -62,6 +62,7 @@ ADMIN_PERMISSIONS: dict[str, tuple[str | None, str | None, str | None, str | Non
     "tickets.TicketCounter": ("tickets.view", None, None, None),
     "timesheets.WorkType": ("time.own", "company.settings", "company.settings", None),
     "timesheets.TimeEntry": ("time.view_all", None, None, None),
+    "timesheets.RunningTimer": ("time.view_all", None, None, None),
     "billing.Invoice": ("invoices.view",) + ("invoices.manage",) * 3,
     "billing.InvoiceLine": ("invoices.view", None, None, None),
     "billing.InvoiceCounter": ("invoices.view", None, "invoices.manage", None),

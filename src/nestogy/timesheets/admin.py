@@ -6,7 +6,7 @@ from django.contrib import admin
 
 from nestogy.accounts.admin_base import TenantAdmin
 from nestogy.timesheets import actions
-from nestogy.timesheets.models import TimeEntry, WorkType
+from nestogy.timesheets.models import RunningTimer, TimeEntry, WorkType
 
 
 @admin.register(WorkType)
@@ -38,5 +38,18 @@ class TimeEntryAdmin(TenantAdmin):
     readonly_fields = ("public_id", "ticket", "client", "user", "started_at",
                        "duration_seconds", "work_type", "billable", "note", "status",
                        "source", "created_at", "updated_at")
+    view_perm = "time.view_all"
+    add_perm = change_perm = delete_perm = None
+
+
+@admin.register(RunningTimer)
+class RunningTimerAdmin(TenantAdmin):
+    """Who has a timer running, since when, on what (read-only; the workspace stops them)."""
+
+    list_display = ("user", "started_at", "client", "ticket", "work_type")
+    list_select_related = ("user", "client", "ticket", "work_type")
+    search_fields = ("user__email", "user__name", "client__name")
+    readonly_fields = ("public_id", "user", "ticket", "client", "started_at", "work_type",
+                       "billable", "note", "created_at", "updated_at")
     view_perm = "time.view_all"
     add_perm = change_perm = delete_perm = None

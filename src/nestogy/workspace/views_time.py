@@ -88,19 +88,20 @@ class EntryForm(TimerForm):
         return data
 
 
-def _new_timer_form(request: HttpRequest) -> TimerForm:
-    first = time_queries.default_work_type(request.user)
-    return TimerForm(auto_id="timer_%s", initial={"work_type": first.public_id if first else "",
-                              "billable": first.billable if first else True})
-
-
-def _new_entry_form(request: HttpRequest) -> EntryForm:
-    local = timezone.localtime(utc_now())
-    first = time_queries.default_work_type(request.user)
-    return EntryForm(tz=request.company.timezone or "UTC", auto_id="entry_%s", initial={
-        "date": local.date(), "start": local.time().replace(second=0, microsecond=0),
+def _new_timer_form(first, choices) -> TimerForm:
+    return TimerForm(auto_id="timer_%s", work_types=choices, initial={
         "work_type": first.public_id if first else "",
         "billable": first.billable if first else True})
+
+
+def _new_entry_form(request: HttpRequest, first, choices) -> EntryForm:
+    local = timezone.localtime(utc_now())
+    return EntryForm(tz=request.company.timezone or "UTC", auto_id="entry_%s",
+                     work_types=choices, initial={
+                         "date": local.date(),
+                         "start": local.time().replace(second=0, microsecond=0),
+                         "work_type": first.public_id if first else "",
+                         "billable": first.billable if first else True})
 
 
 def _apply_error(form: forms.Form, exc: ValidationError) -> None:
@@ -128,18 +129,22 @@ def panel_context(request: HttpRequest, ticket) -> dict:
         return {"allowed": False}
     timer = time_queries.running_timer(request.user)
     work_types = list(time_queries.work_types())
+    choices = [("", "No work type"), *((w.public_id, w.name) for w in work_types)]
+    first = time_queries.default_work_type(request.user)
     stop_form = None
     if timer is not None:
-        stop_form = TimerForm(work_types=_work_type_choices(), keep=timer.work_type, initial={
+        stop_form = TimerForm(work_types=choices, keep=timer.work_type, initial={
             "work_type": timer.work_type.public_id if timer.work_type_id else "",
             "billable": timer.billable, "note": timer.note}, prefix="stop")
     return {
         "allowed": True, "ticket": ticket, "timer": timer,
         "timer_here": timer is not None and timer.ticket_id == ticket.pk,
         "elapsed": int((utc_now() - timer.started_at).total_seconds()) if timer else 0,
-        "start_form": getattr(request, "time_start_form", None) or _new_timer_form(request),
+        "start_form": getattr(request, "time_start_form", None)
+        or _new_timer_form(first, choices),
         "stop_form": stop_form,
-        "entry_form": getattr(request, "time_entry_form", None) or _new_entry_form(request),
+        "entry_form": getattr(request, "time_entry_form", None)
+        or _new_entry_form(request, first, choices),
         "time": time_queries.ticket_time(ticket),
         "billable_of": {w.public_id: w.billable for w in work_types},
         "tz": request.company.timezone or "UTC",
