@@ -167,6 +167,7 @@ def test_manual_entry_in_the_companys_time_zone(desk):
     ({"date": "2026-13-40", "start": "25:00"}, ["Date: Enter a valid date.",
                                                 "Start time: Enter a valid time."]),
     ({"date": "2026-03-07"}, ["Start time: must not be in the future"]),
+    ({"date": "0001-01-01"}, ["Date: must be between 2000 and 2099."]),
     ({"date": "2026-03-08", "start": "02:30"},  # New York springs forward at 02:00
      ["Start time: does not exist on that day in America/New_York"]),
     ({"work_type": "wtyp_nope"}, ["Work type: Select a valid choice."]),
@@ -358,6 +359,9 @@ def test_bad_my_time_parameters_and_who_may_see_others(desk):
     assert bad.status_code == 400
     assert "Show: Select a valid choice." in bad.content.decode()
     assert "Date: Enter a valid date." in bad.content.decode()
+    far = tech.get("/app/time/?date=0001-01-01")
+    assert far.status_code == 400 and "Date: must be between 2000 and 2099." in \
+        far.content.decode()
     # a technician cannot look at a colleague's time (time.view_all)
     other = tech.get(f"/app/time/?user={p.tech_a.user.public_id}")
     assert other.status_code == 400 and "Tech1 work" not in other.content.decode()

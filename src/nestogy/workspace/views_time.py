@@ -73,6 +73,12 @@ class EntryForm(TimerForm):
         super().__init__(*args, **kwargs)
         self.tz = tz
 
+    def clean_date(self):
+        value = self.cleaned_data["date"]
+        if not date(2000, 1, 1) <= value <= date(2099, 12, 31):
+            raise forms.ValidationError("must be between 2000 and 2099.")
+        return value
+
     def clean(self):
         data = super().clean()
         day, start = data.get("date"), data.get("start")
@@ -325,6 +331,12 @@ class PeriodForm(forms.Form):
         self.fields["user"].choices = [("", "Me"), *((m.user.public_id,
                                                       m.user.name or m.user.email)
                                                      for m in staff)]
+
+    def clean_date(self):
+        value = self.cleaned_data.get("date")
+        if value is not None and not date(2000, 1, 1) <= value <= date(2099, 12, 31):
+            raise forms.ValidationError("must be between 2000 and 2099.")
+        return value
 
 
 @auth.staff_view("time.own")
