@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "nestogy.contracts",
     "nestogy.tickets",
     "nestogy.billing",
+    "nestogy.timesheets",
     "nestogy.payments",
     "nestogy.api",
     "nestogy.portal",

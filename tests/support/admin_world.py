@@ -25,6 +25,7 @@ def build(company, *, client, contact, tech, invitee_email: str) -> SimpleNamesp
     from nestogy.routing.actions import add_out_of_office, set_technician_calendar
     from nestogy.sla.models import BusinessCalendar
     from nestogy.tickets.actions import add_reply, create_ticket
+    from nestogy.timesheets.actions import add_entry, create_work_type, start_timer
 
     w = SimpleNamespace()
     if not User.objects.filter(email=invitee_email).exists():
@@ -36,6 +37,11 @@ def build(company, *, client, contact, tech, invitee_email: str) -> SimpleNamesp
                                            "assignee": tech})
         w.reply = add_reply(w.ticket, "We are on it.", public=True, actor=tech)
         w.note = add_reply(w.ticket, INTERNAL_NOTE, public=False, actor=tech)
+        w.work_type = create_work_type(company, {"name": "Remote support"})
+        w.time = add_entry(company, tech, {"ticket": w.ticket, "work_type": w.work_type,
+                                           "started_at": datetime(2025, 1, 6, 9, tzinfo=UTC),
+                                           "duration": "45m", "note": "Cleared the jam"})
+        w.timer = start_timer(company, tech, ticket=w.ticket).timer
         w.contract = create_contract(company, client, {
             "name": "Managed", "start_date": "2025-01-01", "billing_cycle": "monthly",
             "items": [{"kind": "fixed", "description": "Seats", "quantity": "2",

@@ -61,6 +61,9 @@ MATRIX: dict[str, frozenset[str]] = {
     # the dispatch board: assign the team's work (technicians assign with tickets.assign)
     "tickets.dispatch": frozenset({OWNER, ADMIN, MANAGER}),
     "routing.manage": frozenset({OWNER, ADMIN, MANAGER}),
+    # time on tickets: one's own time and timer; everybody's time (read)
+    "time.own": frozenset({OWNER, ADMIN, MANAGER, TECH}),
+    "time.view_all": frozenset({OWNER, ADMIN, MANAGER}),
     # money
     "contracts.view": frozenset({OWNER, ADMIN, MANAGER, BILLING}),
     "contracts.manage": frozenset({OWNER, ADMIN, BILLING}),

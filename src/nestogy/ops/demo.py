@@ -28,6 +28,7 @@ from nestogy.ops.demo_dispatch import seed_dispatch
 from nestogy.ops.provisioning import provision_company
 from nestogy.payments.demo import seed_payments
 from nestogy.tenancy.models import Company
+from nestogy.timesheets.demo import seed_time
 
 DEMO_PASSWORD = "nestogy-demo"  # noqa: S105 (demo data only; printed on purpose)
 PORTAL_PASSWORD = "portal-demo-2024"  # noqa: S105
@@ -134,6 +135,7 @@ def seed_demo(*, size: str = "small", report: Callable[[str], None] = print) -> 
                            "counts": counts}
                 for step in STEPS:
                     step(company, context, rng, report)
+                seed_time(company, context, rng, report)
         report(f"  {company.name}: {len(clients)} clients, {len(staff)} staff")
     result.logins = demo_logins()
     result.counts = counts

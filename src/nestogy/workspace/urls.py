@@ -1,6 +1,6 @@
 from django.urls import path
 
-from nestogy.workspace import views, views_desk, views_dispatch
+from nestogy.workspace import views, views_desk, views_dispatch, views_time
 
 app_name = "workspace"
 
@@ -28,4 +28,13 @@ urlpatterns = [
     path("inbox/", views_desk.inbox_view, name="inbox"),
     path("inbox/read-all", views_desk.inbox_read_all_view, name="inbox_read_all"),
     path("inbox/<str:notification_id>/read", views_desk.inbox_read_view, name="inbox_read"),
+    # time on tickets
+    path("tickets/<str:ticket_id>/time/start", views_time.timer_start_view, name="timer_start"),
+    path("tickets/<str:ticket_id>/time/add", views_time.entry_add_view, name="time_add"),
+    path("time/", views_time.my_time_view, name="my_time"),
+    path("time/timer/stop", views_time.timer_stop_view, name="timer_stop"),
+    path("time/timer/discard", views_time.timer_discard_view, name="timer_discard"),
+    path("time/entries/<str:entry_id>/", views_time.entry_edit_view, name="time_entry"),
+    path("time/entries/<str:entry_id>/delete", views_time.entry_delete_view,
+         name="time_entry_delete"),
 ]
