@@ -233,7 +233,7 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
 
 
 def _qr_data_uri(device) -> str:
-    return segno.make(device.config_url, error="m").svg_data_uri(scale=5, border=2,
+    return segno.make(device.config_url, error="m").svg_data_uri(scale=5, border=4,
                                                                  dark="#111827")
 
 
