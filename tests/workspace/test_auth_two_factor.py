@@ -408,3 +408,46 @@ def test_user_fields_are_escaped_on_the_pages_and_in_the_mail(personas, immediat
     html = message.alternatives[0][0]
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;" in html
+
+
+def _admin_reset(actor_email: str, user: User):
+    http = Client()
+    http.force_login(User.objects.get(email=actor_email))
+    return http.post("/admin/accounts/user/", {"action": "reset_two_factor_selected",
+                                               "_selected_action": [user.pk]}, follow=True)
+
+
+def test_an_owner_turns_off_a_members_lost_second_factor_in_the_admin(enrolled):
+    user = User.objects.get(email="tech1@alpha.test")
+    listing = Client()
+    listing.force_login(User.objects.get(email="owner@alpha.test"))
+    assert "Turn off two-factor sign-in" in listing.get("/admin/accounts/user/").content.decode()
+    page = _admin_reset("owner@alpha.test", user).content.decode()
+    assert "Two-factor sign-in turned off for 1 accounts" in page
+    assert not security.has_two_factor(user)
+    assert Client().post("/app/login/", {"email": "tech1@alpha.test",
+                                         "password": PASSWORD})["Location"] == "/app/"
+    with scopes_disabled():
+        entry = AuditEntry.objects.get(action="user.two_factor_reset")
+    assert entry.actor_label == "owner@alpha.test"
+
+
+def test_the_admin_reset_respects_who_may_change_the_account(personas):
+    from nestogy.accounts.actions import add_member
+
+    p = personas
+    # tech1 also works for Bravo: Alpha's owner may not change the account.
+    with scope(company=p.company_b.pk):
+        add_member(p.company_b, email="tech1@alpha.test", role="technician",
+                   attach_existing=True)
+    client = signed_in("tech1@alpha.test")
+    client.post("/app/company/", {"company": p.company_a.public_id})
+    enrol(client)
+    user = User.objects.get(email="tech1@alpha.test")
+    page = _admin_reset("owner@alpha.test", user).content.decode()
+    assert "also belongs to another company" in page
+    assert security.has_two_factor(user)
+    # A technician has no such action at all.
+    tech = Client()
+    tech.force_login(User.objects.get(email="tech2@alpha.test"))
+    assert "Turn off two-factor sign-in" not in tech.get("/admin/accounts/user/").content.decode()

@@ -29,10 +29,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_scopes import scope, scopes_disabled
 
 from nestogy.accounts.models import Membership, User
 from nestogy.audit.actions import log_action
-from nestogy.core.errors import ValidationError
+from nestogy.core.errors import PermissionDenied, ValidationError
 from nestogy.core.events import emit
 from nestogy.core.tasks import enqueue_on_commit
 from nestogy.core.validation import clean_email
@@ -50,8 +51,6 @@ WRONG = "wrong"
 
 
 def _company_ids(user: User) -> list[int]:
-    from django_scopes import scopes_disabled
-
     with scopes_disabled():
         return list(Membership.objects.filter(user=user, is_active=True,
                                               company__is_active=True)
@@ -123,7 +122,8 @@ def send_password_reset(user: User) -> None:
     if not user.is_active or not company_ids:
         return
     _audit(user, "user.password_reset", actor=None)
-    emit("user.password_reset", company_id=company_ids[0], data={"user_pk": user.pk})
+    with scope(company=company_ids[0]):
+        emit("user.password_reset", company_id=company_ids[0], data={"user_pk": user.pk})
 
 
 # -- second factor ----------------------------------------------------------------------------
@@ -217,11 +217,9 @@ def verify_second_factor(user: User, code: str):
     code = normalise_code(code)
     if not code or not has_two_factor(user):
         return None
-    if code.isdigit():
-        device = totp_device(user)
-        if device is not None and len(code) == device.digits and device.verify_token(code):
-            return device
-        return None
+    device = totp_device(user)
+    if device is not None and code.isdigit() and len(code) == device.digits:
+        return device if device.verify_token(code) else None
     for device in StaticDevice.objects.filter(user=user, confirmed=True):
         if device.verify_token(code):
             _audit(user, "user.backup_code_used", actor=user,
@@ -251,3 +249,20 @@ def disable_two_factor(user: User, *, code: str = "", password: str = "",
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
     _audit(user, "user.two_factor_disabled", actor=user)
+
+
+@transaction.atomic
+def reset_two_factor(user: User, *, company, actor: User, actor_role: str | None) -> None:
+    """An owner or admin turns a member's second factor off (a lost phone and lost backup
+    codes): the member signs in with the password alone and sets up a new app (at once, when
+    the company requires it). Allowed where the actor may change the account at all
+    (:func:`nestogy.accounts.actions.account_change_refusal`: not an account that also
+    belongs to another company, not above the actor's grant)."""
+    from nestogy.accounts.actions import account_change_refusal
+
+    refusal = account_change_refusal(company, user, actor=actor, actor_role=actor_role)
+    if refusal:
+        raise PermissionDenied(refusal)
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    _audit(user, "user.two_factor_reset", actor=actor)
