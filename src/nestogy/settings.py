@@ -50,6 +50,9 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "crontask",
     "ninja",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "nestogy.core",
     "nestogy.tenancy",
     "nestogy.audit",
@@ -140,6 +143,12 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/admin/login/"
 SESSION_COOKIE_HTTPONLY = True
+# Staff second factor (django-otp, docs/workspace.md): the authenticator app shows "Nestogy".
+# Wrong codes are counted by nestogy.core.throttle (per account and per address, like
+# passwords), so the devices' own growing delays are switched off.
+OTP_TOTP_ISSUER = "Nestogy"
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
 # Secure cookies: see "HTTPS, security headers, CSP" below.
 
 # --- i18n / time -----------------------------------------------------------------------------

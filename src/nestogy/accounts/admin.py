@@ -22,10 +22,13 @@ from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from nestogy.accounts import (
     actions,
     admin_company,  # noqa: F401  (registers the company page)
+    security,
 )
 from nestogy.accounts.admin_base import (
     CompanyAdmin,
@@ -42,6 +45,12 @@ from nestogy.core.errors import NestogyError, ValidationError
 # Staff permissions come from accounts.roles.MATRIX, not from Django groups.
 if admin.site.is_registered(Group):
     admin.site.unregister(Group)
+# Second-factor devices (django-otp) are not company objects: each person manages their own on
+# the workspace's account page; django-otp's own admin pages (every user's devices, QR codes)
+# are withdrawn.
+for _device_model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_device_model):
+        admin.site.unregister(_device_model)
 
 
 @admin.register(AuditEntry)
@@ -57,8 +66,10 @@ class AuditEntryAdmin(TenantAdmin):
 @admin.register(User)
 class UserAdmin(CompanyAdmin, BaseUserAdmin):
     ordering = ("email",)
-    list_display = ("email", "name", "is_active", "is_staff", "is_superuser", "last_login")
+    list_display = ("email", "name", "is_active", "is_staff", "is_superuser", "two_factor",
+                    "last_login")
     list_filter = ("is_active", "is_staff", "is_superuser")
+    actions = ["reset_two_factor_selected"]
     search_fields = ("email", "name")
     readonly_fields = ("public_id", "last_login", "date_joined")
     fieldsets = (
@@ -73,6 +84,27 @@ class UserAdmin(CompanyAdmin, BaseUserAdmin):
     change_perm = "users.update"
     add_perm = None  # staff are added through Memberships → Add (by e-mail)
     delete_perm = None
+
+    @admin.display(description="two-factor", boolean=True)
+    def two_factor(self, obj):
+        return security.has_two_factor(obj)
+
+    def has_reset_two_factor_permission(self, request):
+        return request_may(request, "users.update")
+
+    @admin.action(description="Turn off two-factor sign-in (lost phone and backup codes)",
+                  permissions=["reset_two_factor"])
+    def reset_two_factor_selected(self, request, queryset):
+        done = 0
+        for user in queryset:
+            try:
+                security.reset_two_factor(user, company=getattr(request, "company", None),
+                                          actor=request.user, actor_role=role_of(request))
+                done += 1
+            except NestogyError as exc:
+                self.message_user(request, f"{user.email}: {exc.message}", messages.ERROR)
+        self.message_user(request, f"Two-factor sign-in turned off for {done} accounts; they "
+                                   "sign in with their password and set up a new app.")
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)

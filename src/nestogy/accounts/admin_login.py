@@ -3,7 +3,9 @@
 Five failed attempts for one email (or twenty from one client address) within fifteen
 minutes lock further attempts for the rest of that window, even with the right password.
 The lockout message is the same whether or not the account exists, and failures are counted
-for unknown emails exactly as for known ones. A locked-out attempt answers 429.
+for unknown emails exactly as for known ones. A locked-out attempt answers 429. An account
+with a second factor is not signed in here (this form asks no code): it signs in at
+``/app/login/``, whose session the admin accepts.
 
 :func:`install` puts the form (and the 429) on an admin site; ``nestogy.urls`` calls it for
 Django's default site.
@@ -18,11 +20,14 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.views.decorators.debug import sensitive_variables
 
+from nestogy.accounts.security import has_two_factor
 from nestogy.core import throttle
 
 LOGIN_LIMIT = throttle.Limit("admin.login", per_key=5, per_ip=20, window=timedelta(minutes=15))
 LOCKED_OUT = ("Too many failed sign-in attempts. Wait {minutes} minutes and try again, or ask "
               "an administrator to reset your password.")
+TWO_FACTOR = ("This account signs in with two-factor authentication. Sign in at /app/login/ "
+              "with your password and code; the admin then opens without a second sign-in.")
 
 
 class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
@@ -34,7 +39,7 @@ class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
             raise ValidationError(LOCKED_OUT.format(minutes=LOGIN_LIMIT.minutes),
                                   code="throttled")
         try:
-            return super().clean()
+            cleaned = super().clean()
         except ValidationError as exc:
             if email:
                 throttle.hit(LOGIN_LIMIT, email, ip)
@@ -42,6 +47,12 @@ class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
                     raise ValidationError(LOCKED_OUT.format(minutes=LOGIN_LIMIT.minutes),
                                           code="throttled") from exc
             raise
+        user = self.get_user()
+        if user is not None and has_two_factor(user):
+            # The admin form has no code step: accounts with a second factor sign in at
+            # /app/login/ (password, then code); that session opens the admin too.
+            raise ValidationError(TWO_FACTOR, code="two_factor")
+        return cleaned
 
 
 def install(site) -> None:

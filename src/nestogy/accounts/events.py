@@ -98,3 +98,56 @@ register("user.invited",
 register("user.joined", description="An invited account accepted and joined the company",
          context=_context, recipients=_inviter,
          default_channels={"*": ("email", "inapp")})
+
+
+# -- staff password reset -------------------------------------------------------------------
+# ``user.password_reset``: a staff member asked for a reset link at /app/password-reset/. To
+# the account's own address only (a bare address, e-mail only: notification preferences must
+# not switch a reset mail off), private (never posted to webhooks or Slack), and the link is
+# built when the mail is rendered: the stored context holds the account's public id, never a
+# token. Sent through the company the account belongs to (its oldest active membership), so
+# that company's template overrides and sender apply. An account deactivated before the mail
+# goes out gets nothing (the delivery fails with the reason).
+
+
+def _reset_user(event: Event):
+    from nestogy.accounts.models import User
+
+    return User.objects.filter(pk=event.data.get("user_pk"), is_active=True).first()
+
+
+def _reset_context(event: Event) -> dict[str, Any]:
+    from nestogy.tenancy.models import Company
+
+    user = _reset_user(event)
+    company_name = (Company.objects.filter(pk=event.company_id)
+                    .values_list("name", flat=True).first() or "")
+    if user is None:
+        return {"company_name": company_name}
+    return {"company_name": company_name,
+            "user": {"id": user.public_id, "name": user.name or user.email,
+                     "email": user.email}}
+
+
+def _reset_recipient(event: Event) -> list[Recipient]:
+    user = _reset_user(event)
+    if user is None:
+        return []
+    return [Recipient(email=user.email, name=user.name, kind="contact")]
+
+
+def _reset_link(context: dict[str, Any]) -> dict[str, Any]:
+    from nestogy.accounts.models import User
+    from nestogy.accounts.tokens import LINK_LIFETIME, reset_url
+
+    user_id = (context.get("user") or {}).get("id")
+    user = User.objects.filter(public_id=user_id, is_active=True).first()
+    if user is None:
+        raise LookupError("the account no longer exists or was deactivated")
+    return {"link": reset_url(user), "valid_minutes": int(LINK_LIFETIME.total_seconds() // 60)}
+
+
+register("user.password_reset",
+         description="A staff member asked for a password-reset link (e-mailed to them)",
+         context=_reset_context, recipients=_reset_recipient,
+         default_channels={"contact": ("email",)}, private=True, render_context=_reset_link)

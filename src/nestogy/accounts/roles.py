@@ -75,6 +75,8 @@ MATRIX: dict[str, frozenset[str]] = {
     # notifications (each user's own inbox and preferences)
     "notifications.own": EVERYONE,
     "notifications.deliveries": STAFF_LEADS,
+    # each user's own sign-in: password, second factor, backup codes
+    "account.own": EVERYONE,
 }
 
 # Roles a given role may grant to others (nobody but an owner creates owners).

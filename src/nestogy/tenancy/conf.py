@@ -28,3 +28,6 @@ define("branding.logo_url", "",
        "stored, like an upload to PUT /api/v1/company/logo",
        validate=_validate_logo_url)
 define("branding.support_email", "", "Reply-to address of client-facing mail")
+define("security.require_staff_2fa", False,
+       "Staff must sign in to the workspace with a second factor (an authenticator app); "
+       "members without one are sent to set it up before any other page")

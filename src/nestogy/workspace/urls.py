@@ -1,6 +1,6 @@
 from django.urls import path
 
-from nestogy.workspace import views, views_desk, views_dispatch, views_time
+from nestogy.workspace import views, views_auth, views_desk, views_dispatch, views_time
 
 app_name = "workspace"
 
@@ -37,4 +37,15 @@ urlpatterns = [
     path("time/entries/<str:entry_id>/", views_time.entry_edit_view, name="time_entry"),
     path("time/entries/<str:entry_id>/delete", views_time.entry_delete_view,
          name="time_entry_delete"),
+    # sign-in: password reset, the code step, the account page (views_auth)
+    path("password-reset/", views_auth.password_reset_view, name="password_reset"),
+    path("password-reset/<str:user_id>/<str:token>/", views_auth.set_password_view,
+         name="password_reset_confirm"),
+    path("login/code/", views_auth.code_view, name="login_code"),
+    path("account/", views_auth.account_view, name="account"),
+    path("account/password/", views_auth.password_change_view, name="account_password"),
+    path("account/two-factor/", views_auth.enrol_view, name="account_two_factor"),
+    path("account/two-factor/backup-codes/", views_auth.backup_codes_view,
+         name="account_backup_codes"),
+    path("account/two-factor/disable/", views_auth.disable_view, name="account_disable"),
 ]
