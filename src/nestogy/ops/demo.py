@@ -24,6 +24,7 @@ from nestogy.clients.actions import (
     set_contact_password,
 )
 from nestogy.ops.demo_desk import seed_service_desk
+from nestogy.ops.demo_queue import seed_saved_views
 from nestogy.ops.provisioning import provision_company
 from nestogy.payments.demo import seed_payments
 from nestogy.tenancy.models import Company
@@ -63,6 +64,7 @@ TECHNICIANS = [
 # path), billing (contracts, usage, six months of invoices), payments. Each gets
 # (company, context dict, rng, report).
 STEPS: tuple[Callable[..., None], ...] = (seed_service_desk, seed_billing, seed_payments)
+STEPS += (seed_saved_views,)  # the queue's saved views (ops/demo_queue.py)
 
 
 @dataclass

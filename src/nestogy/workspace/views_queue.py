@@ -132,6 +132,8 @@ def _queue(request: HttpRequest, params: QueryDict, *, now: datetime | None = No
         "errors": form.errors if form.is_bound else {},
         "saved": saved, "current_saved": current_saved, "current_row": current_row,
         "current_query": current_query,
+        # a saved view is worth offering only for filters beyond a built-in view
+        "has_filters": bool(current_query and "&" in current_query),
         "save_form": save_form or SaveViewForm(initial={"query": current_query},
                                                auto_id="save-view-%s"),
         "rename_form": rename_form or (RenameViewForm(initial={"name": current_saved.name},
