@@ -94,9 +94,16 @@ def test_save_a_view_then_bulk_assign_from_it(personas, page, screenshot, csp_vi
     expect(page.get_by_role("status").first).to_contain_text(
         "Saved the view “High-priority printers”.")
 
+    # x checks the ticket highlighted with j/k
+    bar = page.get_by_role("form", name="Bulk actions")
+    page.keyboard.press("j")
+    page.keyboard.press("x")
+    expect(bar).to_contain_text("1 selected")
+    page.keyboard.press("x")
+    expect(bar).to_be_hidden()
+
     # pick the three unassigned ones: select all, then uncheck the one already taken
     page.get_by_label("Select all tickets on this page").check()
-    bar = page.get_by_role("form", name="Bulk actions")
     expect(bar).to_contain_text("4 selected")
     page.get_by_label(re.compile("Select #\\d+ Printer toner order")).uncheck()
     expect(bar).to_contain_text("3 selected")
