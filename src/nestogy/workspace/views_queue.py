@@ -153,8 +153,7 @@ def _render_queue(request: HttpRequest, context: dict, status: int | None = None
     if request.headers.get("HX-Request"):
         return render(request, "workspace/_queue_refresh.html", context, status=status)
     context["bulk_result"] = request.session.pop(BULK_SESSION_KEY, None)
-    response = render(request, "workspace/queue.html", context, status=status)
-    return response
+    return render(request, "workspace/queue.html", context, status=status)
 
 
 @auth.staff_view("tickets.view")
