@@ -25,6 +25,7 @@ from nestogy.clients.actions import (
 )
 from nestogy.ops.demo_desk import seed_service_desk
 from nestogy.ops.demo_dispatch import seed_dispatch
+from nestogy.ops.demo_queue import seed_saved_views
 from nestogy.ops.provisioning import provision_company
 from nestogy.payments.demo import seed_payments
 from nestogy.tenancy.models import Company
@@ -66,6 +67,7 @@ TECHNICIANS = [
 # (company, context dict, rng, report).
 STEPS: tuple[Callable[..., None], ...] = (seed_service_desk, seed_billing, seed_payments,
                                           seed_dispatch)
+STEPS += (seed_saved_views,)  # the queue's saved views (ops/demo_queue.py)
 
 
 @dataclass

@@ -9,28 +9,37 @@ chosen in the database with a constant number of queries whatever the number of 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count, F, Q
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DateTimeField,
+    F,
+    IntegerField,
+    Max,
+    Q,
+    Value,
+    When,
+)
 
 from nestogy.audit.models import AuditEntry
 from nestogy.core.timeutil import now as utc_now
 from nestogy.sla.models import SLAPolicy
 from nestogy.tickets.models import (
     CLOSED_STATUSES,
-    OPEN,
-    UNMET,
     Escalation,
     PriorityChange,
     Reply,
     StatusChange,
     Ticket,
-    next_clock,
-    next_due,
-    urgency_rank,
 )
 
+OPEN = ~Q(status__in=CLOSED_STATUSES)
+UNMET = ("running", "warning", "breached", "paused")
 DUE_SOON = timedelta(hours=4)
 PAGE_SIZE = 50
 
@@ -53,6 +62,26 @@ VIEWS = (
 VIEW_KEYS = tuple(v.key for v in VIEWS)
 
 
+def next_due_expression():
+    """The ticket's next deadline: first response while unmet, else resolution (unmet)."""
+    return Case(
+        When(first_response_state__in=UNMET, then=F("first_response_due_at")),
+        When(resolution_state__in=UNMET, then=F("resolution_due_at")),
+        default=Value(None), output_field=DateTimeField())
+
+
+def next_clock_expression():
+    return Case(
+        When(first_response_state__in=UNMET, then=Value("first_response")),
+        When(resolution_state__in=UNMET, then=Value("resolution")),
+        default=Value(""), output_field=CharField())
+
+
+URGENCY_RANK = Case(When(sla_state="breached", then=Value(0)),
+                    When(sla_state="paused", then=Value(2)),
+                    default=Value(1), output_field=IntegerField())
+
+
 def view_condition(key: str, user, now: datetime) -> Q:
     soon = now + DUE_SOON
     return {
@@ -67,16 +96,81 @@ def view_condition(key: str, user, now: datetime) -> Q:
     }[key]
 
 
-def view_counts(user, now: datetime | None = None) -> dict[str, int]:
-    """How many tickets each view holds (one query)."""
+@dataclass(frozen=True)
+class FilterKeys:
+    """Database keys of the public ids the filter form accepts (already loaded for the
+    form's choices), so filters become conditions on the ticket table alone."""
+
+    clients: dict[str, int] = field(default_factory=dict)
+    users: dict[str, int] = field(default_factory=dict)
+
+
+def filter_condition(filters: dict, keys: FilterKeys) -> Q:
+    """The queue filters (the filter form's cleaned data) as one condition on tickets.
+
+    No joins and no lookups: client and assignee are matched by the keys the form's choices
+    were built from, so the same condition serves the page and the saved views' counts.
+    """
+    condition = Q()
+    for name in ("status", "priority", "sla_state"):
+        if filters.get(name):
+            condition &= Q(**{name: filters[name]})
+    if filters.get("client"):
+        condition &= Q(client_id=keys.clients.get(filters["client"], 0))
+    assignee = filters.get("assignee")
+    if assignee == "none":
+        condition &= Q(assignee__isnull=True)
+    elif assignee:
+        condition &= Q(assignee_id=keys.users.get(assignee, 0))
+    if filters.get("category"):
+        condition &= Q(category__iexact=filters["category"])
+    if filters.get("q"):
+        condition &= Q(subject__icontains=filters["q"]) | Q(description__icontains=filters["q"])
+    return condition
+
+
+def view_counts(user, now: datetime | None = None,
+                extra: dict[str, Q] | None = None) -> dict[str, int]:
+    """How many tickets each built-in view holds, and each ``extra`` condition (a saved
+    view's), all in one query (conditional aggregation)."""
     now = now or utc_now()
-    return Ticket.objects.filter(OPEN).aggregate(
-        **{key: Count("pk", filter=view_condition(key, user, now)) for key in VIEW_KEYS})
+    conditions = {key: view_condition(key, user, now) for key in VIEW_KEYS}
+    conditions.update(extra or {})
+    return Ticket.objects.aggregate(**{key: Count("pk", filter=condition)
+                                       for key, condition in conditions.items()})
+
+
+def saved_views(user):
+    """The user's saved views in the current company, in their order."""
+    from nestogy.workspace.models import SavedView
+
+    return SavedView.objects.filter(user=user).order_by("position", "id")
+
+
+STAMP_PERIOD = 60  # seconds: an unchanged queue is still re-rendered this often
+
+
+def queue_stamp(now: datetime | None = None) -> str:
+    """A short fingerprint of what the queue shows, for the self-refresh (one query).
+
+    It changes when any ticket of the company is created, deleted or edited (count, latest
+    ``updated_at``), when the SLA columns are recomputed (latest ``sla_computed_at``, which
+    the breach checker sets without touching ``updated_at``), and once a minute, so that
+    business time left and the share of the target used, rendered by the server, stay
+    current. Equal stamps: nothing to redraw.
+    """
+    now = now or utc_now()
+    seen = Ticket.objects.aggregate(n=Count("pk"), changed=Max("updated_at"),
+                                    computed=Max("sla_computed_at"))
+    raw = "|".join(str(part) for part in (seen["n"], seen["changed"], seen["computed"],
+                                          int(now.timestamp()) // STAMP_PERIOD))
+    return hashlib.sha256(raw.encode()).hexdigest()[:20]
 
 
 def urgency_ordered(qs):
     """``qs`` in SLA urgency order (see the module docstring)."""
-    return (qs.annotate(urgency=urgency_rank(), next_due=next_due(), next_clock=next_clock())
+    return (qs.annotate(urgency=URGENCY_RANK, next_due=next_due_expression(),
+                        next_clock=next_clock_expression())
             .order_by("urgency", F("next_due").asc(nulls_last=True), "opened_at", "id"))
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from nestogy.workspace import views, views_auth, views_desk, views_dispatch, views_time
+from nestogy.workspace import views, views_auth, views_desk, views_dispatch, views_queue, views_time
 
 app_name = "workspace"
 
@@ -48,4 +48,11 @@ urlpatterns = [
     path("account/two-factor/backup-codes/", views_auth.backup_codes_view,
          name="account_backup_codes"),
     path("account/two-factor/disable/", views_auth.disable_view, name="account_disable"),
+    # queue: saved views and bulk actions
+    path("views/new", views_queue.saved_view_create, name="saved_view_create"),
+    path("views/<str:view_id>/rename", views_queue.saved_view_rename, name="saved_view_rename"),
+    path("views/<str:view_id>/delete", views_queue.saved_view_delete, name="saved_view_delete"),
+    path("views/<str:view_id>/move", views_queue.saved_view_move, name="saved_view_move"),
+    path("bulk/assign", views_queue.bulk_assign_view, name="bulk_assign"),
+    path("bulk/status", views_queue.bulk_status_view, name="bulk_status"),
 ]

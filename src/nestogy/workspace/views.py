@@ -11,25 +11,19 @@ from __future__ import annotations
 from django import forms
 from django.contrib import auth as django_auth
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from nestogy.accounts.middleware import SESSION_COMPANY_KEY
 from nestogy.accounts.queries import members
-from nestogy.clients.models import Client
 from nestogy.core.errors import NotFound, ValidationError
 from nestogy.core.timeutil import now as utc_now
 from nestogy.tickets import actions
 from nestogy.tickets import queries as ticket_queries
 from nestogy.tickets.models import Priority, Status, Ticket
-from nestogy.workspace import auth
+from nestogy.workspace import auth, views_queue
 from nestogy.workspace import queries as q
-
-SLA_STATE_CHOICES = [("", "Any SLA state"), ("running", "Running"), ("warning", "Warning"),
-                     ("breached", "Breached"), ("paused", "Paused"), ("met", "Met"),
-                     ("met_late", "Met late")]
 
 
 class LoginForm(forms.Form):
@@ -51,7 +45,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         user, error = auth.sign_in(request, form.cleaned_data["email"],
                                    form.cleaned_data["password"])
         if user is not None:
-            return redirect(auth.after_sign_in(request))
+            return redirect(auth.safe_next(request))
         form.add_error(None, error)
         status = 429 if error.startswith("Too many") else 400
     elif request.method == "POST":
@@ -84,68 +78,9 @@ def company_view(request: HttpRequest) -> HttpResponse:
                   {"memberships": found, "next": auth.safe_next(request)})
 
 
-# -- queue -----------------------------------------------------------------------------------
+# -- queue: see views_queue (views, filters, saved views, bulk actions, self-refresh) ------
 
-
-class QueueFilters(forms.Form):
-    view = forms.ChoiceField(choices=[(v.key, v.label) for v in q.VIEWS], required=False)
-    status = forms.ChoiceField(choices=[("", "Any status"), *Status.choices], required=False)
-    priority = forms.ChoiceField(choices=[("", "Any priority"), *Priority.choices],
-                                 required=False)
-    client = forms.ChoiceField(required=False, label="Client")
-    assignee = forms.ChoiceField(required=False, label="Assignee")
-    category = forms.CharField(required=False, max_length=100)
-    sla_state = forms.ChoiceField(choices=SLA_STATE_CHOICES, required=False,
-                                  label="SLA state")
-    q = forms.CharField(required=False, max_length=200, label="Search")
-    page = forms.IntegerField(required=False, min_value=1)
-
-    def __init__(self, *args, clients, staff, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["client"].choices = [("", "Any client"),
-                                         *((c.public_id, c.name) for c in clients)]
-        self.fields["assignee"].choices = [("", "Anyone"), ("none", "Unassigned"),
-                                           *((m.user.public_id, m.user.name or m.user.email)
-                                             for m in staff)]
-
-
-def _queue(request: HttpRequest) -> dict:
-    clients = list(Client.objects.order_by("name").only("public_id", "name"))
-    staff = [m for m in members(request.membership) if m.is_active]
-    form = QueueFilters(request.GET or None, clients=clients, staff=staff)
-    filters = form.cleaned_data if form.is_valid() else {}
-    view = filters.get("view") or "mine"
-    now = utc_now()
-    qs = ticket_queries.tickets(
-        status=filters.get("status") or None, priority=filters.get("priority") or None,
-        client_id=filters.get("client") or None, assignee_id=filters.get("assignee") or None,
-        sla_state=filters.get("sla_state") or None, q=filters.get("q") or None)
-    if filters.get("category"):
-        qs = qs.filter(category__iexact=filters["category"])
-    qs = q.urgency_ordered(qs.filter(q.view_condition(view, request.user, now)))
-    counts = q.view_counts(request.user, now)
-    paginator = Paginator(qs.select_related("client", "contact", "assignee"), q.PAGE_SIZE)
-    if not any(value for key, value in filters.items() if key not in ("view", "page")):
-        paginator.count = counts[view]  # the view's count is already known: no second scan
-    page = paginator.get_page(filters.get("page") or 1)
-    calendars = q.Calendars()
-    rows = [(t, q.next_countdown(t, now, calendars)) for t in page.object_list]
-    params = request.GET.copy()
-    params.pop("page", None)
-    return {"form": form, "view": view, "views": q.VIEWS,
-            "counts": counts,
-            "rows": rows, "page": page, "now": now, "query": params.urlencode(),
-            "view_label": {v.key: v.label for v in q.VIEWS}[view],
-            "errors": form.errors if form.is_bound else {}}
-
-
-@auth.staff_view("tickets.view")
-def queue_view(request: HttpRequest) -> HttpResponse:
-    context = _queue(request)
-    status = 400 if context["errors"] else 200
-    if request.headers.get("HX-Request"):
-        return render(request, "workspace/_queue_body.html", context, status=status)
-    return render(request, "workspace/queue.html", context, status=status)
+queue_view = views_queue.queue_view
 
 
 # -- ticket workspace ------------------------------------------------------------------------

@@ -77,9 +77,13 @@
     if (opener) { var d = document.getElementById("shortcuts"); if (d) d.showModal(); }
   });
 
-  // After htmx re-renders the queue, keep the selected row (by its link) and re-tick.
+  // After htmx re-renders the queue, keep the selected row (htmx gives the focus back to
+  // the element with the same id, so the row holding the focus is the one) and re-tick.
   document.addEventListener("htmx:afterSwap", function () {
     var all = rows();
+    var focused = document.activeElement && document.activeElement.closest ?
+      document.activeElement.closest("[data-row]") : null;
+    if (focused && all.indexOf(focused) >= 0) selected = all.indexOf(focused);
     if (selected >= all.length) selected = all.length - 1;
     if (selected >= 0 && all[selected]) all[selected].setAttribute("aria-selected", "true");
     tick();
