@@ -59,6 +59,8 @@ MATRIX: dict[str, frozenset[str]] = {
     "tickets.reports": frozenset({OWNER, ADMIN, MANAGER}),
     "tickets.escalations": frozenset({OWNER, ADMIN, MANAGER}),
     "routing.manage": frozenset({OWNER, ADMIN, MANAGER}),
+    # canned responses: technicians use them in the composer (tickets.update), leads manage
+    "canned.manage": frozenset({OWNER, ADMIN, MANAGER}),
     # money
     "contracts.view": frozenset({OWNER, ADMIN, MANAGER, BILLING}),
     "contracts.manage": frozenset({OWNER, ADMIN, BILLING}),

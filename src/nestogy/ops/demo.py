@@ -27,6 +27,7 @@ from nestogy.ops.demo_desk import seed_service_desk
 from nestogy.ops.provisioning import provision_company
 from nestogy.payments.demo import seed_payments
 from nestogy.tenancy.models import Company
+from nestogy.tickets.demo_canned import seed_canned_responses
 
 DEMO_PASSWORD = "nestogy-demo"  # noqa: S105 (demo data only; printed on purpose)
 PORTAL_PASSWORD = "portal-demo-2024"  # noqa: S105
@@ -62,7 +63,8 @@ TECHNICIANS = [
 # wrote): service desk (premium 24x7 policy, tickets with SLA history through the import
 # path), billing (contracts, usage, six months of invoices), payments. Each gets
 # (company, context dict, rng, report).
-STEPS: tuple[Callable[..., None], ...] = (seed_service_desk, seed_billing, seed_payments)
+STEPS: tuple[Callable[..., None], ...] = (seed_service_desk, seed_billing, seed_payments,
+                                          seed_canned_responses)
 
 
 @dataclass
