@@ -5,11 +5,16 @@ own views (``views_composer``)."""
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 
 from nestogy.core.errors import ValidationError
 from nestogy.tickets import attachments, canned
 
-MAX_FILES = 10
+
+def max_files() -> int:
+    """Files per message: the server's per-request limit (a request with more is refused
+    before any view runs)."""
+    return settings.DATA_UPLOAD_MAX_NUMBER_FILES or 10
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -42,13 +47,13 @@ class ComposerForm(forms.Form):
         self.company = company
         if company is not None:
             self.fields["attachments"].help_text = (
-                f"Up to {MAX_FILES} files: {attachments.ALLOWED_LABEL}, each up to "
+                f"Up to {max_files()} files: {attachments.ALLOWED_LABEL}, each up to "
                 f"{company.get_setting('portal.max_attachment_mb')} MB.")
 
     def clean_attachments(self):
         files = self.cleaned_data.get("attachments") or []
-        if len(files) > MAX_FILES:
-            raise forms.ValidationError(f"Attach at most {MAX_FILES} files.")
+        if len(files) > max_files():
+            raise forms.ValidationError(f"Attach at most {max_files()} files.")
         for upload in files:
             try:
                 attachments.check_upload(upload, self.company, "attachments")
