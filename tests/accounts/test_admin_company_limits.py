@@ -75,7 +75,7 @@ ADMIN_PERMISSIONS: dict[str, tuple[str | None, str | None, str | None, str | Non
     "payments.CollectionsFlag": ("invoices.view", None, None, None),
     "payments.WebhookEvent": SUPERUSER_ONLY,
     "core.ThrottleHit": SUPERUSER_ONLY,
-    "portal.TicketAttachment": ("tickets.view", None, None, None),
+    "tickets.TicketAttachment": ("tickets.view", None, None, None),
     "notifications.Delivery": ("notifications.deliveries", None, None, None),
     "notifications.StoredEvent": ("notifications.deliveries", None, None, None),
     "notifications.DeliveryAttempt": ("notifications.deliveries", None, None, None),

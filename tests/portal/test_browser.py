@@ -186,7 +186,7 @@ def test_contact_opens_ticket_replies_sees_staff_reply_and_pays_an_invoice(
 def test_contact_of_another_client_gets_404_for_all_of_it(personas, page):
     from django_scopes import scope
 
-    from nestogy.portal.models import TicketAttachment
+    from nestogy.tickets.models import TicketAttachment
     from tests.portal.helpers import PDF, world
 
     w = world(personas)

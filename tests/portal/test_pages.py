@@ -15,9 +15,8 @@ from django_scopes import scope, scopes_disabled
 from nestogy.billing.models import Invoice
 from nestogy.clients.models import Contact
 from nestogy.contracts.models import Contract
-from nestogy.portal.models import TicketAttachment
 from nestogy.tickets.actions import add_reply, change_status
-from nestogy.tickets.models import Reply, Ticket
+from nestogy.tickets.models import Reply, Ticket, TicketAttachment
 from tests.portal.helpers import PDF, PNG, signed_in, world
 
 pytestmark = pytest.mark.django_db

@@ -64,6 +64,8 @@ MATRIX: dict[str, frozenset[str]] = {
     # time on tickets: one's own time and timer; everybody's time (read)
     "time.own": frozenset({OWNER, ADMIN, MANAGER, TECH}),
     "time.view_all": frozenset({OWNER, ADMIN, MANAGER}),
+    # canned responses: technicians use them in the composer (tickets.update), leads manage
+    "canned.manage": frozenset({OWNER, ADMIN, MANAGER}),
     # money
     "contracts.view": frozenset({OWNER, ADMIN, MANAGER, BILLING}),
     "contracts.manage": frozenset({OWNER, ADMIN, BILLING}),

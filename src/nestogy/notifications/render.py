@@ -11,7 +11,7 @@ Files (shipped by the app that registers the event), looked up in each installed
 A company's :class:`~nestogy.notifications.models.TemplateOverride` rows win over the files
 (a channel-specific override over an all-channel one), except for the event types in
 :data:`PROTECTED_EVENT_TYPES` (the sender verification mail). Overrides are tenant input: they
-compile and render in the sandbox of :mod:`nestogy.notifications.sandbox` (allow-listed
+compile and render in the sandbox of :mod:`nestogy.core.sandbox` (allow-listed
 tags and filters, read-only plain-data context, limits on size, output and time); the
 shipped files render with Django's full engine. Text parts render without HTML escaping;
 the HTML part renders with autoescaping; when there is no HTML template the HTML part is the
@@ -29,7 +29,8 @@ from typing import Any
 from django.template import Context, Engine, Template, TemplateDoesNotExist
 from django.utils.html import escape, linebreaks
 
-from nestogy.notifications import conf, sandbox
+from nestogy.core import sandbox
+from nestogy.notifications import conf
 from nestogy.notifications.models import TemplateOverride
 
 # Event types whose wording a company cannot override (the platform's own security mail).

@@ -29,6 +29,7 @@ from nestogy.ops.demo_queue import seed_saved_views
 from nestogy.ops.provisioning import provision_company
 from nestogy.payments.demo import seed_payments
 from nestogy.tenancy.models import Company
+from nestogy.tickets.demo_canned import seed_canned_responses
 from nestogy.timesheets.demo import seed_time
 
 DEMO_PASSWORD = "nestogy-demo"  # noqa: S105 (demo data only; printed on purpose)
@@ -66,7 +67,7 @@ TECHNICIANS = [
 # path), billing (contracts, usage, six months of invoices), payments. Each gets
 # (company, context dict, rng, report).
 STEPS: tuple[Callable[..., None], ...] = (seed_service_desk, seed_billing, seed_payments,
-                                          seed_dispatch)
+                                          seed_dispatch, seed_canned_responses)
 STEPS += (seed_saved_views,)  # the queue's saved views (ops/demo_queue.py)
 
 

@@ -5,21 +5,22 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from nestogy.accounts.admin_base import TenantAdmin
-from nestogy.portal.models import TicketAttachment
-from nestogy.portal.uploads import download_response
+from nestogy.tickets.attachments import download_response
+from nestogy.tickets.models import TicketAttachment
 
 
 @admin.register(TicketAttachment)
 class TicketAttachmentAdmin(TenantAdmin):
-    """Files contacts attached in the portal. Staff open them through the download link,
-    which reads the file via storage inside the company scope (media is not served)."""
+    """Files attached to tickets (by contacts in the portal, by staff in the workspace).
+    Staff open them through the download link, which reads the file via storage inside the
+    company scope (media is not served)."""
 
-    list_display = ("original_name", "ticket", "uploaded_by_contact", "size", "content_type",
-                    "created_at", "download")
-    list_select_related = ("ticket", "uploaded_by_contact")
+    list_display = ("original_name", "ticket", "uploaded_by_contact", "uploaded_by_user", "size",
+                    "content_type", "created_at", "download")
+    list_select_related = ("ticket", "uploaded_by_contact", "uploaded_by_user")
     search_fields = ("original_name", "ticket__subject")
-    readonly_fields = ("public_id", "ticket", "reply", "uploaded_by_contact", "original_name",
-                       "size", "content_type", "created_at", "download")
+    readonly_fields = ("public_id", "ticket", "reply", "uploaded_by_contact", "uploaded_by_user",
+                       "original_name", "size", "content_type", "created_at", "download")
     exclude = ("file",)
     view_perm = "tickets.view"
     change_perm = None

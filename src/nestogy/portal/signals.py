@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
-from nestogy.portal.models import TicketAttachment
+from nestogy.tickets.models import TicketAttachment
 
 
 @receiver(post_delete, sender=TicketAttachment, dispatch_uid="portal_attachment_file_cleanup")

@@ -18,11 +18,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from nestogy.core.errors import ValidationError
-from nestogy.portal import auth, queries, uploads
-from nestogy.portal.models import TicketAttachment
+from nestogy.portal import auth, queries
 from nestogy.tenancy.models import Company
+from nestogy.tickets import attachments as uploads
 from nestogy.tickets.actions import add_reply, create_ticket
-from nestogy.tickets.models import CLOSED_STATUSES, Status
+from nestogy.tickets.models import CLOSED_STATUSES, Status, TicketAttachment
 
 STATUS_FILTERS = [("", "All"), ("open", "Open (not resolved)"), ("closed", "Resolved or closed"),
                   *[(s.value, s.label) for s in Status]]
@@ -125,9 +125,15 @@ def ticket_new_view(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/tickets/new.html", {"form": form}, status=status)
 
 
+def _visible_attachments(ticket):
+    """What a contact may see: files contacts attached and files on public replies; never a
+    file that came with an internal note."""
+    return (TicketAttachment.objects.filter(ticket=ticket)
+            .exclude(reply__isnull=False, reply__public=False))
+
+
 def _detail(request, ticket, reply_form, status=200) -> HttpResponse:
-    attachments = list(TicketAttachment.objects.filter(ticket=ticket).order_by("created_at",
-                                                                                "id"))
+    attachments = list(_visible_attachments(ticket).order_by("created_at", "id"))
     return render(request, "portal/tickets/detail.html", {
         "ticket": ticket, "replies": queries.public_replies(ticket),
         "attachments": attachments, "form": reply_form,
@@ -163,7 +169,7 @@ def ticket_detail_view(request: HttpRequest, ticket_id: str) -> HttpResponse:
 @auth.contact_required
 def attachment_view(request: HttpRequest, ticket_id: str, attachment_id: str) -> HttpResponse:
     ticket = queries.get_ticket(request.contact, ticket_id)
-    attachment = TicketAttachment.objects.filter(ticket=ticket, public_id=attachment_id).first()
+    attachment = _visible_attachments(ticket).filter(public_id=attachment_id).first()
     if attachment is None:
         raise Http404("attachment not found")
     return uploads.download_response(attachment)

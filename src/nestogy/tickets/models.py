@@ -226,3 +226,70 @@ class Escalation(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"Level {self.level} ({self.clock}) on {self.ticket_id}"
+
+
+def attachment_path(instance: TicketAttachment, filename: str) -> str:
+    """Files live under a random name per company; the original name is kept in the row."""
+    import secrets
+    from pathlib import PurePosixPath
+
+    ext = PurePosixPath(filename).suffix.lower()[:10]
+    return f"portal/attachments/{instance.company_id}/{secrets.token_hex(16)}{ext}"
+
+
+class TicketAttachment(TenantOwnedModel):
+    """A file attached to a ticket: by a contact in the portal or by staff in the workspace
+    (with a reply or an internal note). Stored through Django storage and downloaded only
+    through access-checked views; an attachment of an internal note (``reply.public`` false)
+    is never offered to the portal.
+
+    The table and its constraint keep the names they had when the portal owned the model.
+    """
+
+    public_id_prefix = "att"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    reply = models.ForeignKey(Reply, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="attachments")
+    uploaded_by_contact = models.ForeignKey(Contact, on_delete=models.SET_NULL, null=True,
+                                            blank=True, related_name="+")
+    uploaded_by_user = models.ForeignKey(User, on_delete=models.SET_NULL, null=True,
+                                         blank=True, related_name="+")
+    file = models.FileField(upload_to=attachment_path, max_length=255)
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=100)
+
+    class Meta:
+        db_table = "portal_ticketattachment"
+        constraints = [models.UniqueConstraint(fields=["company", "public_id"],
+                                               name="portal_ticketattachment_public_id")]
+        indexes = [models.Index(fields=["company", "ticket", "created_at"],
+                                name="portal_attachment_ticket_idx")]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class CannedResponse(TenantOwnedModel):
+    """A company's reusable reply text. ``body`` is a template rendered in the sandbox
+    (:mod:`nestogy.tickets.canned`) with the ticket's placeholders."""
+
+    public_id_prefix = "can"
+
+    title = models.CharField(max_length=120)
+    body = models.TextField()
+    category = models.CharField(max_length=100, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+
+    class Meta(TenantOwnedModel.Meta):
+        ordering = ["title", "id"]
+        constraints = [
+            *TenantOwnedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["company", "title"], name="canned_title_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -272,6 +272,7 @@ class Entry:
     text: str
     body: str = ""
     order: int = 0
+    attachments: tuple = ()  # TicketAttachment rows that came with a reply or note
 
 
 ESCALATION_TEXT = {"sla.warning": "SLA warning", "sla.breached": "SLA breached",
@@ -302,14 +303,15 @@ def _name(user) -> str:
 
 
 def timeline(ticket: Ticket) -> list[Entry]:
-    """Everything that happened on the ticket, oldest first (five queries)."""
+    """Everything that happened on the ticket, oldest first (six queries)."""
     entries = [Entry(ticket.opened_at, "created", "", "Ticket opened", order=0)]
-    for r in Reply.objects.filter(ticket=ticket).select_related("author_user",
-                                                                 "author_contact"):
+    for r in (Reply.objects.filter(ticket=ticket).select_related("author_user", "author_contact")
+              .prefetch_related("attachments")):
         who = r.author_contact.name if r.author_contact else _name(r.author_user)
         entries.append(Entry(r.posted_at, "reply" if r.public else "note", who,
                              ("Reply" if r.by_staff else "Client reply") if r.public
-                             else "Internal note", r.body, order=3))
+                             else "Internal note", r.body, order=3,
+                             attachments=tuple(r.attachments.all())))
     for c in StatusChange.objects.filter(ticket=ticket).select_related("actor"):
         entries.append(Entry(c.at, "status", _name(c.actor),
                              f"Status {c.get_from_status_display()} → "
@@ -332,6 +334,14 @@ def timeline(ticket: Ticket) -> list[Entry]:
                              (a.actor_label or "System"), text, order=1))
     entries.sort(key=lambda e: (e.at, e.order))
     return entries
+
+
+def ticket_attachments(ticket: Ticket) -> list:
+    """Files attached to the ticket itself, not to a reply (a contact's new-ticket file)."""
+    from nestogy.tickets.models import TicketAttachment
+
+    return list(TicketAttachment.objects.filter(ticket=ticket, reply__isnull=True)
+                .order_by("created_at", "id"))
 
 
 def _assignee_names(entries) -> dict[str, str]:

@@ -1,6 +1,14 @@
 from django.urls import path
 
-from nestogy.workspace import views, views_auth, views_desk, views_dispatch, views_queue, views_time
+from nestogy.workspace import (
+    views,
+    views_auth,
+    views_composer,
+    views_desk,
+    views_dispatch,
+    views_queue,
+    views_time,
+)
 
 app_name = "workspace"
 
@@ -10,7 +18,7 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path("company/", views.company_view, name="company"),
     path("tickets/<str:ticket_id>/", views.ticket_view, name="ticket"),
-    path("tickets/<str:ticket_id>/reply", views.reply_view, name="ticket_reply"),
+    path("tickets/<str:ticket_id>/reply", views_composer.reply_view, name="ticket_reply"),
     path("tickets/<str:ticket_id>/update", views.update_view, name="ticket_update"),
     path("tickets/<str:ticket_id>/assign", views.assign_view, name="ticket_assign"),
     # dispatch board
@@ -55,4 +63,14 @@ urlpatterns = [
     path("views/<str:view_id>/move", views_queue.saved_view_move, name="saved_view_move"),
     path("bulk/assign", views_queue.bulk_assign_view, name="bulk_assign"),
     path("bulk/status", views_queue.bulk_status_view, name="bulk_status"),
+    # composer: canned responses, attachments (views_composer)
+    path("tickets/<str:ticket_id>/canned", views_composer.insert_canned_view,
+         name="ticket_canned"),
+    path("tickets/<str:ticket_id>/attachments/<str:attachment_id>/",
+         views_composer.attachment_view, name="ticket_attachment"),
+    path("canned/", views_composer.canned_list_view, name="canned"),
+    path("canned/new/", views_composer.canned_new_view, name="canned_new"),
+    path("canned/<str:canned_id>/", views_composer.canned_edit_view, name="canned_edit"),
+    path("canned/<str:canned_id>/delete/", views_composer.canned_delete_view,
+         name="canned_delete"),
 ]

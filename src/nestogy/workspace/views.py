@@ -22,7 +22,7 @@ from nestogy.core.timeutil import now as utc_now
 from nestogy.tickets import actions
 from nestogy.tickets import queries as ticket_queries
 from nestogy.tickets.models import Priority, Status, Ticket
-from nestogy.workspace import auth, views_queue
+from nestogy.workspace import auth, composer, views_queue
 from nestogy.workspace import queries as q
 
 
@@ -86,13 +86,6 @@ queue_view = views_queue.queue_view
 # -- ticket workspace ------------------------------------------------------------------------
 
 
-class ComposerForm(forms.Form):
-    body = forms.CharField(label="Message", max_length=20000,
-                           error_messages={"required": "Write a message first."},
-                           widget=forms.Textarea(attrs={"rows": 5}))
-    kind = forms.ChoiceField(choices=[("reply", "Reply"), ("note", "Internal note")])
-
-
 class ControlsForm(forms.Form):
     status = forms.ChoiceField(choices=Status.choices)
     priority = forms.ChoiceField(choices=Priority.choices)
@@ -104,6 +97,14 @@ def _ticket(public_id: str) -> Ticket:
         return ticket_queries.get_ticket(public_id)
     except NotFound:
         raise Http404("ticket not found") from None
+
+
+def composer_form(request: HttpRequest) -> composer.ComposerForm:
+    return composer.ComposerForm(initial={"kind": "reply"}, company=request.company)
+
+
+def composer_picker(request: HttpRequest) -> dict:
+    return composer.picker(request) if auth.can(request, "tickets.update") else {}
 
 
 def _ticket_page(request: HttpRequest, ticket: Ticket, *, composer=None, controls=None,
@@ -120,8 +121,10 @@ def _ticket_page(request: HttpRequest, ticket: Ticket, *, composer=None, control
         "clocks": [q.countdown(ticket, c, now, calendars)
                    for c in ("first_response", "resolution")],
         "timeline": q.timeline(ticket),
+        "ticket_files": q.ticket_attachments(ticket),
         "panel": q.client_panel(ticket),
-        "composer": composer or ComposerForm(initial={"kind": "reply"}),
+        "composer": composer or composer_form(request),
+        **composer_picker(request),
         "controls": controls or ControlsForm(initial={"status": ticket.status,
                                                       "priority": ticket.priority,
                                                       "category": ticket.category}),
@@ -136,19 +139,6 @@ def _ticket_page(request: HttpRequest, ticket: Ticket, *, composer=None, control
 @auth.staff_view("tickets.view")
 def ticket_view(request: HttpRequest, ticket_id: str) -> HttpResponse:
     return _ticket_page(request, _ticket(ticket_id))
-
-
-@require_POST
-@auth.staff_view("tickets.update")
-def reply_view(request: HttpRequest, ticket_id: str) -> HttpResponse:
-    ticket = _ticket(ticket_id)
-    form = ComposerForm(request.POST)
-    if not form.is_valid():
-        return _ticket_page(request, ticket, composer=form, status=400)
-    public = form.cleaned_data["kind"] == "reply"
-    actions.add_reply(ticket, form.cleaned_data["body"], public=public, actor=request.user)
-    messages.success(request, "Reply sent to the client." if public else "Internal note added.")
-    return redirect(f"/app/tickets/{ticket.public_id}/")
 
 
 @require_POST

@@ -1,5 +1,5 @@
-// Nestogy workspace: live countdowns and keyboard shortcuts (no inline script: the CSP
-// allows only this file and htmx).
+// Nestogy workspace: live countdowns (no inline script: the CSP allows only the static
+// files and htmx). Keyboard shortcuts: keys.js.
 (function () {
   "use strict";
 
@@ -32,62 +32,8 @@
     });
   }
 
-  function rows() { return Array.prototype.slice.call(document.querySelectorAll("[data-row]")); }
-  var selected = -1;
-
-  function select(index) {
-    var all = rows();
-    if (!all.length) return;
-    selected = Math.max(0, Math.min(all.length - 1, index));
-    all.forEach(function (row, i) { row.setAttribute("aria-selected", i === selected ? "true" : "false"); });
-    var link = all[selected].querySelector("a");
-    if (link) link.focus();
-  }
-
-  function typing(event) {
-    var t = event.target;
-    return t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
-  }
-
-  document.addEventListener("keydown", function (event) {
-    if (event.ctrlKey || event.metaKey || event.altKey || typing(event)) return;
-    var dialog = document.getElementById("shortcuts");
-    if (event.key === "?") { if (dialog) dialog.showModal(); event.preventDefault(); return; }
-    if (event.key === "j") { select(selected + 1); event.preventDefault(); return; }
-    if (event.key === "k") { select(selected - 1); event.preventDefault(); return; }
-    if (event.key === "Enter" && selected >= 0 && rows()[selected]) {
-      // One navigation only: the focused row link would follow itself as well.
-      event.preventDefault();
-      window.location.href = rows()[selected].getAttribute("data-href"); return;
-    }
-    var body = document.querySelector(".composer textarea");
-    if ((event.key === "r" || event.key === "n") && body) {
-      body.focus(); body.setAttribute("data-kind", event.key === "r" ? "reply" : "note");
-      var hint = event.key === "r" ? "Reply to the client" : "Internal note (the client does not see it)";
-      body.setAttribute("placeholder", hint); event.preventDefault(); return;
-    }
-    if (event.key === "a") {
-      var mine = document.querySelector("button[data-key='a']");
-      if (mine) { mine.click(); event.preventDefault(); }
-    }
-  });
-
-  document.addEventListener("click", function (event) {
-    var opener = event.target.closest("[data-shortcuts-open]");
-    if (opener) { var d = document.getElementById("shortcuts"); if (d) d.showModal(); }
-  });
-
-  // After htmx re-renders the queue, keep the selected row (htmx gives the focus back to
-  // the element with the same id, so the row holding the focus is the one) and re-tick.
-  document.addEventListener("htmx:afterSwap", function () {
-    var all = rows();
-    var focused = document.activeElement && document.activeElement.closest ?
-      document.activeElement.closest("[data-row]") : null;
-    if (focused && all.indexOf(focused) >= 0) selected = all.indexOf(focused);
-    if (selected >= all.length) selected = all.length - 1;
-    if (selected >= 0 && all[selected]) all[selected].setAttribute("aria-selected", "true");
-    tick();
-  });
+  // Keyboard shortcuts live in keys.js. After htmx re-renders the queue, tick again.
+  document.addEventListener("htmx:afterSwap", tick);
 
   document.addEventListener("DOMContentLoaded", function () { tick(); setInterval(tick, 1000); });
 })();

@@ -1,4 +1,6 @@
-"""Checks on files contacts attach to tickets: size, extension, declared type and content.
+"""Files attached to tickets, by contacts in the portal and by staff in the workspace:
+the checks on an upload (size, extension, declared type and content), storing it and
+serving it back.
 
 A file is accepted only when its extension is on the list, the browser's declared content
 type is one that belongs to that extension, and the first bytes look like that kind of file
@@ -84,27 +86,36 @@ def clean_name(name: str) -> str:
 
 
 @transaction.atomic
-def attach(ticket, upload: UploadedFile, *, contact, reply=None):
-    """Store an upload for ``ticket`` (already checked with :func:`check_upload`)."""
+def attach(ticket, upload: UploadedFile, *, contact=None, user=None, reply=None,
+           field: str = "attachment"):
+    """Store an upload for ``ticket``, from a contact (portal) or a staff ``user``
+    (workspace), linked to the ``reply`` or note it came with. The checks of
+    :func:`check_upload` run again here; a refused file raises ``ValidationError(field)``."""
     from nestogy.audit.actions import log_action
-    from nestogy.portal.models import TicketAttachment
+    from nestogy.tickets.models import TicketAttachment
 
-    kind = check_upload(upload, ticket.company)
+    kind = check_upload(upload, ticket.company, field)
     attachment = TicketAttachment(company_id=ticket.company_id, ticket=ticket, reply=reply,
-                                  uploaded_by_contact=contact,
+                                  uploaded_by_contact=contact, uploaded_by_user=user,
                                   original_name=clean_name(upload.name),
                                   size=upload.size, content_type=kind.content_type)
     attachment.file.save(upload.name or "file", upload, save=False)
     stored = attachment.file.name
     # Storage is not transactional: if writing the row fails, the file goes away again.
-    # (The portal's views call this last in their transaction, so nothing rolls back after.)
+    # (The portal's and the workspace's views call this last in their transaction, so
+    # nothing rolls back after.)
     try:
         attachment.save()
-        log_action(ticket, "ticket.attachment_added", actor=None,
-                   actor_label=f"contact {contact.email}"[:200],
-                   data={"attachment_id": attachment.public_id,
-                         "name": attachment.original_name, "size": attachment.size,
-                         "by_contact": contact.public_id})
+        data = {"attachment_id": attachment.public_id, "name": attachment.original_name,
+                "size": attachment.size}
+        if reply is not None:
+            data |= {"reply_id": reply.public_id, "public": reply.public}
+        if contact is not None:
+            log_action(ticket, "ticket.attachment_added", actor=None,
+                       actor_label=f"contact {contact.email}"[:200],
+                       data={**data, "by_contact": contact.public_id})
+        else:
+            log_action(ticket, "ticket.attachment_added", actor=user, data=data)
     except Exception:
         attachment.file.storage.delete(stored)
         raise

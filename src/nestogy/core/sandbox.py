@@ -1,4 +1,6 @@
-"""The sandbox a company's template override renders in.
+"""The sandbox tenant-written templates render in: a company's notification template
+overrides (:mod:`nestogy.notifications.render`) and its canned responses
+(:mod:`nestogy.tickets.canned`).
 
 An override is text a tenant's staff typed into the admin, rendered by the worker for every
 matching delivery. Django's full engine would let it load any installed tag library,

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
         ('clients', '0001_initial'),
         ('sla', '0001_initial'),
         ('tenancy', '0003_companylogo'),
-        ('tickets', '0002_due_indexes'),
+        ('tickets', '0004_attachment_by_staff_canned_responses'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
