@@ -63,6 +63,8 @@ ADMIN_PERMISSIONS: dict[str, tuple[str | None, str | None, str | None, str | Non
     "timesheets.WorkType": ("time.own", "company.settings", "company.settings", None),
     "timesheets.TimeEntry": ("time.view_all", None, None, None),
     "timesheets.RunningTimer": ("time.view_all", None, None, None),
+    "tickets.CannedResponse": ("canned.manage", None, None, None),
+    "workspace.SavedView": ("company.settings", None, None, None),
     "billing.Invoice": ("invoices.view",) + ("invoices.manage",) * 3,
     "billing.InvoiceLine": ("invoices.view", None, None, None),
     "billing.InvoiceCounter": ("invoices.view", None, "invoices.manage", None),

@@ -129,7 +129,7 @@ def test_technician_times_a_ticket_and_finds_it_in_my_time(personas, page, scree
 
 
 def _shot_path(name: str):
-    from tests.portal.conftest import SCREENSHOTS
+    from tests.browser import SCREENSHOTS
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS / f"{name}.png"

@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from nestogy.accounts.admin_base import TenantAdmin, TenantInline
 from nestogy.tickets.models import (
+    CannedResponse,
     Escalation,
     PriorityChange,
     Reply,
@@ -101,3 +102,17 @@ class EscalationAdmin(HistoryAdmin):
 @admin.register(TicketCounter)
 class TicketCounterAdmin(HistoryAdmin):
     list_display = ("company", "last_number")
+
+
+@admin.register(CannedResponse)
+class CannedResponseAdmin(TenantAdmin):
+    """Canned responses, read-only here: managers keep them in the workspace (/app/canned/),
+    where the body is checked in the template sandbox before it is saved."""
+
+    list_display = ("title", "category", "is_active", "updated_at")
+    list_filter = ("is_active",)
+    search_fields = ("title", "body")
+    readonly_fields = ("public_id", "title", "body", "category", "is_active", "created_by",
+                       "created_at", "updated_at")
+    view_perm = "canned.manage"
+    add_perm = change_perm = delete_perm = None

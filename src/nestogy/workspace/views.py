@@ -45,7 +45,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         user, error = auth.sign_in(request, form.cleaned_data["email"],
                                    form.cleaned_data["password"])
         if user is not None:
-            return redirect(auth.safe_next(request))
+            return redirect(auth.after_sign_in(request))
         form.add_error(None, error)
         status = 429 if error.startswith("Too many") else 400
     elif request.method == "POST":
