@@ -91,8 +91,12 @@
   });
 
   document.addEventListener("htmx:afterSwap", function (event) {
-    // The queue re-rendered: keep the selected row.
+    // The queue re-rendered: keep the selected row (htmx gives the focus back to the element
+    // with the same id, so the row holding the focus is the one; rows may have moved).
     var all = rows();
+    var focused = document.activeElement && document.activeElement.closest ?
+      document.activeElement.closest("[data-row]") : null;
+    if (focused && all.indexOf(focused) >= 0) selected = all.indexOf(focused);
     if (selected >= all.length) selected = all.length - 1;
     if (selected >= 0 && all[selected]) all[selected].setAttribute("aria-selected", "true");
     // A canned response was inserted: back to the message, at its end, in the same mode.
