@@ -12,7 +12,9 @@ assignment changes, escalations). Then it times whole requests through Django's 
 (middleware, session, scope, view, template), signed in as a technician:
 
 - the queue page (``/app/``) for each built-in view, a filtered view and a text search;
-- the ticket page (``/app/tickets/<id>/``) of the 200-event ticket;
+- the ticket page (``/app/tickets/<id>/``) of the 200-event ticket (assigned: its routing
+  panel is ranked when opened, timed on its own), and of an unassigned ticket, whose page
+  ranks the 25 technicians inline;
 
 and prints the median and p95 server time and the number of queries per page (the same for
 every view), next to the lower bound: the page's SQL alone (the counts of the six views and
@@ -273,6 +275,8 @@ def main() -> None:
         open_count = Ticket.objects.exclude(status__in=["resolved", "closed"]).count()
         total = Ticket.objects.count()
         big = Ticket.objects.get(subject="Long-running migration ticket")
+        waiting = (Ticket.objects.filter(assignee__isnull=True, status="new")
+                   .order_by("number").first())
     tech = User.objects.get(email="tech00@bench-workspace.bench")
     say(f"tickets: {total} ({open_count} open); signed in as {tech.email}; {RUNS} runs each")
 
@@ -290,10 +294,14 @@ def main() -> None:
         ("queue: Breached", "/app/", {"view": "breached"}),
         ("queue: Waiting on client", "/app/", {"view": "waiting"}),
         ("queue: All open", "/app/", {"view": "all"}),
-        ("queue: All, high+critical, hardware", "/app/",
+        ("queue: All, priority high, hardware", "/app/",
          {"view": "all", "priority": "high", "category": "hardware"}),
         ("queue: All, text 'VPN trouble'", "/app/", {"view": "all", "q": "VPN trouble"}),
         (f"ticket page ({TIMELINE}-event timeline)", f"/app/tickets/{big.public_id}/", {}),
+        ("its routing panel, opened (25 technicians)",
+         f"/app/tickets/{big.public_id}/routing", {}),
+        ("unassigned ticket page, routing ranked inline",
+         f"/app/tickets/{waiting.public_id}/", {}),
     ]
     results = []
     for label, url, params in pages:

@@ -97,6 +97,7 @@ def test_every_view_asks_the_role_matrix(personas, role):
          "tickets.update"),
         ("post", f"/app/tickets/{t.public_id}/update",
          {"status": "open", "priority": "medium", "category": ""}, "tickets.update"),
+        ("get", f"/app/tickets/{t.public_id}/routing", {}, "tickets.assign"),
         ("post", f"/app/tickets/{t.public_id}/assign", {"assignee": "none"}, "tickets.assign"),
     ]
     for method, url, data, permission in cases:
@@ -115,6 +116,8 @@ def test_another_companys_ticket_is_404_on_every_view_and_nothing_is_written(per
     client = signed_in(getattr(p, role).email)
     base = f"/app/tickets/{theirs.public_id}"
     assert client.get(base + "/").status_code == 404
+    if role == "owner_a":
+        assert client.get(base + "/routing").status_code == 404
     assert client.post(base + "/reply", {"body": "x", "kind": "reply"}).status_code == 404
     assert client.post(base + "/update", {"status": "closed", "priority": "low",
                                           "category": ""}).status_code == 404

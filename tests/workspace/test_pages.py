@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from nestogy.notifications.models import Delivery
+from nestogy.tickets.actions import assign_ticket, change_status
 from nestogy.tickets.models import Reply, Ticket
 from tests.portal.helpers import signed_in as contact_signed_in
 from tests.workspace.helpers import opened_ago, signed_in, ticket
@@ -189,6 +190,27 @@ def test_routing_panel_ranks_technicians_with_their_scores(personas):
     assert "Suggested technicians" in page
     assert "Assign to Tech1" in page and "Assign to Tech2" in page
     assert "score " in page and "0 open" in page
+
+
+def test_an_assigned_tickets_routing_panel_is_ranked_when_opened(personas):
+    p = personas
+    t = ticket(p.company_a, p.client_a, "Switch down")
+    with scope(company=p.company_a.pk):
+        assign_ticket(t, p.tech_a.user)
+    client = signed_in("manager@alpha.test")
+    page = client.get(f"/app/tickets/{t.public_id}/").content.decode()
+    assert "Suggest another technician" in page and "Suggested technicians" not in page
+    assert f'hx-get="/app/tickets/{t.public_id}/routing"' in page
+    panel = client.get(f"/app/tickets/{t.public_id}/routing").content.decode()
+    assert "Suggested technicians" in panel and "Assign to Tech2" in panel
+    assert "<html" not in panel  # the fragment alone
+    # without JavaScript the page ranks them itself
+    page = client.get(f"/app/tickets/{t.public_id}/?routing=1").content.decode()
+    assert "Suggested technicians" in page
+    with scope(company=p.company_a.pk):
+        change_status(t, "resolved")
+    closed = client.get(f"/app/tickets/{t.public_id}/routing").content.decode()
+    assert "The ticket is closed" in closed
 
 
 def test_every_user_provided_field_is_escaped(personas):

@@ -1,4 +1,5 @@
-"""Form pieces shared by admin pages: write-only inputs for secrets.
+"""Form pieces shared by admin pages and the workspace: write-only inputs for secrets, and a
+select for long choice lists.
 
 A write-only input never renders a value (not the stored one, not even what was typed when
 the form comes back with an error), so a page never carries a secret. Blank means "keep";
@@ -8,6 +9,8 @@ a separate checkbox clears.
 from __future__ import annotations
 
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
 
 
 class WriteOnlyInput(forms.PasswordInput):
@@ -34,3 +37,28 @@ def secret_help(help_text: str, state_line: str, *, clearable: bool = True) -> s
     if clearable:
         how += "; tick Clear to remove it"
     return f"{help_text}. Currently: {state_line}. {how}."
+
+
+class LongSelect(forms.Select):
+    """A ``<select>`` for long choice lists (a client per option), rendered in Python.
+
+    Django's own select renders every option through a template, about 35 µs each: a queue
+    filter offering 1,000 clients would spend 35 ms on one field. This renders the same
+    markup (attributes, ``selected``, option groups) in one pass.
+    """
+
+    def render(self, name, value, attrs=None, renderer=None):
+        chosen = {str(v) for v in self.format_value(value)}
+
+        def options(choices):
+            return format_html_join(
+                "", "{}", ((format_html('<optgroup label="{}">{}</optgroup>', option,
+                                        options(label))
+                            if isinstance(label, (list, tuple)) else
+                            format_html('<option value="{}"{}>{}</option>', option,
+                                        " selected" if str(option) in chosen else "", label),)
+                           for option, label in choices))
+
+        final = self.build_attrs(self.attrs, attrs)
+        return format_html('<select name="{}"{}>{}</select>', name, flatatt(final),
+                           options(self.choices))

@@ -135,6 +135,12 @@ class Ticket(TenantOwnedModel):
             # of 50 open tickets without sorting them all).
             models.Index(F("company"), urgency_rank(), next_due(), F("opened_at"), F("id"),
                          condition=OPEN, name="ticket_urgency_idx"),
+            # "Waiting on client" in the same order: those tickets sit at the end of the
+            # index above (paused), behind every running one. Paused tickets are not
+            # rewritten by the breach checker, so this index costs it nothing.
+            models.Index(F("company"), urgency_rank(), next_due(), F("opened_at"), F("id"),
+                         condition=Q(status="waiting_on_client"),
+                         name="ticket_waiting_urgency_idx"),
         ]
 
     def __str__(self) -> str:

@@ -15,6 +15,7 @@ from django.http import QueryDict
 
 from nestogy.accounts.queries import members
 from nestogy.clients.models import Client
+from nestogy.core.forms import LongSelect
 from nestogy.tickets.models import Priority, Status
 from nestogy.workspace import queries as q
 
@@ -32,8 +33,8 @@ class QueueFilters(forms.Form):
     status = forms.ChoiceField(choices=[("", "Any status"), *Status.choices], required=False)
     priority = forms.ChoiceField(choices=[("", "Any priority"), *Priority.choices],
                                  required=False)
-    client = forms.ChoiceField(required=False, label="Client")
-    assignee = forms.ChoiceField(required=False, label="Assignee")
+    client = forms.ChoiceField(required=False, label="Client", widget=LongSelect)
+    assignee = forms.ChoiceField(required=False, label="Assignee", widget=LongSelect)
     category = forms.CharField(required=False, max_length=100)
     sla_state = forms.ChoiceField(choices=SLA_STATE_CHOICES, required=False,
                                   label="SLA state")

@@ -13,33 +13,26 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import (
-    Case,
-    CharField,
-    Count,
-    DateTimeField,
-    F,
-    IntegerField,
-    Max,
-    Q,
-    Value,
-    When,
-)
+from django.db.models import Count, F, Max, Prefetch, Q
+from django.db.models.lookups import Exact
 
 from nestogy.audit.models import AuditEntry
 from nestogy.core.timeutil import now as utc_now
 from nestogy.sla.models import SLAPolicy
 from nestogy.tickets.models import (
     CLOSED_STATUSES,
+    OPEN,
+    UNMET,
     Escalation,
     PriorityChange,
     Reply,
     StatusChange,
     Ticket,
+    next_clock,
+    next_due,
+    urgency_rank,
 )
 
-OPEN = ~Q(status__in=CLOSED_STATUSES)
-UNMET = ("running", "warning", "breached", "paused")
 DUE_SOON = timedelta(hours=4)
 PAGE_SIZE = 50
 
@@ -62,32 +55,14 @@ VIEWS = (
 VIEW_KEYS = tuple(v.key for v in VIEWS)
 
 
-def next_due_expression():
-    """The ticket's next deadline: first response while unmet, else resolution (unmet)."""
-    return Case(
-        When(first_response_state__in=UNMET, then=F("first_response_due_at")),
-        When(resolution_state__in=UNMET, then=F("resolution_due_at")),
-        default=Value(None), output_field=DateTimeField())
-
-
-def next_clock_expression():
-    return Case(
-        When(first_response_state__in=UNMET, then=Value("first_response")),
-        When(resolution_state__in=UNMET, then=Value("resolution")),
-        default=Value(""), output_field=CharField())
-
-
-URGENCY_RANK = Case(When(sla_state="breached", then=Value(0)),
-                    When(sla_state="paused", then=Value(2)),
-                    default=Value(1), output_field=IntegerField())
-
-
 def view_condition(key: str, user, now: datetime) -> Q:
     soon = now + DUE_SOON
     return {
         "mine": OPEN & Q(assignee=user),
         "unassigned": OPEN & Q(assignee__isnull=True),
-        "due_soon": OPEN & ~Q(sla_state__in=("breached", "paused")) & (
+        # running clocks: urgency rank 1 (not breached, not paused), written as the urgency
+        # index's own expression so the page is read from that index from the first row
+        "due_soon": OPEN & Q(Exact(urgency_rank(), 1)) & (
             Q(first_response_state__in=("running", "warning"), first_response_due_at__lte=soon)
             | Q(resolution_state__in=("running", "warning"), resolution_due_at__lte=soon)),
         "breached": OPEN & Q(sla_state="breached"),
@@ -129,15 +104,26 @@ def filter_condition(filters: dict, keys: FilterKeys) -> Q:
     return condition
 
 
-def view_counts(user, now: datetime | None = None,
-                extra: dict[str, Q] | None = None) -> dict[str, int]:
-    """How many tickets each built-in view holds, and each ``extra`` condition (a saved
-    view's), all in one query (conditional aggregation)."""
+@dataclass(frozen=True)
+class Tally:
+    """The queue's numbers, from one query: how many tickets each built-in view holds, each
+    ``extra`` condition (saved views', the page's own filters), and the stamp of what the
+    queue shows."""
+
+    counts: dict[str, int]
+    stamp: str
+
+
+def tally(user, now: datetime | None = None, extra: dict[str, Q] | None = None) -> Tally:
+    """Counts of the built-in views and of each ``extra`` condition (conditional
+    aggregation over the open tickets), with the queue stamp (:func:`queue_stamp`)."""
     now = now or utc_now()
     conditions = {key: view_condition(key, user, now) for key in VIEW_KEYS}
     conditions.update(extra or {})
-    return Ticket.objects.aggregate(**{key: Count("pk", filter=condition)
-                                       for key, condition in conditions.items()})
+    seen = Ticket.objects.filter(OPEN).aggregate(
+        **_STAMP_PARTS, **{f"n:{key}": Count("pk", filter=condition)
+                           for key, condition in conditions.items()})
+    return Tally({key: seen[f"n:{key}"] for key in conditions}, _stamp(seen, now))
 
 
 def saved_views(user):
@@ -148,30 +134,42 @@ def saved_views(user):
 
 
 STAMP_PERIOD = 60  # seconds: an unchanged queue is still re-rendered this often
+_STAMP_PARTS = {"stamp:n": Count("pk"), "stamp:changed": Max("updated_at"),
+                "stamp:computed": Max("sla_computed_at")}
+
+
+def _stamp(seen: dict, now: datetime) -> str:
+    raw = "|".join(str(part) for part in (seen["stamp:n"], seen["stamp:changed"],
+                                          seen["stamp:computed"],
+                                          int(now.timestamp()) // STAMP_PERIOD))
+    return hashlib.sha256(raw.encode()).hexdigest()[:20]
 
 
 def queue_stamp(now: datetime | None = None) -> str:
     """A short fingerprint of what the queue shows, for the self-refresh (one query).
 
-    It changes when any ticket of the company is created, deleted or edited (count, latest
-    ``updated_at``), when the SLA columns are recomputed (latest ``sla_computed_at``, which
-    the breach checker sets without touching ``updated_at``), and once a minute, so that
-    business time left and the share of the target used, rendered by the server, stay
-    current. Equal stamps: nothing to redraw.
+    It changes when an open ticket of the company is created, deleted, closed or edited
+    (count, latest ``updated_at`` of the open tickets), when the SLA columns are recomputed
+    (latest ``sla_computed_at``, which the breach checker sets without touching
+    ``updated_at``), and once a minute, so that business time left and the share of the
+    target used, rendered by the server, stay current. Equal stamps: nothing to redraw.
+    The queue shows open tickets only, so closed ones are not read.
     """
     now = now or utc_now()
-    seen = Ticket.objects.aggregate(n=Count("pk"), changed=Max("updated_at"),
-                                    computed=Max("sla_computed_at"))
-    raw = "|".join(str(part) for part in (seen["n"], seen["changed"], seen["computed"],
-                                          int(now.timestamp()) // STAMP_PERIOD))
-    return hashlib.sha256(raw.encode()).hexdigest()[:20]
+    return _stamp(Ticket.objects.filter(OPEN).aggregate(**_STAMP_PARTS), now)
 
 
 def urgency_ordered(qs):
     """``qs`` in SLA urgency order (see the module docstring)."""
-    return (qs.annotate(urgency=URGENCY_RANK, next_due=next_due_expression(),
-                        next_clock=next_clock_expression())
+    return (qs.annotate(urgency=urgency_rank(), next_due=next_due(),
+                        next_clock=next_clock())
             .order_by("urgency", F("next_due").asc(nulls_last=True), "opened_at", "id"))
+
+
+def in_order(ids: list[int], qs) -> list:
+    """The rows of ``qs`` with these primary keys, in the order of ``ids`` (one query)."""
+    found = qs.in_bulk(ids) if ids else {}
+    return [found[pk] for pk in ids if pk in found]
 
 
 @dataclass
@@ -305,13 +303,15 @@ def _name(user) -> str:
 def timeline(ticket: Ticket) -> list[Entry]:
     """Everything that happened on the ticket, oldest first (six queries)."""
     entries = [Entry(ticket.opened_at, "created", "", "Ticket opened", order=0)]
+    # attachments into a plain list (``to_attr``): ``reply.attachments.all()`` would build
+    # a queryset per reply, a tenth of a millisecond each on a long timeline
     for r in (Reply.objects.filter(ticket=ticket).select_related("author_user", "author_contact")
-              .prefetch_related("attachments")):
+              .prefetch_related(Prefetch("attachments", to_attr="files"))):
         who = r.author_contact.name if r.author_contact else _name(r.author_user)
         entries.append(Entry(r.posted_at, "reply" if r.public else "note", who,
                              ("Reply" if r.by_staff else "Client reply") if r.public
                              else "Internal note", r.body, order=3,
-                             attachments=tuple(r.attachments.all())))
+                             attachments=tuple(r.files)))
     for c in StatusChange.objects.filter(ticket=ticket).select_related("actor"):
         entries.append(Entry(c.at, "status", _name(c.actor),
                              f"Status {c.get_from_status_display()} → "

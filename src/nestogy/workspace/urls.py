@@ -21,6 +21,7 @@ urlpatterns = [
     path("tickets/<str:ticket_id>/reply", views_composer.reply_view, name="ticket_reply"),
     path("tickets/<str:ticket_id>/update", views.update_view, name="ticket_update"),
     path("tickets/<str:ticket_id>/assign", views.assign_view, name="ticket_assign"),
+    path("tickets/<str:ticket_id>/routing", views.routing_view, name="ticket_routing"),
     # dispatch board
     path("dispatch/", views_dispatch.board_view, name="dispatch"),
     path("dispatch/assign", views_dispatch.assign_view, name="dispatch_assign"),

@@ -111,11 +111,13 @@ def _ticket_page(request: HttpRequest, ticket: Ticket, *, composer=None, control
                  status: int = 200) -> HttpResponse:
     now = utc_now()
     calendars = q.Calendars()
+    # The routing panel is ranked with the page while the ticket waits for someone (that is
+    # the moment to choose); on an assigned ticket it is a reassignment aid, ranked when the
+    # user opens it (``routing_view``), so working the ticket does not pay for it.
+    wanted = ticket.assignee_id is None or request.GET.get("routing") == "1"
     ranking = users = load = None
-    if auth.can(request, "tickets.assign") and not ticket.is_closed:
-        from nestogy.tickets.routing import candidates_with_load
-
-        ranking, users, load = candidates_with_load(ticket, now=now)
+    if wanted and auth.can(request, "tickets.assign") and not ticket.is_closed:
+        ranking, users, load = _ranking(ticket, now)
     return render(request, "workspace/ticket.html", {
         "ticket": ticket,
         "clocks": [q.countdown(ticket, c, now, calendars)
@@ -139,6 +141,26 @@ def _ticket_page(request: HttpRequest, ticket: Ticket, *, composer=None, control
 @auth.staff_view("tickets.view")
 def ticket_view(request: HttpRequest, ticket_id: str) -> HttpResponse:
     return _ticket_page(request, _ticket(ticket_id))
+
+
+def _ranking(ticket: Ticket, now):
+    from nestogy.tickets.routing import candidates_with_load
+
+    return candidates_with_load(ticket, now=now)
+
+
+@auth.staff_view("tickets.assign")
+def routing_view(request: HttpRequest, ticket_id: str) -> HttpResponse:
+    """The routing panel alone (opened on an assigned ticket): ranked technicians with each
+    score's breakdown, the excluded ones with their reason, a button to assign each."""
+    ticket = _ticket(ticket_id)
+    if ticket.is_closed:
+        return HttpResponse('<p class="muted">The ticket is closed: nobody to suggest.</p>')
+    ranking, users, load = _ranking(ticket, utc_now())
+    response = render(request, "workspace/_routing.html", {
+        "ticket": ticket, "ranking": ranking, "users": users, "load": load})
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_POST

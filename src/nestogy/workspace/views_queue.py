@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 
 from nestogy.accounts.roles import allowed
 from nestogy.core.errors import NotFound, ValidationError
+from nestogy.core.forms import LongSelect
 from nestogy.core.timeutil import now as utc_now
 from nestogy.tickets import actions as ticket_actions
 from nestogy.tickets.models import Status, Ticket
@@ -52,7 +53,7 @@ class RenameViewForm(forms.Form):
 
 
 class BulkAssignForm(forms.Form):
-    assignee = forms.ChoiceField(label="Assign to", error_messages={
+    assignee = forms.ChoiceField(label="Assign to", widget=LongSelect, error_messages={
         "required": "choose who gets the tickets.",
         "invalid_choice": "choose a member of this company, me, auto or unassign."})
 
@@ -84,9 +85,8 @@ def _workers(sources: filters.Sources) -> list:
 
 
 def _queue(request: HttpRequest, params: QueryDict, *, now: datetime | None = None,
-           stamp: str | None = None, save_form=None, rename_form=None) -> dict:
+           save_form=None, rename_form=None) -> dict:
     now = now or utc_now()
-    stamp = stamp or q.queue_stamp(now)
     sources = filters.Sources()
     form = sources.form(params or None)
     valid = form.is_valid() if form.is_bound else True
@@ -107,18 +107,28 @@ def _queue(request: HttpRequest, params: QueryDict, *, now: datetime | None = No
             label, message = filters.first_error(parsed)
             saved.append(SavedRow(sv, None, "", f"{label}: {message}",
                                   sv.query == current_query))
-    counts = q.view_counts(request.user, now, extra)
+    narrowing = q.filter_condition(chosen, sources.keys)
+    shown = q.view_condition(view, request.user, now) & narrowing
+    if narrowing:  # the filtered view's own count joins the one aggregate query
+        extra["current"] = shown
+    tally = q.tally(request.user, now, extra)
+    counts = tally.counts
     for row in saved:
         row.count = counts.get(f"saved:{row.view.pk}")
     current_row = next((row for row in saved if row.current), None)
     current_saved = current_row.view if current_row else None
 
-    qs = q.urgency_ordered(Ticket.objects.filter(q.view_condition(view, request.user, now)
-                                                 & q.filter_condition(chosen, sources.keys)))
-    paginator = Paginator(qs.select_related("client", "contact", "assignee"), q.PAGE_SIZE)
+    # The page's ids first, in urgency order from the ticket table alone, then those 50
+    # tickets with their client, contact and assignee: a join never multiplies a filter the
+    # planner misjudged (a text search matching most tickets) into a nested loop.
+    paginator = Paginator(q.urgency_ordered(Ticket.objects.filter(shown))
+                          .values_list("pk", flat=True), q.PAGE_SIZE)
+    paginator.count = counts["current" if narrowing else view]  # counted above already
     page = paginator.get_page(chosen.get("page") or 1)
     calendars = q.Calendars()
-    rows = [(t, q.next_countdown(t, now, calendars)) for t in page.object_list]
+    rows = [(t, q.next_countdown(t, now, calendars))
+            for t in q.in_order(list(page.object_list),
+                                Ticket.objects.select_related("client", "contact", "assignee"))]
     without_page = params.copy()
     without_page.pop("page", None)
     can_assign = auth.can(request, "tickets.assign")
@@ -143,7 +153,7 @@ def _queue(request: HttpRequest, params: QueryDict, *, now: datetime | None = No
         "can_bulk": can_assign or can_update,
         "assign_form": BulkAssignForm(staff=_workers(sources), auto_id="bulk-%s"),
         "status_form": BulkStatusForm(auto_id="bulk-%s"),
-        "stamp": stamp, "poll_seconds": POLL_SECONDS, "stamp_header": STAMP_HEADER,
+        "stamp": tally.stamp, "poll_seconds": POLL_SECONDS, "stamp_header": STAMP_HEADER,
     }
 
 
@@ -159,12 +169,12 @@ def _render_queue(request: HttpRequest, context: dict, status: int | None = None
 @auth.staff_view("tickets.view")
 def queue_view(request: HttpRequest) -> HttpResponse:
     now = utc_now()
-    stamp = q.queue_stamp(now)
-    if request.headers.get("HX-Request") and request.headers.get(STAMP_HEADER) == stamp:
+    seen = request.headers.get(STAMP_HEADER) if request.headers.get("HX-Request") else None
+    if seen and seen == q.queue_stamp(now):
         response = HttpResponse(status=204)  # nothing changed: htmx keeps the page as it is
         response["Cache-Control"] = "no-store"
         return response
-    response = _render_queue(request, _queue(request, request.GET, now=now, stamp=stamp))
+    response = _render_queue(request, _queue(request, request.GET, now=now))
     response["Cache-Control"] = "no-store"
     return response
 
