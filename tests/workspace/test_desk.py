@@ -530,3 +530,54 @@ def test_every_user_provided_field_is_escaped(personas):
         assert "<script>alert" not in body and "<img src=x" not in body, url
         assert "<b>x" not in body, url
         assert "&lt;script&gt;alert" in body or "&lt;b&gt;x" in body, url
+
+
+def test_new_ticket_takes_attachments_the_client_can_download(personas):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from nestogy.tickets.models import TicketAttachment
+    from tests.portal.helpers import PDF, PNG, signed_in as contact_signed_in
+
+    p = personas
+    client = signed_in("tech1@alpha.test")
+    response = client.post("/app/tickets/new", {
+        "client": p.client_a.public_id, "contact": p.contact_a.public_id, "priority": "high",
+        "subject": "Scanner jams", "description": "Photo of the error attached.",
+        "attachments": [SimpleUploadedFile("error.png", PNG, content_type="image/png"),
+                        SimpleUploadedFile("log.pdf", PDF, content_type="application/pdf")]})
+    [created] = tickets_of(p.company_a)
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert f"Ticket #{created.number} opened for Acme Dental with 2 attachments." in page
+    assert "error.png" in page and "log.pdf" in page
+    with scope(company=p.company_a.pk):
+        files = list(TicketAttachment.objects.filter(ticket=created).order_by("id"))
+        assert [(f.original_name, f.uploaded_by_user_id, f.reply_id) for f in files] == [
+            ("error.png", p.tech_a.user.pk, None), ("log.pdf", p.tech_a.user.pk, None)]
+    portal = contact_signed_in(p.contact_a.email)
+    download = portal.get(f"/portal/tickets/{created.public_id}/attachments/"
+                          f"{files[0].public_id}/")
+    assert download.status_code == 200 and b"".join(download.streaming_content) == PNG
+
+
+def test_new_ticket_with_a_refused_file_names_it_and_writes_nothing(personas):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from nestogy.tickets.models import TicketAttachment
+    from tests.portal.helpers import PNG
+
+    p = personas
+    client = signed_in("tech1@alpha.test")
+    response = client.post("/app/tickets/new", {
+        "client": p.client_a.public_id, "priority": "low", "subject": "With a bad file",
+        "attachments": [SimpleUploadedFile("ok.png", PNG, content_type="image/png"),
+                        SimpleUploadedFile("tool.exe", b"MZ\x90\x00",
+                                           content_type="application/octet-stream")]})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert ("Attachments: The file tool.exe must be a PDF, PNG, JPG, TXT, LOG, CSV, DOCX or "
+            "XLSX file.") in body
+    assert 'value="With a bad file"' in body  # what was typed is kept
+    assert tickets_of(p.company_a) == []
+    with scopes_disabled():
+        assert not TicketAttachment.objects.exists()

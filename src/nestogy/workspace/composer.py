@@ -33,6 +33,41 @@ class MultipleFileField(forms.FileField):
         return [super(MultipleFileField, self).clean(f, initial) for f in files]
 
 
+def files_help(company) -> str:
+    return (f"Up to {max_files()} files: {attachments.ALLOWED_LABEL}, each up to "
+            f"{company.get_setting('portal.max_attachment_mb')} MB.")
+
+
+def checked_files(files: list, company) -> list:
+    """The uploads of an attachments field, each checked as the portal checks one (type by
+    content, size limit): a form error naming the first refused file."""
+    if len(files) > max_files():
+        raise forms.ValidationError(f"Attach at most {max_files()} files.")
+    for upload in files:
+        try:
+            attachments.check_upload(upload, company, "attachments")
+        except ValidationError as exc:
+            name = attachments.clean_name(upload.name)
+            raise forms.ValidationError(f"The file {name} {exc.message}.") from None
+    return files
+
+
+def attach_files(ticket, files: list, *, user, reply=None) -> list:
+    """Store checked uploads on the ticket (or on one of its replies), inside the caller's
+    transaction. Storage is not transactional: if a file is refused, the ones already
+    written are deleted again before the error goes on (and the transaction rolls back)."""
+    stored = []
+    try:
+        for upload in files:
+            stored.append(attachments.attach(ticket, upload, user=user, reply=reply,
+                                             field="attachments"))
+    except ValidationError:
+        for attachment in stored:
+            attachment.file.storage.delete(attachment.file.name)
+        raise
+    return stored
+
+
 class ComposerForm(forms.Form):
     body = forms.CharField(label="Message", max_length=20000,
                            error_messages={"required": "Write a message first."},
@@ -46,21 +81,10 @@ class ComposerForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.company = company
         if company is not None:
-            self.fields["attachments"].help_text = (
-                f"Up to {max_files()} files: {attachments.ALLOWED_LABEL}, each up to "
-                f"{company.get_setting('portal.max_attachment_mb')} MB.")
+            self.fields["attachments"].help_text = files_help(company)
 
     def clean_attachments(self):
-        files = self.cleaned_data.get("attachments") or []
-        if len(files) > max_files():
-            raise forms.ValidationError(f"Attach at most {max_files()} files.")
-        for upload in files:
-            try:
-                attachments.check_upload(upload, self.company, "attachments")
-            except ValidationError as exc:
-                name = attachments.clean_name(upload.name)
-                raise forms.ValidationError(f"The file {name} {exc.message}.") from None
-        return files
+        return checked_files(self.cleaned_data.get("attachments") or [], self.company)
 
 
 class InsertForm(forms.Form):

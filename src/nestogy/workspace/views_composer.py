@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from nestogy.core.errors import NotFound, ValidationError
 from nestogy.tickets import actions, attachments, canned
 from nestogy.tickets.models import TicketAttachment
-from nestogy.workspace import auth
+from nestogy.workspace import auth, composer
 from nestogy.workspace.composer import ComposerForm, InsertForm
 from nestogy.workspace.views import _ticket, _ticket_page
 
@@ -35,18 +35,13 @@ def reply_view(request: HttpRequest, ticket_id: str) -> HttpResponse:
     if not form.is_valid():
         return _ticket_page(request, ticket, composer=form, status=400)
     public = form.cleaned_data["kind"] == "reply"
-    stored: list[TicketAttachment] = []
     try:
         with transaction.atomic():
             reply = actions.add_reply(ticket, form.cleaned_data["body"], public=public,
                                       actor=request.user)
-            for upload in form.cleaned_data["attachments"]:
-                stored.append(attachments.attach(ticket, upload, user=request.user,
-                                                 reply=reply, field="attachments"))
+            stored = composer.attach_files(ticket, form.cleaned_data["attachments"],
+                                           user=request.user, reply=reply)
     except ValidationError as exc:
-        # Storage is not transactional: the files already written go again.
-        for attachment in stored:
-            attachment.file.storage.delete(attachment.file.name)
         form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         return _ticket_page(request, _ticket(ticket_id), composer=form, status=400)
     files = len(stored)

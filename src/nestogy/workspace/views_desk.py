@@ -38,7 +38,7 @@ from nestogy.tickets import queries as ticket_queries
 from nestogy.tickets.models import Priority, Ticket
 from nestogy.tickets.sla import preview as sla_preview
 from nestogy.tickets.sla import select_policy
-from nestogy.workspace import auth
+from nestogy.workspace import auth, composer
 
 PICKER_LIMIT = 20
 CLIENTS_PAGE_SIZE = 50
@@ -67,11 +67,17 @@ class NewTicketForm(forms.Form):
                               error_messages={"required": "Say in a few words what is wrong."})
     description = forms.CharField(label="Description", max_length=100_000, required=False,
                                   widget=forms.Textarea(attrs={"rows": 7}))
+    attachments = composer.MultipleFileField(label="Attachments", required=False)
     assign_to_me = forms.BooleanField(label="Assign to me", required=False)
 
     def __init__(self, *args, company, **kwargs):
         super().__init__(*args, **kwargs)
         self.company = company
+        self.fields["attachments"].help_text = composer.files_help(company)
+
+    def clean_attachments(self):
+        return composer.checked_files(self.cleaned_data.get("attachments") or [],
+                                      self.company)
 
     def clean_client(self) -> Client:
         client = _active_client(self.cleaned_data["client"])
@@ -139,12 +145,17 @@ def new_ticket_view(request: HttpRequest) -> HttpResponse:
                         "priority": data["priority"], "category": data["category"],
                         **({"assignee": request.user} if data["assign_to_me"] else {}),
                     }, actor=request.user)
+                    stored = composer.attach_files(ticket, data["attachments"],
+                                                   user=request.user)
             except ValidationError as exc:
                 field = FIELD_OF.get(exc.field, exc.field)
                 form.add_error(field if field in form.fields else None, exc.message)
             else:
+                files = len(stored)
+                with_files = (f" with {files} attachment{'s' if files != 1 else ''}"
+                              if files else "")
                 messages.success(request, f"Ticket #{ticket.number} opened for "
-                                          f"{ticket.client.name}.")
+                                          f"{ticket.client.name}{with_files}.")
                 return redirect(f"/app/tickets/{ticket.public_id}/")
         status = 400
     source = form.data if form.is_bound else request.GET
