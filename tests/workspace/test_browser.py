@@ -5,9 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from django_scopes import scopes_disabled
 from playwright.sync_api import expect
 
+from nestogy.notifications.models import Delivery
+
 from tests.conftest import PASSWORD
+from tests.portal.helpers import signed_in as contact_signed_in
 from tests.portal.test_browser_invitation import axe_violations
 from tests.workspace.helpers import opened_ago, ticket
 
@@ -54,10 +58,27 @@ def test_technician_works_the_most_urgent_ticket(personas, page, screenshot, csp
         page.get_by_role("button", name="Send reply to client").click()
     expect(page.get_by_role("status")).to_contain_text("Reply sent to the client.")
     expect(page.get_by_role("region", name="First response clock")).to_contain_text("Met")
+    with scopes_disabled():  # the contact is mailed (the outbox's delivery to them)
+        assert [d.target for d in Delivery.objects.filter(event_type="ticket.replied")] == [
+            "dana@acme.test"]
     page.get_by_label("Message").fill("Mail server RAID rebuilt, watch tomorrow.")
     with page.expect_navigation():
         page.get_by_role("button", name="Add internal note").click()
     expect(page.locator(".kind-note")).to_contain_text("Mail server RAID rebuilt")
+    portal = contact_signed_in("dana@acme.test").get(f"/portal/tickets/{urgent.public_id}/")
+    assert "restarting the mail server" in portal.content.decode()
+    assert "RAID rebuilt" not in portal.content.decode()  # the note stays inside
+
+    time_panel = page.get_by_role("region", name="Time", exact=True)
+    with page.expect_navigation():
+        time_panel.get_by_role("button", name="Start timer").click()
+    expect(page.get_by_role("status")).to_contain_text("Timer started on")
+    page.wait_for_timeout(1100)
+    time_panel.get_by_label("Note").first.fill("Restarted the mail server")
+    with page.expect_navigation():
+        time_panel.get_by_role("button", name="Stop timer and save").click()
+    expect(page.get_by_role("status")).to_contain_text("Timer stopped:")
+    expect(time_panel.locator(".time-entry")).to_contain_text("Restarted the mail server")
     page.get_by_label("Status").select_option("resolved")
     with page.expect_navigation():
         page.get_by_role("button", name="Save changes").click()
