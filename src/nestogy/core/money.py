@@ -100,3 +100,11 @@ def money_str(amount: Decimal, currency: str) -> str:
 def percent_of(amount: Decimal, percent: Decimal, currency: str) -> Decimal:
     """``amount × percent / 100`` rounded half-up once (tax, uplift)."""
     return quantize_money(amount * percent / Decimal(100), currency)
+
+
+def format_money(amount, currency: str = "") -> str:
+    """``1,234.50 USD``: grouped, with the currency's minor digits (templates' ``money``)."""
+    if amount is None:
+        return ""
+    value = quantize_money(Decimal(amount), currency) if currency else Decimal(amount)
+    return f"{value:,} {currency}".strip()

@@ -201,6 +201,27 @@ def _account_miss(request: HttpRequest) -> None:
     throttle.hit(ACCOUNT_LIMIT, request.user.email, throttle.client_ip(request))
 
 
+def _guarded(request: HttpRequest, form, slot: str, act) -> HttpResponse | None:
+    """Run ``act(cleaned_data)`` for an account form that asks for a password or a code:
+    refused while the account is locked out (429), on invalid input (400), and when the
+    action says the password or code is wrong (400, and the miss counts towards the lock).
+    ``None`` when it went through; otherwise the account page with ``form`` in ``slot``."""
+    if _account_throttled(request):
+        form.is_valid()
+        form.add_error(None, ACCOUNT_LOCKED)
+        return _account(request, **{slot: form}, status=429)
+    if not form.is_valid():
+        return _account(request, **{slot: form}, status=400)
+    try:
+        act(form.cleaned_data)
+    except ValidationError as exc:
+        if exc.errors[0].code == security.WRONG:
+            _account_miss(request)
+        _apply_error(form, exc)
+        return _account(request, **{slot: form}, status=400)
+    return None
+
+
 @auth.staff_view("account.own", enrolment=True)
 @require_http_methods(["GET"])
 def account_view(request: HttpRequest) -> HttpResponse:
@@ -212,20 +233,10 @@ def account_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def password_change_view(request: HttpRequest) -> HttpResponse:
     form = ChangePasswordForm(request.POST)
-    if _account_throttled(request):
-        form.is_valid()
-        form.add_error(None, ACCOUNT_LOCKED)
-        return _account(request, password_form=form, status=429)
-    if not form.is_valid():
-        return _account(request, password_form=form, status=400)
-    try:
-        security.change_password(request.user, form.cleaned_data["current_password"],
-                                 form.cleaned_data["password"])
-    except ValidationError as exc:
-        if exc.errors[0].code == security.WRONG:
-            _account_miss(request)
-        _apply_error(form, exc)
-        return _account(request, password_form=form, status=400)
+    refused = _guarded(request, form, "password_form", lambda data: security.change_password(
+        request.user, data["current_password"], data["password"]))
+    if refused:
+        return refused
     # This session stays signed in; every other session of the account ends.
     django_auth.update_session_auth_hash(request, request.user)
     messages.success(request, "Your password is changed. Other sessions were signed out.")
@@ -290,20 +301,10 @@ def backup_codes_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def disable_view(request: HttpRequest) -> HttpResponse:
     form = DisableForm(request.POST)
-    if _account_throttled(request):
-        form.is_valid()
-        form.add_error(None, ACCOUNT_LOCKED)
-        return _account(request, disable_form=form, status=429)
-    if not form.is_valid():
-        return _account(request, disable_form=form, status=400)
-    try:
-        security.disable_two_factor(request.user, code=form.cleaned_data["code"],
-                                    password=form.cleaned_data["password"],
-                                    required_by=_requiring_company(request))
-    except ValidationError as exc:
-        if exc.errors[0].code == security.WRONG:
-            _account_miss(request)
-        _apply_error(form, exc)
-        return _account(request, disable_form=form, status=400)
+    refused = _guarded(request, form, "disable_form", lambda data: security.disable_two_factor(
+        request.user, code=data["code"], password=data["password"],
+        required_by=_requiring_company(request)))
+    if refused:
+        return refused
     messages.success(request, "Two-factor sign-in is off. Your backup codes no longer work.")
     return redirect("/app/account/")

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django import template
 
-from nestogy.core.money import quantize_money
+from nestogy.core.money import format_money
 
 register = template.Library()
 
@@ -27,13 +27,7 @@ def pill(status: str) -> str:
     return _PILL.get(status, "muted")
 
 
-@register.filter
-def money(amount, currency: str = "") -> str:
-    """``1,234.50 USD``: grouped, with the currency's minor digits."""
-    if amount is None:
-        return ""
-    value = quantize_money(Decimal(amount), currency) if currency else Decimal(amount)
-    return f"{value:,} {currency}".strip()
+register.filter("money", format_money)  # ``1,234.50 USD``
 
 
 @register.filter

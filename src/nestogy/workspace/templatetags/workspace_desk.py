@@ -1,11 +1,10 @@
 """Template helpers of the workspace's front-desk pages: the inbox badge, role checks."""
 
-from decimal import Decimal
 from types import SimpleNamespace
 
 from django import template
 
-from nestogy.core.money import quantize_money
+from nestogy.core.money import format_money
 from nestogy.notifications.queries import inbox
 from nestogy.workspace import auth
 
@@ -28,10 +27,4 @@ def unread_count(context) -> int:
     return inbox(SimpleNamespace(user=request.user), unread=True).count()
 
 
-@register.filter
-def money(amount, currency: str = "") -> str:
-    """``1,234.50 USD``: grouped, with the currency's minor digits."""
-    if amount is None:
-        return ""
-    value = quantize_money(Decimal(amount), currency) if currency else Decimal(amount)
-    return f"{value:,} {currency}".strip()
+register.filter("money", format_money)  # ``1,234.50 USD``
