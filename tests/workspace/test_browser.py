@@ -9,7 +9,6 @@ from django_scopes import scopes_disabled
 from playwright.sync_api import expect
 
 from nestogy.notifications.models import Delivery
-
 from tests.conftest import PASSWORD
 from tests.portal.helpers import signed_in as contact_signed_in
 from tests.portal.test_browser_invitation import axe_violations

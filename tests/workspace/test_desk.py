@@ -536,7 +536,8 @@ def test_new_ticket_takes_attachments_the_client_can_download(personas):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from nestogy.tickets.models import TicketAttachment
-    from tests.portal.helpers import PDF, PNG, signed_in as contact_signed_in
+    from tests.portal.helpers import PDF, PNG
+    from tests.portal.helpers import signed_in as contact_signed_in
 
     p = personas
     client = signed_in("tech1@alpha.test")
