@@ -85,7 +85,7 @@ def test_technician_sets_up_the_authenticator_and_signs_in_with_it(
 
 
 def test_forgotten_password_is_reset_from_the_mailed_link(
-        personas, page, immediate_tasks, csp_violations):  # noqa: F811
+        personas, page, screenshot, immediate_tasks, csp_violations):  # noqa: F811
     page.goto("/app/login/")
     with page.expect_navigation():
         page.get_by_role("link", name="Forgot your password?").click()
@@ -100,6 +100,7 @@ def test_forgotten_password_is_reset_from_the_mailed_link(
     page.get_by_label("New password", exact=True).fill("violet-otter-harbour-42")
     page.get_by_label("Repeat the new password").fill("violet-otter-harbour-42")
     assert axe_violations(page) == []
+    screenshot(page, "workspace-password-reset")
     with page.expect_navigation():
         page.get_by_role("button", name="Set the password").click()
     expect(page.get_by_role("status")).to_contain_text("Your password is changed.")

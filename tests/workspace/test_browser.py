@@ -29,6 +29,8 @@ def test_technician_works_the_most_urgent_ticket(personas, page, screenshot, csp
 
     page.goto("/app/")
     expect(page).to_have_url(re.compile(r"/app/login/\?next=/app/$"))
+    assert axe_violations(page) == []
+    screenshot(page, "workspace-sign-in")
     page.get_by_label("Email").fill("tech1@alpha.test")
     page.get_by_label("Password").fill(PASSWORD)
     with page.expect_navigation():
