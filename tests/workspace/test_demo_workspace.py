@@ -23,3 +23,13 @@ def test_every_printed_staff_login_reaches_a_populated_queue():
         body = page.content.decode()
         assert 'data-count="all">0<' not in body, who
         assert "data-row" in body, who
+
+
+def test_the_demo_fills_every_built_in_view():
+    seed_demo(report=lambda _: None)
+    client = Client()
+    client.post("/app/login/", {"email": "priya@northwind.example",
+                                "password": "nestogy-demo"})
+    body = client.get("/app/?view=all").content.decode()
+    for view in ("mine", "unassigned", "breached", "waiting", "all"):
+        assert f'data-count="{view}">0<' not in body, view

@@ -54,6 +54,11 @@ def _history(rng, opened, now, story) -> list[dict]:
     events.append({"at": at(rng.randint(1, 30)), "type": "status", "status": "in_progress"})
     if story == "open":
         return events
+    if story == "awaiting":  # asked the client something; paused until they answer
+        events.append({"at": at(rng.randint(10, 120)), "type": "reply", "public": True,
+                       "body": "Could you send us a screenshot of the error?"})
+        events.append({"at": at(1), "type": "status", "status": "waiting_on_client"})
+        return events
     if story in {"waiting", "reopened"}:
         events.append({"at": at(rng.randint(30, 240)), "type": "status",
                        "status": "waiting_on_client"})
@@ -87,9 +92,9 @@ def seed_service_desk(company, context, rng, report) -> None:
         contact = client.contacts.order_by("id").first()
         for _ in range(rng.randint(2, 5)):
             subject, category, priority = rng.choice(SUBJECTS)
-            story = rng.choices(["fast", "slow", "waiting", "reopened", "open", "unanswered"],
-                                weights=[5, 2, 2, 1, 3, 1])[0]
-            if story in {"open", "unanswered"}:  # recent, still running (or just breached)
+            story = rng.choices(["fast", "slow", "waiting", "reopened", "open", "unanswered",
+                                 "awaiting"], weights=[5, 2, 2, 1, 3, 1, 1])[0]
+            if story in {"open", "unanswered", "awaiting"}:  # recent, still open
                 opened = now - timedelta(minutes=rng.randint(20, 3 * 24 * 60))
             else:
                 opened = now - timedelta(minutes=rng.randint(3 * 24 * 60, 30 * 24 * 60))
