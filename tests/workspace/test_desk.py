@@ -582,3 +582,26 @@ def test_new_ticket_with_a_refused_file_names_it_and_writes_nothing(personas):
     assert tickets_of(p.company_a) == []
     with scopes_disabled():
         assert not TicketAttachment.objects.exists()
+
+
+def test_long_lists_are_paged_and_the_pages_keep_the_search(personas, monkeypatch):
+    from nestogy.workspace import queries as q
+    from nestogy.workspace import views_desk
+
+    p = personas
+    monkeypatch.setattr(views_desk, "CLIENTS_PAGE_SIZE", 2)
+    monkeypatch.setattr(q, "PAGE_SIZE", 2)
+    with scope(company=p.company_a.pk):
+        for name in ("Acme Annex", "Acme Branch", "Acme Cellar"):
+            create_client(p.company_a, {"name": name})
+    for n in range(3):
+        ticket(p.company_a, p.client_a, f"Printer {n}")
+    client = signed_in("manager@alpha.test")
+    first = client.get("/app/clients/", {"q": "Acme"}).content.decode()
+    assert "Page 1 of 2" in first
+    assert 'href="?q=Acme&amp;page=2"' in first
+    second = client.get("/app/clients/", {"q": "Acme", "page": 2}).content.decode()
+    assert "Page 2 of 2" in second and 'href="?q=Acme&amp;page=1"' in second
+    queue = client.get("/app/", {"view": "all"}).content.decode()
+    assert "Page 1 of 2" in queue and 'href="?view=all&amp;page=2"' in queue
+    assert queue.count("data-row ") == 2

@@ -226,3 +226,35 @@ def test_every_user_provided_field_is_escaped(personas):
         body = client.get(url).content.decode()
         assert "<script>alert" not in body and "<img src=x" not in body and "<b>x</b>" not in body
         assert "&lt;script&gt;alert" in body
+
+
+def test_ticket_page_takes_the_same_queries_for_a_short_or_long_history(personas):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from nestogy.tickets.actions import add_reply, change_priority
+    from nestogy.tickets.attachments import attach
+    from tests.portal.helpers import PNG
+
+    p = personas
+    t = ticket(p.company_a, p.client_a, "Mail flow", contact=p.contact_a)
+    client = signed_in("manager@alpha.test")
+
+    def count():
+        client.get(f"/app/tickets/{t.public_id}/")
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/app/tickets/{t.public_id}/").status_code == 200
+        return len(queries)
+
+    with scope(company=p.company_a.pk):
+        assign_ticket(t, p.tech_a.user)  # an unassigned ticket also ranks technicians
+        add_reply(t, "First look", public=False, actor=p.tech_a.user)
+    few = count()
+    with scope(company=p.company_a.pk):
+        for i in range(15):
+            reply = add_reply(t, f"Update {i}", public=bool(i % 2), actor=p.tech_a.user)
+            attach(t, SimpleUploadedFile(f"shot{i}.png", PNG, content_type="image/png"),
+                   user=p.tech_a.user, reply=reply)
+            change_priority(t, "high" if i % 2 else "medium", actor=p.manager_a.user)
+            assign_ticket(t, p.tech_a.user if i % 2 else p.tech2_a.user,
+                          actor=p.manager_a.user)
+    assert count() == few

@@ -370,3 +370,30 @@ def test_bad_my_time_parameters_and_who_may_see_others(desk):
         body = manager.get(f"/app/time/?user={p.tech_a.user.public_id}").content.decode()
     assert "Time of Tech1" in body and "Tech1 work" in body
     assert "/app/time/entries/" not in body  # read-only for someone else's time
+
+
+def test_my_time_and_the_time_panel_take_the_same_queries_for_few_or_many_entries(desk):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    p = desk
+    tech = p.tech_a.user
+    other = ticket(p.company_a, p.client_a2, "VPN drops", assignee=tech)
+
+    def count(client, url):
+        client.get(url)  # warm caches (session, company)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    with time_machine.travel(NOW, tick=False):
+        add(p, tech, NOW - timedelta(hours=3), "1h", work_type=p.remote)
+        client = signed_in("tech1@alpha.test")
+        few = (count(client, "/app/time/"), count(client, f"/app/tickets/{p.ticket.public_id}/"))
+        for i in range(12):
+            add(p, tech, NOW - timedelta(days=i % 4, hours=4 + i % 3), "15m",
+                on=other if i % 2 else p.ticket,
+                work_type=p.warranty if i % 3 else p.remote, note=f"Step {i}")
+        many = (count(client, "/app/time/"),
+                count(client, f"/app/tickets/{p.ticket.public_id}/"))
+    assert many == few
