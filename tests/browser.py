@@ -24,6 +24,11 @@ def browser():
     # Playwright's sync API keeps an event loop running in this thread; the ORM calls the
     # tests make between page actions are still synchronous and safe.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import expect
+
+    # A full run loads both cores (test workers, the live servers, Chromium): give
+    # assertions on what the page shows the same 10 s as the slowest step may need.
+    expect.set_options(timeout=10_000)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield browser
