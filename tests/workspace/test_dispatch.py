@@ -5,10 +5,11 @@ previews, escaping and the board's query count."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import pytest
+import time_machine
 from django.core import signing
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -107,6 +108,9 @@ def test_every_dispatch_view_asks_the_role_matrix(personas, role):
         assert client.post("/app/dispatch/auto/apply", {"plan": "x"}).status_code == 403
 
 
+# Wednesday 3 March 2027, 10:00 in New York: inside Tech1's day shift whatever the hour the
+# suite runs at.
+@time_machine.travel(datetime(2027, 3, 3, 15, 0, tzinfo=UTC), tick=True)
 def test_board_lists_unassigned_and_at_risk_in_urgency_order_with_the_team(personas):
     p = personas
     with scope(company=p.company_a.pk):

@@ -83,7 +83,9 @@ def load_or_create_secret_key(path: Path) -> str:
         pass
     key = secrets.token_urlsafe(50)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    # A name of this process's own: two processes starting at once each write their own
+    # file, and the first link wins.
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
