@@ -127,7 +127,7 @@ def rearm(company, due: int | None = DUE) -> int:
     with scope(company=company.pk), transaction.atomic():
         Escalation.objects.all().delete()
         PriorityChange.objects.all().delete()
-        AuditEntry.objects.filter(action="ticket.escalation_fired").delete()
+        AuditEntry.objects.filter(action="sla.levels_fired").delete()
         StoredEvent.objects.all().delete()  # and their deliveries
         current = now()
         Ticket.objects.filter(next_check_at__lte=current).update(
@@ -158,7 +158,7 @@ WRITTEN = [
     ("tickets_escalation", "company_id = %s AND fired_at >= %s"),
     ("tickets_prioritychange", "company_id = %s AND created_at >= %s"),
     ("audit_auditentry", "company_id = %s AND created_at >= %s "
-                         "AND action = 'ticket.escalation_fired'"),
+                         "AND action = 'sla.levels_fired'"),
     ("notifications_storedevent", "company_id = %s AND created_at >= %s"),
     ("notifications_delivery", "company_id = %s AND created_at >= %s"),
     ("tickets_ticket", "company_id = %s AND sla_computed_at >= %s"),

@@ -14,11 +14,12 @@ history of all its tickets in a fixed number of queries, evaluates the pure cloc
   the due times are recomputed; a rung with ``reassign`` routes the ticket again when its
   assignee is unavailable.
 
-Each level fires once per ticket and clock: ``Escalation`` has a unique constraint on
-(company, ticket, clock, level); rows go in with ``ON CONFLICT DO NOTHING`` and only the
-rows this run inserted notify and audit. Every table is written set-based
-(``tickets.bulk``: COPY on PostgreSQL), so the query count of a run does not depend on
-how many tickets are due. ``dry_run`` reports the same findings and writes nothing.
+Each level fires once per ticket and clock: the batch's tickets are locked before their
+fired levels are read, and ``Escalation``'s unique constraint on (company, ticket, clock,
+level) is the last guard. Every table is written set-based (``tickets.bulk``: COPY on
+PostgreSQL), so the query count of a run does not depend on how many tickets are due; a
+batch writes one audit entry (``sla.levels_fired``, with its counts and run id), the fired
+levels being the audit detail. ``dry_run`` reports the same findings and writes nothing.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from datetime import datetime
 from django.db import transaction
 from django_scopes import scope, scopes_disabled
 
-from nestogy.audit.models import AuditEntry
+from nestogy.audit.actions import log_action
 from nestogy.core.events import emit_many
 from nestogy.core.timeutil import now as utc_now
 from nestogy.sla import clock
@@ -105,7 +106,7 @@ def event_for(percent: int) -> str:
     return "sla.breached" if percent == 100 else "ticket.escalated"
 
 
-def _process_batch(tickets: list[Ticket], now: datetime, report: Report, *,
+def _process_batch(company, tickets: list[Ticket], now: datetime, report: Report, *,
                    dry_run: bool, actor=None) -> None:
     ids = [t.pk for t in tickets]
     loaded = histories(ids)
@@ -185,7 +186,7 @@ def _process_batch(tickets: list[Ticket], now: datetime, report: Report, *,
             report.add(finding)
         return
     company_id = tickets[0].company_id
-    mine = _insert_escalations(company_id, new_escalations, now, fired_by, run_id)
+    _insert_escalations(company_id, new_escalations, now, fired_by, run_id)
     if priority_changes:
         ids_ = public_ids(PriorityChange.public_id_prefix, len(priority_changes))
         insert_rows(PriorityChange, ["company", "public_id", "created_at", "updated_at",
@@ -193,20 +194,10 @@ def _process_batch(tickets: list[Ticket], now: datetime, report: Report, *,
                     [(company_id, pid, now, now, tid, frm, to, now, None)
                      for pid, (tid, frm, to) in zip(ids_, priority_changes, strict=True)])
     write_columns(changed, [*SLA_FIELDS, "sla_computed_at", "priority"])
-    _plan_reassignments([item for item in pending
-                         if (item[0].pk, item[1].clock, item[1].level) in mine],
-                        now, dry_run=False, actor=actor)
-    audit = []
+    _plan_reassignments(pending, now, dry_run=False, actor=actor)
     announcements: list[tuple[str, dict]] = []
-    actor_id = actor.pk if getattr(actor, "pk", None) else None
-    actor_label = (getattr(actor, "email", "") if actor is not None else "system")[:200]
     for ticket, finding, extra in pending:
-        if (ticket.pk, finding.clock, finding.level) not in mine:
-            continue  # another run fired it first
         report.add(finding)
-        audit.append((actor_id, ticket.public_id, str(ticket)[:200],
-                      {"clock": finding.clock, "level": finding.level,
-                       "percent": finding.percent, **finding.actions}))
         announcements.append((finding.event, {
             "ticket_id": ticket.public_id, "ticket_pk": ticket.pk, "number": ticket.number,
             "subject": ticket.subject, "priority": ticket.priority,
@@ -216,35 +207,43 @@ def _process_batch(tickets: list[Ticket], now: datetime, report: Report, *,
             "raised_priority": finding.actions.get("raised_priority"),
             "due_at": extra["due_at"].isoformat(),
             "group_as": DIGEST_TYPE}))
-    if audit:
-        ids_ = public_ids(AuditEntry.public_id_prefix, len(audit))
-        insert_rows(AuditEntry, ["company", "public_id", "created_at", "updated_at", "action",
-                                 "actor", "actor_label", "object_type", "object_id",
-                                 "object_repr", "data"],
-                    [(company_id, pid, now, now, "ticket.escalation_fired", a_id, actor_label,
-                      Ticket._meta.label_lower, object_id, repr_, data)
-                     for pid, (a_id, object_id, repr_, data) in zip(ids_, audit, strict=True)])
-    if announcements:
+    if pending:
+        _audit_batch(company, pending, run_id, actor)
         # One dispatch for the batch; the fan-out groups it into one message per recipient
         # and channel. (A batch holds one company's tickets: check_company runs per company.)
         emit_many(announcements, company_id=company_id, actor=actor)
 
 
 def _insert_escalations(company_id: int, rows: list[tuple], now: datetime, fired_by: str,
-                        run_id: str) -> set[tuple[int, str, int]]:
-    """Insert the fired levels, skipping those another run inserted first (the unique
-    constraint on company, ticket, clock and level); returns the (ticket, clock, level)
-    this run inserted: only those notify and audit."""
+                        run_id: str) -> None:
+    """Write the fired levels (one COPY on PostgreSQL).
+
+    No level is written twice: the batch's tickets are locked (``FOR UPDATE``; SQLite
+    serialises writers) before their fired levels are read, and only the checker writes
+    this table. The unique constraint on (company, ticket, clock, level) stays as the last
+    guard: a duplicate would fail the batch and roll it back, never notify twice.
+    """
     if not rows:
-        return set()
+        return
     names = ["company", "public_id", "created_at", "updated_at", "ticket", "clock", "level",
              "percent", "fired_at", "fired_by", "actions", "run_id"]
-    values = [(company_id, pid, now, now, tid, clk, level, percent, now, fired_by, actions,
-               run_id)
-              for pid, (tid, clk, level, percent, actions)
-              in zip(public_ids(Escalation.public_id_prefix, len(rows)), rows, strict=True)]
-    return set(insert_rows(Escalation, names, values, ignore_conflicts=True,
-                           returning=["ticket", "clock", "level"]))
+    insert_rows(Escalation, names, [
+        (company_id, pid, now, now, tid, clk, level, percent, now, fired_by, actions, run_id)
+        for pid, (tid, clk, level, percent, actions)
+        in zip(public_ids(Escalation.public_id_prefix, len(rows)), rows, strict=True)])
+
+
+def _audit_batch(company, pending, run_id: str, actor) -> None:
+    """One audit entry per checker batch (not per level): what it fired, in numbers; the
+    fired levels themselves are the batch's ``Escalation`` rows (``run_id``), each with
+    who fired it and what was done."""
+    counts = {"sla.warning": 0, "sla.breached": 0, "ticket.escalated": 0}
+    for _, finding, _ in pending:
+        counts[finding.event] += 1
+    log_action(company, "sla.levels_fired", actor=actor, company=company, data={
+        "run_id": run_id, "tickets": len({ticket.pk for ticket, _, _ in pending}),
+        "warnings": counts["sla.warning"], "breaches": counts["sla.breached"],
+        "escalations": counts["ticket.escalated"]})
 
 
 def _plan_reassignments(pending, now: datetime, *, dry_run: bool, actor) -> None:
@@ -309,7 +308,7 @@ def check_company(company, *, dry_run: bool = False, now: datetime | None = None
                 for ticket in tickets:
                     if ticket.policy_id:
                         ticket.policy = policies[ticket.policy_id]
-                _process_batch(tickets, now, report, dry_run=dry_run, actor=actor)
+                _process_batch(company, tickets, now, report, dry_run=dry_run, actor=actor)
             if len(tickets) < batch_size:
                 break
     return report

@@ -8,7 +8,7 @@ from django.db.models import Case, CharField, DateTimeField, F, IntegerField, Q,
 from nestogy.accounts.models import User
 from nestogy.clients.models import Client, Contact, Site
 from nestogy.sla.models import SLAPolicy
-from nestogy.tenancy.models import TenantOwnedModel
+from nestogy.tenancy.models import Company, TenantOwnedModel
 
 
 class Priority(models.TextChoices):
@@ -212,7 +212,14 @@ class Escalation(TenantOwnedModel):
 
     public_id_prefix = "esc"
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="escalations")
+    # A log written in bulk by the checker (a burst writes hundreds of thousands of rows):
+    # the references are not checked by the database row by row at commit; the checker
+    # writes only ids of tickets it holds locked, and deletes cascade through Django.
+    # (Its own index is left out: the unique constraints below lead with the company.)
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+",
+                                db_constraint=False, db_index=False)
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="escalations",
+                               db_constraint=False)
     clock = models.CharField(max_length=20)  # first_response | resolution
     level = models.PositiveSmallIntegerField()
     percent = models.PositiveSmallIntegerField()
