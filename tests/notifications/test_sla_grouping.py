@@ -80,7 +80,7 @@ def test_500_breaches_give_each_manager_one_message_per_channel(
     assert numbers == [t.number for t in tickets[:DIGEST_LINES]]
     assert all("first response breached" in line for line in lines)
     assert "... and 485 more." in mails[0].body
-    assert "/admin/tickets/ticket/?sla_state__exact=breached" in mails[0].body
+    assert "/app/?view=breached" in mails[0].body
     assert inbox.title == mails[0].subject
     # Owners and admins (dispatchers) get the warnings in one message each, too.
     with scopes_disabled():

@@ -11,7 +11,7 @@ from io import StringIO
 import pytest
 import time_machine
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django_scopes import scope, scopes_disabled
 
 from nestogy.audit.models import AuditEntry
@@ -141,9 +141,11 @@ def test_dry_run_reports_and_writes_nothing(personas):
 
 
 def test_stale_concurrent_run_does_not_fire_twice(personas):
-    """Two workers that loaded the same due tickets: the second reads the levels the first
-    fired before it fires anything (with PostgreSQL the row locks keep them apart as well,
-    see the next test)."""
+    """Two workers that loaded the same due tickets without the claim's row locks (which
+    keep real runs apart, see the next test): the unique constraint on the fired levels is
+    the last guard; the stale batch fails whole and notifies nobody a second time."""
+    from django.db import IntegrityError
+
     p = personas
     open_tickets(p, n=2)
     at = MON_9 + timedelta(minutes=100)
@@ -153,7 +155,8 @@ def test_stale_concurrent_run_does_not_fire_twice(personas):
         first, second = escalation.Report(False), escalation.Report(False)
         with captured_events() as seen:
             escalation._process_batch(p.company_a, stale_a, at, first, dry_run=False)
-            escalation._process_batch(p.company_a, stale_b, at, second, dry_run=False)
+            with pytest.raises(IntegrityError), transaction.atomic():
+                escalation._process_batch(p.company_a, stale_b, at, second, dry_run=False)
         assert first.warnings == 2 and second.warnings == 0
         assert len(seen) == 2
         assert Escalation.objects.count() == 2
@@ -307,3 +310,97 @@ def test_scheduled_task_is_registered():
 
     # Every minute, so a threshold is announced within one scheduler tick.
     assert any(e.task is check_sla_breaches and e.cron == "* * * * *" for e in ENTRIES)
+
+
+SNAPSHOT = ("priority", "sla_state", "first_response_state", "resolution_state",
+            "first_response_due_at", "resolution_due_at", "first_response_breached",
+            "first_response_breached_by", "resolution_breached", "resolution_breached_by",
+            "paused_since", "next_check_at")
+
+
+def _snapshot():
+    with scopes_disabled():
+        rows = list(Ticket.objects.order_by("pk").values_list("pk", *SNAPSHOT, "sla_plan"))
+        fired = sorted(Escalation.objects.values_list("ticket_id", "clock", "level",
+                                                      "percent", "fired_at", "actions"),
+                       key=repr)
+        raised = sorted(PriorityChange.objects.values_list("ticket_id", "from_priority",
+                                                           "to_priority", "at"), key=repr)
+    # A plan may hold priorities no raise can reach any more; the one in force must match.
+    tickets = [(*row[:-1], row[-1] and row[-1]["p"].get(row[1])) for row in rows]
+    return tickets, fired, raised
+
+
+def test_advancing_plans_gives_what_replaying_history_gives(personas, monkeypatch):
+    """The checker compares each ticket's stored thresholds with the time instead of
+    replaying its history. At every run of a four-day series, over tickets of every
+    priority with replies, pauses, priority changes and resolutions in between, the plans
+    give the same findings, stored clocks, fired levels (with their actions) and priority
+    raises as replaying the history (the path for tickets without a plan)."""
+    import random
+
+    from nestogy.tickets.actions import add_reply, change_priority, change_status
+
+    p = personas
+    rng = random.Random(11)
+    priorities = ["low", "medium", "high", "critical"]
+    with scope(company=p.company_a.pk):
+        tickets = []
+        for i in range(16):
+            with time_machine.travel(MON_9 + timedelta(minutes=rng.randint(0, 25)),
+                                     tick=False):
+                tickets.append(create_ticket(p.company_a, {
+                    "client": p.client_a, "subject": f"Mixed {i}",
+                    "priority": priorities[i % 4],
+                    "assignee": p.tech_a.user if i % 3 else None}))
+    moments = sorted(MON_9 + timedelta(minutes=rng.randint(30, 4 * 24 * 60))
+                     for _ in range(70))
+    actions = {rng.randrange(len(moments)): rng.choice(
+        ["reply", "note", "wait", "resume", "priority", "resolve", "reopen"])
+        for _ in range(25)}
+    compared = fired_total = raised_total = 0
+    replayed_tickets = []
+    real_replay = escalation._replay
+    monkeypatch.setattr(escalation, "_replay", lambda tickets, *args: (
+        replayed_tickets.extend(tickets), real_replay(tickets, *args)))
+    for index, at in enumerate(moments):
+        if index in actions:  # half a minute before the run
+            with scope(company=p.company_a.pk), \
+                    time_machine.travel(at - timedelta(seconds=30), tick=False):
+                ticket = Ticket.objects.get(pk=rng.choice(tickets).pk)
+                kind = actions[index]
+                if kind in ("reply", "note"):
+                    add_reply(ticket, "On it", public=kind == "reply", actor=p.tech_a.user)
+                elif kind == "priority":
+                    change_priority(ticket, rng.choice(priorities), actor=p.tech_a.user)
+                elif ticket.status not in ("resolved", "closed"):
+                    status = {"wait": "waiting_on_client", "resume": "in_progress",
+                              "resolve": "resolved", "reopen": "open"}[kind]
+                    if status != ticket.status:
+                        change_status(ticket, status, actor=p.tech_a.user)
+        with transaction.atomic():
+            point = transaction.savepoint_create()
+            with scopes_disabled():
+                Ticket.objects.update(sla_plan=None)
+            replayed = check(p, at)
+            expected = _snapshot()
+            transaction.savepoint_rollback(point)
+        replayed_tickets.clear()
+        advanced = check(p, at)
+        plans_used = advanced.checked - len(replayed_tickets)
+        assert advanced.as_dict() == replayed.as_dict(), at
+        actual = _snapshot()
+        # Tickets the run did not check kept no plan in the replayed copy: skip their plan.
+        expected_tickets = [row if row[-1] is not None else row[:-1]
+                            for row in expected[0]]
+        actual_tickets = [row if exp[-1] is not None else row[:-1]
+                          for row, exp in zip(actual[0], expected[0], strict=True)]
+        assert actual_tickets == expected_tickets, at
+        assert actual[1:] == expected[1:], at
+        compared += plans_used
+        fired_total += len(advanced.findings)
+        raised_total += sum(1 for f in advanced.findings if "raised_priority" in f.actions)
+    # The series exercised the plans (tickets advanced without their history), not only
+    # quiet moments.
+    assert compared > 20 and fired_total > 50 and raised_total > 5, \
+        (compared, fired_total, raised_total)

@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from nestogy.sla.calendar import Calendar
 
@@ -161,6 +161,8 @@ class SlaResult:
     # ``next_check_at`` once every level in ``due_levels`` has fired (the checker fires them
     # and, unless it also raises the priority, needs no second evaluation).
     next_check_after_firing: datetime | None = None
+    # The running clocks' thresholds as timestamps (see ``plan``), for the checker.
+    plan: dict | None = None
 
     def clock(self, name: str) -> ClockResult:
         return self.first_response if name == "first_response" else self.resolution
@@ -223,6 +225,7 @@ def compute_sla(rules: PolicyRules, calendar: Calendar, *, opened_at: datetime, 
     due_levels: list[tuple[str, int]] = []
     candidates: list[datetime] = []  # moments a state changes or an unfired level is reached
     firing_now = False  # a reached level has not fired: check again now
+    running: dict[str, tuple[int, datetime]] = {}  # unmet clock → (paused seconds, due_at)
     for clock, met_at in (("first_response", first_response_met),
                           ("resolution", resolution_met)):
         limit = met_at or now
@@ -239,6 +242,7 @@ def compute_sla(rules: PolicyRules, calendar: Calendar, *, opened_at: datetime, 
                 paused, breached,
                 calendar.business_seconds_between(due_at, met_at) if breached else 0)
             continue
+        running[clock] = (paused, due_at)
         breached = now > due_at
         warn_budget = math.ceil(target * rules.warning_percent / 100)
         if breached:
@@ -288,4 +292,152 @@ def compute_sla(rules: PolicyRules, calendar: Calendar, *, opened_at: datetime, 
                      status_since if paused_now else None,
                      min([*candidates, now]) if firing_now else min(candidates, default=None),
                      tuple(due_levels),
-                     min(candidates, default=None))
+                     min(candidates, default=None),
+                     None if paused_now or not running else
+                     plan(rules, calendar, opened_at, current_priority, running, fired))
+
+
+# -- thresholds as timestamps: the checker's plan ------------------------------------------
+#
+# While nothing happens to a ticket, its clocks only move with time: every threshold (each
+# unfired ladder level, the warning state, the breach) is a fixed moment. ``plan`` stores
+# those moments when the clocks are computed, for the ticket's priority and for each
+# priority the ladder's unfired ``raise_priority`` rungs may still raise it to; the checker
+# then compares timestamps (``advance_sla``) instead of replaying the history. Any event
+# (status, reply, priority, policy or calendar edit) recomputes the clocks and the plan.
+# Moments are integers: microseconds since the Unix epoch (exact, compact in JSON).
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+
+def to_us(moment: datetime) -> int:
+    return (moment - EPOCH) // MICROSECOND
+
+
+def from_us(value: int) -> datetime:
+    return EPOCH + value * MICROSECOND
+
+
+def _percent(rules: PolicyRules, level: Level) -> int:
+    return rules.warning_percent if level.percent is None else level.percent
+
+
+def plan(rules: PolicyRules, calendar: Calendar, opened_at: datetime, priority: str,
+         running: Mapping[str, tuple[int, datetime]], fired: Iterable[tuple[str, int]]) -> dict:
+    """``{"p": {priority: {clock: [due, warning, [[level, moment], ...]]}}}`` for the unmet,
+    unpaused clocks (``running``: clock → paused seconds and due time at ``priority``), with
+    the unfired levels in ladder order; a level at 100 % is reached strictly after ``due``
+    and its moment is one second after it (when the checker looks)."""
+    fired = set(fired)
+    raises = sum(1 for clock in running for level in rules.ladder
+                 if level.raise_priority and (clock, level.level) not in fired)
+    step = PRIORITIES.index(priority)
+    out: dict[str, dict] = {}
+    for p in PRIORITIES[step:step + 1 + raises]:
+        clocks = {}
+        for clock, (paused, due_now) in running.items():
+            target = rules.targets[p].for_clock(clock)
+            due_at = due_now if p == priority else \
+                calendar.add_business_time(opened_at, target + paused)
+            moments = {100: due_at + ONE_SECOND}
+
+            def moment(percent, target=target, paused=paused, moments=moments):
+                if percent not in moments:
+                    moments[percent] = calendar.add_business_time(
+                        opened_at, math.ceil(target * percent / 100) + paused)
+                return moments[percent]
+
+            clocks[clock] = [to_us(due_at), to_us(moment(rules.warning_percent)),
+                             [[level.level, to_us(moment(_percent(rules, level)))]
+                              for level in rules.ladder if (clock, level.level) not in fired]]
+        out[p] = clocks
+    return {"p": out}
+
+
+def without_fired(stored: dict, fired: Iterable[tuple[str, int]]) -> dict:
+    """The plan without these (clock, level) pairs: levels fire once."""
+    fired = set(fired)
+    return {"p": {p: {clock: [due, warn, [lv for lv in levels if (clock, lv[0]) not in fired]]
+                      for clock, (due, warn, levels) in clocks.items()}
+                  for p, clocks in stored["p"].items()}}
+
+
+@dataclass(frozen=True)
+class Advanced:
+    """What the checker finds at ``now`` from a ticket's plan (``advance_sla``)."""
+
+    # (clock, level, the clock's due time when it fired), reached now, in firing order
+    fired: tuple[tuple[str, int, datetime], ...]
+    raising: frozenset[tuple[str, int]]  # (clock, level) whose rung raised the priority
+    priority: str  # after the raise, if any
+    clocks: dict[str, tuple[datetime, str, bool, int]]  # due_at, state, breached, breached_by
+    state: str
+    next_check_at: datetime | None
+    plan: dict
+
+
+def advance_sla(rules: PolicyRules, calendar: Calendar, stored: dict, *, priority: str,
+                states: Mapping[str, str], now: datetime) -> Advanced | None:
+    """The clocks of a ticket with no event since its plan was made, at ``now``: the same
+    levels, states, due times and next check as ``compute_sla`` over its history with the
+    levels fired by earlier runs, and as the checker's raise of one priority step when a
+    ``raise_priority`` rung fires (then the levels reached at the new priority fire too, in
+    the same run). ``states`` holds the stored state of each clock (a met clock keeps its
+    own). ``None`` when the plan does not cover the ticket's priority (recompute instead)."""
+    by_priority = stored.get("p") or {}
+    if priority not in by_priority:
+        return None
+    now_us = to_us(now)
+    ladder = {level.level: level for level in rules.ladder}
+
+    def reached(p: str, done: set[tuple[str, int]]) -> list[tuple[str, int, int]]:
+        out = []
+        for clock in CLOCKS:
+            entry = by_priority[p].get(clock)
+            if entry is None:
+                continue
+            due, _, levels = entry
+            for number, moment in levels:
+                if (clock, number) in done or number not in ladder:
+                    continue
+                if (now_us > due if _percent(rules, ladder[number]) == 100
+                        else now_us >= moment):
+                    out.append((clock, number, due))
+        return out
+
+    fired = reached(priority, set())
+    raising = frozenset(f[:2] for f in fired if ladder[f[1]].raise_priority)
+    step = PRIORITIES.index(priority)
+    if raising and step + 1 < len(PRIORITIES):
+        if PRIORITIES[step + 1] not in by_priority:
+            return None
+        priority = PRIORITIES[step + 1]  # one step per run, never above critical
+        fired += reached(priority, {f[:2] for f in fired})
+    else:
+        raising = frozenset()
+    done = {f[:2] for f in fired}
+    clocks: dict[str, tuple[datetime, str, bool, int]] = {}
+    candidates: list[int] = []
+    for clock in CLOCKS:
+        entry = by_priority[priority].get(clock)
+        if entry is None:
+            continue
+        due, warn, levels = entry
+        due_at = from_us(due)
+        breached = now_us > due
+        state = "breached" if breached else "warning" if now_us >= warn else "running"
+        clocks[clock] = (due_at, state, breached,
+                         calendar.business_seconds_between(due_at, now) if breached else 0)
+        candidates += [moment for number, moment in levels if (clock, number) not in done]
+        if state == "running":
+            candidates.append(warn)
+        if not breached:
+            candidates.append(due + 1_000_000)
+    considered = [clocks[c][1] if c in clocks else states[c] for c in CLOCKS]
+    kept = without_fired({"p": {p: by_priority[p] for p in PRIORITIES[PRIORITIES.index(
+        priority):] if p in by_priority}}, done)
+    return Advanced(tuple((c, n, from_us(due)) for c, n, due in fired), raising, priority,
+                    clocks,
+                    max(considered, key=STATE_RANK.__getitem__),
+                    from_us(min(candidates)) if candidates else None, kept)

@@ -46,12 +46,24 @@ def _copy(cursor, table: str, columns: Sequence[str], rows: Iterable[Sequence]) 
     """Stream ``rows`` into ``table`` with COPY on the driver's cursor (logged like a query)."""
     sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
     started = time.perf_counter()
-    with cursor.cursor.copy(sql) as copy:
+    # The driver's errors become Django's (an IntegrityError for a unique constraint).
+    with connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
         for row in rows:
             copy.write_row(row)
     if connection.queries_logged:
         connection.queries_log.append({"sql": sql,
                                        "time": f"{time.perf_counter() - started:.3f}"})
+
+
+class JSONText(str):
+    """A JSON column's value already serialised (a writer sharing one text among many rows
+    with the same value), written as is."""
+
+
+def _json_text(value) -> str | None:
+    if value is None or isinstance(value, JSONText):
+        return value
+    return json.dumps(value)
 
 
 def _prepared(fields: Sequence[models.Field], rows: Sequence[Sequence]) -> Iterable[tuple]:
@@ -61,7 +73,7 @@ def _prepared(fields: Sequence[models.Field], rows: Sequence[Sequence]) -> Itera
     def encode(row):
         row = list(row)
         for i in json_at:
-            row[i] = None if row[i] is None else json.dumps(row[i])
+            row[i] = _json_text(row[i])
         return row
     return (encode(row) for row in rows)
 
@@ -157,7 +169,7 @@ def _json_param(fields: Sequence[models.Field], rows: Sequence[Sequence]) -> str
         if v is None:
             return None
         if isinstance(field, models.JSONField):
-            return json.dumps(v)
+            return _json_text(v)
         prepared = field.get_db_prep_save(v, connection)
         return prepared if isinstance(prepared, (int, float, str, bool)) else str(prepared)
     return json.dumps([[value(f, v) for f, v in zip(fields, row, strict=True)]

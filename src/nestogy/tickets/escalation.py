@@ -25,6 +25,7 @@ levels being the audit detail. ``dry_run`` reports the same findings and writes 
 from __future__ import annotations
 
 import dataclasses
+import json
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -37,7 +38,7 @@ from nestogy.core.events import emit_many
 from nestogy.core.timeutil import now as utc_now
 from nestogy.sla import clock
 from nestogy.sla.models import SLAPolicy
-from nestogy.tickets.bulk import insert_rows, public_ids
+from nestogy.tickets.bulk import JSONText, insert_rows, public_ids
 from nestogy.tickets.events import DIGEST_TYPE
 from nestogy.tickets.models import Escalation, PriorityChange, Ticket
 from nestogy.tickets.sla import (
@@ -53,7 +54,6 @@ from nestogy.tickets.sla import (
 # Due tickets per claimed batch: a run over up to this many due tickets of a company takes a
 # fixed number of queries (histories, fired levels, one statement per table written).
 BATCH_SIZE = 50_000
-PRIORITY_STEPS = ("low", "medium", "high", "critical")
 CLOCK_LABELS = {"first_response": "first response", "resolution": "resolution"}
 
 
@@ -106,23 +106,134 @@ def event_for(percent: int) -> str:
     return "sla.breached" if percent == 100 else "ticket.escalated"
 
 
+@dataclass
+class _Writes:
+    """What a batch found, to be written (or, in a dry run, only reported)."""
+
+    pending: list[tuple[Ticket, Finding, datetime]] = field(default_factory=list)
+    escalations: list[tuple] = field(default_factory=list)  # (pk, clock, level, %, actions)
+    priority_changes: list[tuple] = field(default_factory=list)  # (ticket pk, from, to)
+    changed: list[Ticket] = field(default_factory=list)
+    _texts: dict[tuple, JSONText] = field(default_factory=dict)
+
+    def fire(self, ticket: Ticket, rules, rung, clk: str, due_at: datetime) -> Finding:
+        percent = rules.warning_percent if rung.percent is None else rung.percent
+        finding = Finding(ticket.public_id, ticket.number, clk, rung.level, percent,
+                          event_for(percent), {"notify": rung.notify})
+        if rung.reassign:
+            # Routing reassigns the ticket after this batch if its assignee cannot work it
+            # now (away, off hours); the outcome replaces this marker.
+            finding.actions["reassign"] = "if the assignee is unavailable"
+        self.pending.append((ticket, finding, due_at))
+        return finding
+
+    def record(self, ticket: Ticket, findings: list[Finding]) -> None:
+        # The record keeps the actions as they are now (before any reassignment), as JSON
+        # text shared by every level with the same actions (a burst has a handful).
+        for f in findings:
+            key = tuple(f.actions.items())
+            text = self._texts.get(key)
+            if text is None:
+                text = self._texts[key] = JSONText(json.dumps(f.actions))
+            self.escalations.append((ticket.pk, f.clock, f.level, f.percent, text))
+
+
 def _process_batch(company, tickets: list[Ticket], now: datetime, report: Report, *,
                    dry_run: bool, actor=None) -> None:
-    ids = [t.pk for t in tickets]
-    loaded = histories(ids)
-    fired = fired_levels(ids)
+    """Evaluate a batch of due tickets. A ticket with a plan (``sla.clock.plan``, stored
+    with its clocks) is advanced by comparing its thresholds with ``now``; one without
+    (never computed since plans exist, or paused with a level reached) is replayed from its
+    history. Both give the same findings and columns (tests/tickets/test_escalation.py)."""
     run_id = uuid.uuid4().hex
     fired_by = getattr(actor, "email", "") or "system"
-    new_escalations: list[tuple] = []  # (ticket pk, clock, level, percent, actions)
-    pending: list[tuple[Ticket, Finding, dict]] = []
-    priority_changes: list[tuple] = []  # (ticket pk, from, to)
-    changed: list[Ticket] = []
+    writes = _Writes()
     policies = Policies()
+    replay: list[Ticket] = []
     for ticket in tickets:
         report.checked += 1
         if ticket.policy is None:
             continue
+        rules, calendar = policies.get(ticket.policy)
+        advanced = None if ticket.sla_plan is None else clock.advance_sla(
+            rules, calendar, ticket.sla_plan, priority=ticket.priority, now=now,
+            states={"first_response": ticket.first_response_state,
+                    "resolution": ticket.resolution_state})
+        if advanced is None:
+            replay.append(ticket)
+            continue
+        ladder = policies.ladder(ticket.policy)
+        findings = [writes.fire(ticket, rules, ladder[number], clk, due_at)
+                    for clk, number, due_at in advanced.fired]
+        if advanced.raising:
+            for finding in findings:
+                if (finding.clock, finding.level) in advanced.raising:
+                    finding.actions["raised_priority"] = advanced.priority
+            writes.priority_changes.append((ticket.pk, ticket.priority, advanced.priority))
+            ticket.priority = advanced.priority
+        writes.record(ticket, findings)
+        before_state = ticket.sla_state
+        for name, (due_at, state, breached, breached_by) in advanced.clocks.items():
+            setattr(ticket, f"{name}_due_at", due_at)
+            setattr(ticket, f"{name}_state", state)
+            setattr(ticket, f"{name}_breached", breached)
+            setattr(ticket, f"{name}_breached_by", breached_by)
+        ticket.sla_state = advanced.state
+        ticket.next_check_at = advanced.next_check_at
+        ticket.sla_plan = advanced.plan
+        ticket.sla_computed_at = now
+        if before_state != ticket.sla_state:
+            report.state_changes += 1
+        writes.changed.append(ticket)
+    if replay:
+        _replay(replay, now, policies, report, writes)
+        order = {ticket.pk: i for i, ticket in enumerate(tickets)}
+        writes.pending.sort(key=lambda item: order[item[0].pk])  # stable: levels in order
+    pending, priority_changes = writes.pending, writes.priority_changes
+    if dry_run:
+        _plan_reassignments(pending, now, dry_run=True, actor=actor)
+        for _, finding, _ in pending:
+            report.add(finding)
+        return
+    company_id = tickets[0].company_id
+    _insert_escalations(company_id, writes.escalations, now, fired_by, run_id)
+    if priority_changes:
+        ids_ = public_ids(PriorityChange.public_id_prefix, len(priority_changes))
+        insert_rows(PriorityChange, ["company", "public_id", "created_at", "updated_at",
+                                     "ticket", "from_priority", "to_priority", "at", "actor"],
+                    [(company_id, pid, now, now, tid, frm, to, now, None)
+                     for pid, (tid, frm, to) in zip(ids_, priority_changes, strict=True)])
+    write_columns(writes.changed, [*SLA_FIELDS, "sla_computed_at", "priority"])
+    _plan_reassignments(pending, now, dry_run=False, actor=actor)
+    announcements: list[tuple[str, dict]] = []
+    for ticket, finding, due_at in pending:
+        report.add(finding)
+        announcements.append((finding.event, {
+            "ticket_id": ticket.public_id, "ticket_pk": ticket.pk, "number": ticket.number,
+            "subject": ticket.subject, "priority": ticket.priority,
+            "assignee_user_id": ticket.assignee_id, "clock": finding.clock,
+            "clock_label": CLOCK_LABELS[finding.clock], "level": finding.level,
+            "percent": finding.percent, "notify": finding.actions.get("notify"),
+            "raised_priority": finding.actions.get("raised_priority"),
+            "due_at": due_at.isoformat(),
+            "group_as": DIGEST_TYPE}))
+    if pending:
+        _audit_batch(company, pending, run_id, actor)
+        # One dispatch for the batch; the fan-out groups it into one message per recipient
+        # and channel. (A batch holds one company's tickets: check_company runs per company.)
+        emit_many(announcements, company_id=company_id, actor=actor)
+
+
+
+def _replay(tickets: list[Ticket], now: datetime, policies: Policies, report: Report,
+            writes: _Writes) -> None:
+    """Tickets without a usable plan: their clocks from their history (three queries for
+    the batch), then every reached level fired, as ``_process_batch`` does from plans."""
+    ids = [t.pk for t in tickets]
+    loaded = histories(ids)
+    fired = fired_levels(ids)
+    for ticket in tickets:
         rules, _ = policies.get(ticket.policy)
+        ladder = policies.ladder(ticket.policy)
         h = loaded[ticket.pk]
         initial = h.initial(ticket)
         events = list(h.events)
@@ -132,40 +243,28 @@ def _process_batch(company, tickets: list[Ticket], now: datetime, report: Report
                            events=events, initial=initial)
 
         result = evaluate(fired[ticket.pk])
-        levels = {lv.level: lv for lv in rules.ladder}
         raised = False
         # Fire every reached level; a raised priority may bring new levels within reach,
         # so loop until nothing is due (bounded: each pass fires at least one new level).
         while result.due_levels:
-            raise_now: list[Finding] = []
-            for clk, number in result.due_levels:
-                rung = levels[number]
-                percent = rules.warning_percent if rung.percent is None else rung.percent
-                finding = Finding(ticket.public_id, ticket.number, clk, number, percent,
-                                  event_for(percent), {"notify": rung.notify})
-                if rung.raise_priority:
-                    raise_now.append(finding)
-                if rung.reassign:
-                    # Routing reassigns the ticket after this loop if its assignee cannot
-                    # work it now (away, off hours); the outcome replaces this marker.
-                    finding.actions["reassign"] = "if the assignee is unavailable"
-                pending.append((ticket, finding, {"due_at": result.clock(clk).due_at}))
-                fired[ticket.pk].add((clk, number))
-                # The record keeps the actions as they are now (before any reassignment).
-                new_escalations.append((ticket.pk, clk, number, percent,
-                                        dict(finding.actions)))
-            step = PRIORITY_STEPS.index(ticket.priority)
+            findings = [writes.fire(ticket, rules, ladder[number], clk,
+                                    result.clock(clk).due_at)
+                        for clk, number in result.due_levels]
+            fired[ticket.pk].update(result.due_levels)
+            raise_now = [f for f in findings if ladder[f.level].raise_priority]
+            step = clock.PRIORITIES.index(ticket.priority)
             raised_now = False
-            if raise_now and not raised and step + 1 < len(PRIORITY_STEPS):
+            if raise_now and not raised and step + 1 < len(clock.PRIORITIES):
                 raised = raised_now = True  # one step per run, never above critical
-                new = PRIORITY_STEPS[step + 1]
-                priority_changes.append((ticket.pk, ticket.priority, new))
+                new = clock.PRIORITIES[step + 1]
+                writes.priority_changes.append((ticket.pk, ticket.priority, new))
                 events.append(clock.PriorityChange(now, new))
                 if h.priority0 is None:
                     initial = (ticket.priority, initial[1])
                 for finding in raise_now:
                     finding.actions["raised_priority"] = new
                 ticket.priority = new
+            writes.record(ticket, findings)
             # The stored next check moves on to the next threshold: with the priority just
             # raised, re-evaluate (new targets may bring more levels within reach);
             # otherwise the clocks are unchanged and only the fired levels drop out.
@@ -174,45 +273,14 @@ def _process_batch(company, tickets: list[Ticket], now: datetime, report: Report
             else:
                 result = dataclasses.replace(result, due_levels=(),
                                              next_check_at=result.next_check_after_firing)
+        if result.plan is not None:
+            result = dataclasses.replace(result, plan=clock.without_fired(result.plan,
+                                                                          fired[ticket.pk]))
         before_state = ticket.sla_state
-        fields = apply_result(ticket, result, now)
+        apply_result(ticket, result, now)
         if before_state != ticket.sla_state:
             report.state_changes += 1
-        if fields:
-            changed.append(ticket)
-    if dry_run:
-        _plan_reassignments(pending, now, dry_run=True, actor=actor)
-        for _, finding, _ in pending:
-            report.add(finding)
-        return
-    company_id = tickets[0].company_id
-    _insert_escalations(company_id, new_escalations, now, fired_by, run_id)
-    if priority_changes:
-        ids_ = public_ids(PriorityChange.public_id_prefix, len(priority_changes))
-        insert_rows(PriorityChange, ["company", "public_id", "created_at", "updated_at",
-                                     "ticket", "from_priority", "to_priority", "at", "actor"],
-                    [(company_id, pid, now, now, tid, frm, to, now, None)
-                     for pid, (tid, frm, to) in zip(ids_, priority_changes, strict=True)])
-    write_columns(changed, [*SLA_FIELDS, "sla_computed_at", "priority"])
-    _plan_reassignments(pending, now, dry_run=False, actor=actor)
-    announcements: list[tuple[str, dict]] = []
-    for ticket, finding, extra in pending:
-        report.add(finding)
-        announcements.append((finding.event, {
-            "ticket_id": ticket.public_id, "ticket_pk": ticket.pk, "number": ticket.number,
-            "subject": ticket.subject, "priority": ticket.priority,
-            "assignee_user_id": ticket.assignee_id, "clock": finding.clock,
-            "clock_label": CLOCK_LABELS[finding.clock], "level": finding.level,
-            "percent": finding.percent, "notify": finding.actions.get("notify"),
-            "raised_priority": finding.actions.get("raised_priority"),
-            "due_at": extra["due_at"].isoformat(),
-            "group_as": DIGEST_TYPE}))
-    if pending:
-        _audit_batch(company, pending, run_id, actor)
-        # One dispatch for the batch; the fan-out groups it into one message per recipient
-        # and channel. (A batch holds one company's tickets: check_company runs per company.)
-        emit_many(announcements, company_id=company_id, actor=actor)
-
+        writes.changed.append(ticket)
 
 def _insert_escalations(company_id: int, rows: list[tuple], now: datetime, fired_by: str,
                         run_id: str) -> None:
@@ -296,7 +364,7 @@ def check_company(company, *, dry_run: bool = False, now: datetime | None = None
                 # Claim the due tickets (rows another run holds are skipped) and read them in
                 # one query; their few distinct policies (and calendars) in one more.
                 due = (Ticket.objects.filter(next_check_at__lte=now, pk__gt=last_pk)
-                       .order_by("pk"))
+                       .defer("description").order_by("pk"))
                 if not dry_run:
                     due = due.select_for_update(skip_locked=True)
                 tickets = list(due[:batch_size])

@@ -191,8 +191,8 @@ def sla_digest_context(alerts: list[tuple[str, dict[str, Any]]], *,
 
     Most urgent first: breaches and escalations before warnings, then the longest overdue
     (earliest due time) first; at most ``DIGEST_LINES`` lines and how many more, plus a link
-    to the ticket queue filtered on the worst state. ``every_item`` adds the whole list
-    (``items``: the batch payload webhooks receive).
+    to the workspace queue's view for the worst state (Breached, or Due soon).
+    ``every_item`` adds the whole list (``items``: the batch payload webhooks receive).
     """
     ordered = sorted(alerts, key=lambda a: (_URGENCY.get(a[0], 1), a[1].get("due_at") or "",
                                             a[1].get("number") or 0, a[1].get("clock") or ""))
@@ -214,8 +214,9 @@ def sla_digest_context(alerts: list[tuple[str, dict[str, Any]]], *,
         "warnings": counts["warning"],
         "lines": [item(type_, data) for type_, data in ordered[:DIGEST_LINES]],
         "more": max(0, len(ordered) - DIGEST_LINES),
-        "queue_url": f"{settings.NESTOGY_BASE_URL}/admin/tickets/ticket/"
-                     f"?sla_state__exact={worst}",
+        # The staff workspace's queue on the matching view, in urgency order.
+        "queue_url": f"{settings.NESTOGY_BASE_URL}/app/"
+                     f"?view={'breached' if worst == 'breached' else 'due_soon'}",
     }
     if every_item:
         context["items"] = [item(type_, data) for type_, data in ordered]

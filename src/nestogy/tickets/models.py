@@ -111,6 +111,8 @@ class Ticket(TenantOwnedModel):
     resolution_breached_by = models.PositiveIntegerField(default=0)
     sla_computed_at = models.DateTimeField(null=True, blank=True)
     next_check_at = models.DateTimeField(null=True, blank=True)
+    # The running clocks' thresholds as timestamps (sla.clock.plan), for the breach checker.
+    sla_plan = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta(TenantOwnedModel.Meta):
         ordering = ["-opened_at", "-id"]

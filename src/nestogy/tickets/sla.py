@@ -42,7 +42,7 @@ SLA_FIELDS = ("sla_state", "first_response_state", "resolution_state", "first_re
               "resolution_due_at", "first_response_seconds", "resolution_seconds",
               "first_response_paused_seconds", "paused_business_seconds", "paused_since",
               "first_response_breached", "first_response_breached_by", "resolution_breached",
-              "resolution_breached_by", "next_check_at")
+              "resolution_breached_by", "next_check_at", "sla_plan")
 
 
 # -- policy selection ---------------------------------------------------------------------
@@ -171,12 +171,20 @@ class Policies:
     """Compiled rules and calendar per policy (one Calendar, and its holiday cache, each)."""
 
     def __init__(self) -> None:
-        self._compiled: dict[int, tuple[clock.PolicyRules, object]] = {}
+        self._compiled: dict = {}
 
     def get(self, policy: SLAPolicy) -> tuple[clock.PolicyRules, object]:
         if policy.pk not in self._compiled:
             self._compiled[policy.pk] = (policy.rules(), policy.calendar.as_calendar())
         return self._compiled[policy.pk]
+
+    def ladder(self, policy: SLAPolicy) -> dict[int, clock.Level]:
+        """The policy's ladder rungs by level number."""
+        rules, _ = self.get(policy)
+        key = ("ladder", policy.pk)
+        if key not in self._compiled:
+            self._compiled[key] = {level.level: level for level in rules.ladder}
+        return self._compiled[key]
 
 
 def compute(ticket: Ticket, *, now: datetime, history: History, fired: Iterable,
@@ -203,7 +211,7 @@ def apply_result(ticket: Ticket, result: clock.SlaResult | None, now: datetime) 
     if result is None:
         ticket.sla_state = ticket.first_response_state = ticket.resolution_state = "running"
         ticket.first_response_due_at = ticket.resolution_due_at = None
-        ticket.next_check_at = ticket.paused_since = None
+        ticket.next_check_at = ticket.paused_since = ticket.sla_plan = None
     else:
         fr, res = result.first_response, result.resolution
         ticket.sla_state = result.state
@@ -218,6 +226,7 @@ def apply_result(ticket: Ticket, result: clock.SlaResult | None, now: datetime) 
             fr.breached, fr.breached_by
         ticket.resolution_breached, ticket.resolution_breached_by = res.breached, res.breached_by
         ticket.next_check_at = result.next_check_at
+        ticket.sla_plan = result.plan
     ticket.sla_computed_at = now
     return [f for f in SLA_FIELDS if getattr(ticket, f) != before[f]] + ["sla_computed_at"]
 
