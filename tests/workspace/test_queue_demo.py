@@ -15,6 +15,8 @@ pytestmark = pytest.mark.django_db
 def test_demo_technicians_have_saved_views_that_list_tickets():
     seed_demo(report=lambda _: None)
     for who, email, password in demo_logins():
+        if "billing" in who:
+            continue  # the billing clerk's pages: tests/workspace/test_invoices_demo.py
         if "technician" not in who:
             continue
         client = Client()

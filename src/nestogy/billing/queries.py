@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from nestogy.billing.models import Invoice, InvoiceLine
 from nestogy.core.errors import NotFound, ValidationError
@@ -75,3 +75,36 @@ def open_totals(client) -> list[dict]:
     a client is normally billed in one currency)."""
     return list(open_invoices(client).order_by().values("currency")
                 .annotate(balance=Sum("balance"), count=Count("pk")).order_by("currency"))
+
+
+def search_invoices(*, status: str | None = None, q: str | None = None,
+                    overdue: bool = False, today: date | None = None,
+                    issued_from: date | None = None, issued_to: date | None = None
+                    ) -> QuerySet[Invoice]:
+    """Invoices and credit notes for a list (no lines): ``status`` one of the statuses or
+    ``open`` (issued, partially paid, overdue); ``q`` matches the number or the client's
+    name; ``overdue`` keeps open ones past their due date on ``today``; issue dates from
+    and to (inclusive)."""
+    qs = Invoice.objects.select_related("client")
+    if status == "open":
+        qs = qs.filter(status__in=OPEN)
+    elif status:
+        if status not in Invoice.Status.values:
+            raise ValidationError("status", f"must be one of {', '.join(Invoice.Status.values)}")
+        qs = qs.filter(status=status)
+    if q:
+        qs = qs.filter(Q(number__icontains=q) | Q(client__name__icontains=q))
+    if overdue:
+        qs = qs.filter(status__in=OPEN, balance__gt=0, due_date__lt=today)
+    if issued_from:
+        qs = qs.filter(issue_date__gte=issued_from)
+    if issued_to:
+        qs = qs.filter(issue_date__lte=issued_to)
+    return qs
+
+
+def invoice_totals(qs: QuerySet[Invoice]) -> list[dict]:
+    """Count, total and balance per currency of a list's invoices (one query; credit notes
+    count against the total)."""
+    return list(qs.order_by().values("currency").annotate(
+        count=Count("pk"), total=Sum("total"), balance=Sum("balance")).order_by("currency"))

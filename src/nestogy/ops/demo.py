@@ -100,6 +100,8 @@ def demo_logins() -> list[tuple[str, str, str]]:
         logins.append((f"{spec['name']} owner", f"owner@{spec['domain']}", DEMO_PASSWORD))
         if spec["technicians"] >= 8:
             logins.append((f"{spec['name']} manager", f"manager@{spec['domain']}", DEMO_PASSWORD))
+            logins.append((f"{spec['name']} billing clerk", f"billing@{spec['domain']}",
+                           DEMO_PASSWORD))
         if spec["technicians"]:
             local = _local_part(TECHNICIANS[0][0])
             logins.append((f"{spec['name']} technician", f"{local}@{spec['domain']}",

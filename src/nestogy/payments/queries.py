@@ -8,6 +8,7 @@ from nestogy.core.errors import NotFound
 from nestogy.payments.models import (
     CollectionsFlag,
     Payment,
+    PaymentAllocation,
     PaymentAttempt,
     PaymentMethodOnFile,
 )
@@ -39,3 +40,9 @@ def methods_for(client) -> QuerySet[PaymentMethodOnFile]:
 
 def in_collections(invoice) -> bool:
     return CollectionsFlag.objects.filter(invoice=invoice, resolved_at__isnull=True).exists()
+
+
+def allocations_for(invoice) -> QuerySet[PaymentAllocation]:
+    """The payments applied to an invoice (with the payment), oldest first."""
+    return (PaymentAllocation.objects.filter(invoice=invoice).select_related("payment")
+            .order_by("created_at", "id"))

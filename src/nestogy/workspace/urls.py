@@ -3,6 +3,7 @@ from django.urls import path
 from nestogy.workspace import (
     views,
     views_auth,
+    views_billing,
     views_composer,
     views_desk,
     views_dispatch,
@@ -37,6 +38,12 @@ urlpatterns = [
     path("inbox/", views_desk.inbox_view, name="inbox"),
     path("inbox/read-all", views_desk.inbox_read_all_view, name="inbox_read_all"),
     path("inbox/<str:notification_id>/read", views_desk.inbox_read_view, name="inbox_read"),
+    # billing: invoices (views_billing)
+    path("invoices/", views_billing.invoices_view, name="invoices"),
+    path("invoices/<str:invoice_id>/", views_billing.invoice_view, name="invoice"),
+    path("invoices/<str:invoice_id>/pdf", views_billing.invoice_pdf_view, name="invoice_pdf"),
+    path("invoices/<str:invoice_id>/payment", views_billing.payment_view,
+         name="invoice_payment"),
     # time on tickets
     path("tickets/<str:ticket_id>/time/start", views_time.timer_start_view, name="timer_start"),
     path("tickets/<str:ticket_id>/time/add", views_time.entry_add_view, name="time_add"),

@@ -1,0 +1,200 @@
+"""Billing pages of the workspace: the invoices list and an invoice.
+
+- **Invoices** (``/app/invoices/``, ``invoices.view``): search by number or client,
+  filter by status (or every open one), overdue only and issue dates; the totals of what
+  the filters select per currency (count, total, balance: one aggregate query); 50 per
+  page, newest first.
+- **Invoice** (``/app/invoices/<id>/``): the header with its state, the lines, the
+  payments applied, card payment attempts, credit notes, and the audit entries of the
+  invoice and its payments, which explain every state change. The PDF is the one clients
+  get. ``invoices.manage`` records a payment received (bank transfer, check, cash, card,
+  other) through ``payments.recording.record_invoice_payment``: whatever exceeds the
+  balance becomes the client's credit.
+
+Another company's invoice is not found (404); every decision asks the one role matrix.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import UTC, datetime
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_GET, require_POST
+
+from nestogy.audit.queries import entries_about
+from nestogy.billing import queries as billing_queries
+from nestogy.billing.models import Invoice
+from nestogy.billing.pdf import pdf_filename, render_invoice_pdf
+from nestogy.core.errors import Conflict, NotFound, ValidationError
+from nestogy.core.money import format_money, quantize_money
+from nestogy.payments import queries as payment_queries
+from nestogy.payments.models import Payment
+from nestogy.payments.recording import record_invoice_payment
+from nestogy.tenancy.queries import company_today
+from nestogy.workspace import auth
+
+PAGE_SIZE = 50
+STATUS_CHOICES = [("", "Any status"), ("open", "Open (unpaid)"), *Invoice.Status.choices]
+
+
+class InvoiceSearch(forms.Form):
+    q = forms.CharField(label="Search", max_length=200, required=False)
+    status = forms.ChoiceField(label="Status", choices=STATUS_CHOICES, required=False)
+    overdue = forms.BooleanField(label="Overdue only", required=False)
+    issued_from = forms.DateField(label="Issued from", required=False)
+    issued_to = forms.DateField(label="Issued to", required=False)
+    page = forms.IntegerField(required=False, min_value=1)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("issued_from"), data.get("issued_to")
+        if start and end and end < start:
+            self.add_error("issued_to", "Must be on or after the start date.")
+        return data
+
+
+def _invoice(invoice_id: str) -> Invoice:
+    try:
+        return billing_queries.get_invoice(invoice_id)
+    except NotFound:
+        raise Http404("invoice not found") from None
+
+
+@auth.staff_view("invoices.view")
+@require_GET
+def invoices_view(request: HttpRequest) -> HttpResponse:
+    form = InvoiceSearch(request.GET or None)
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    qs = billing_queries.search_invoices(
+        status=filters.get("status") or None, q=(filters.get("q") or "").strip() or None,
+        overdue=bool(filters.get("overdue")), today=company_today(request.company),
+        issued_from=filters.get("issued_from"), issued_to=filters.get("issued_to"))
+    totals = billing_queries.invoice_totals(qs)
+    page = Paginator(qs.order_by("-id"), PAGE_SIZE)
+    page.count = sum(t["count"] for t in totals)  # known from the totals: no COUNT query
+    page = page.get_page(filters.get("page") or 1)
+    today = company_today(request.company)
+    for invoice in page.object_list:
+        invoice.days_late = (today - invoice.due_date).days if (
+            invoice.status in Invoice.OPEN_STATUSES and invoice.balance > 0
+            and invoice.due_date and invoice.due_date < today) else 0
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(request, "workspace/invoices.html", {
+        "form": form, "page": page, "invoices": page.object_list, "totals": totals,
+        "query": params.urlencode(),
+        "filtered": bool(form.is_bound and any(
+            v for k, v in filters.items() if k != "page")),
+    }, status=400 if form.is_bound and form.errors else 200)
+
+
+class PaymentForm(forms.Form):
+    # Money is checked by the payment action against the invoice's currency (its decimals),
+    # so the text goes through as typed; its message lands on this field.
+    amount = forms.CharField(label="Amount", max_length=30)
+    method = forms.ChoiceField(label="Method", choices=Payment.Method.choices,
+                               initial=Payment.Method.BANK_TRANSFER)
+    reference = forms.CharField(label="Reference", max_length=200, required=False,
+                                help_text="Check number, bank reference or receipt number")
+    received_on = forms.DateField(label="Received on", required=False,
+                                  help_text="Leave empty for today",
+                                  widget=forms.DateInput(attrs={"type": "date"}))
+    notes = forms.CharField(label="Notes", max_length=2000, required=False,
+                            widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, company, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.company = company
+
+    def clean_received_on(self):
+        day = self.cleaned_data.get("received_on")
+        if day and day > company_today(self.company):
+            raise forms.ValidationError("Cannot be in the future.")
+        return day
+
+    def received_at(self) -> datetime | None:
+        """The day received as the start of that day in the company's time zone."""
+        day = self.cleaned_data.get("received_on")
+        if not day:
+            return None
+        zone = zoneinfo.ZoneInfo(self.company.timezone)
+        return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
+
+
+def _detail_context(request: HttpRequest, invoice: Invoice, form: PaymentForm | None) -> dict:
+    allocations = list(payment_queries.allocations_for(invoice))
+    credit_notes = list(invoice.credit_notes.order_by("id"))
+    payable = (invoice.kind == Invoice.Kind.INVOICE
+               and invoice.status in Invoice.OPEN_STATUSES)
+    can_manage = auth.can(request, "invoices.manage")
+    today = company_today(request.company)
+    return {
+        "invoice": invoice, "lines": list(invoice.lines.all()), "allocations": allocations,
+        "attempts": list(payment_queries.attempts_for(invoice)[:20]),
+        "credit_notes": credit_notes,
+        "history": list(entries_about([invoice, *credit_notes,
+                                       *(a.payment for a in allocations)])),
+        "can_pay": payable and can_manage,
+        "form": form or (PaymentForm(company=request.company, initial={
+            "amount": quantize_money(invoice.balance, invoice.currency)})
+            if payable and can_manage else None),
+        "overdue_days": (today - invoice.due_date).days
+        if payable and invoice.due_date and invoice.due_date < today else 0,
+    }
+
+
+@auth.staff_view("invoices.view")
+@require_GET
+def invoice_view(request: HttpRequest, invoice_id: str) -> HttpResponse:
+    invoice = _invoice(invoice_id)
+    return render(request, "workspace/invoice.html", _detail_context(request, invoice, None))
+
+
+@auth.staff_view("invoices.view")
+@require_GET
+def invoice_pdf_view(request: HttpRequest, invoice_id: str) -> HttpResponse:
+    invoice = _invoice(invoice_id)
+    response = HttpResponse(render_invoice_pdf(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(True, pdf_filename(invoice))
+    return response
+
+
+FIELD_OF = {"received_at": "received_on"}
+
+
+@auth.staff_view("invoices.manage")
+@require_POST
+def payment_view(request: HttpRequest, invoice_id: str) -> HttpResponse:
+    invoice = _invoice(invoice_id)
+    form = PaymentForm(request.POST, company=request.company)
+    if form.is_valid():
+        data = form.cleaned_data
+        payload = {"amount": data["amount"].strip(), "method": data["method"],
+                   "reference": data["reference"], "notes": data["notes"]}
+        if form.received_at():
+            payload["received_at"] = form.received_at()
+        try:
+            payment = record_invoice_payment(invoice, payload, actor=request.user)
+        except ValidationError as exc:
+            name = FIELD_OF.get(exc.field, exc.field)
+            form.add_error(name if name in form.fields else None, exc.errors[0].message)
+        except Conflict as exc:  # not open any more (paid, void) or a credit note
+            messages.error(request, f"No payment recorded: {exc}.")
+            return render(request, "workspace/invoice.html",
+                          _detail_context(request, invoice, None), status=409)
+        else:
+            invoice = _invoice(invoice_id)
+            text = f"Payment of {format_money(payment.amount, payment.currency)} recorded."
+            if payment.unapplied:
+                text += (f" {format_money(payment.unapplied, payment.currency)} is the "
+                         "client's credit.")
+            messages.success(request, text)
+            return redirect(f"/app/invoices/{invoice.public_id}/")
+    return render(request, "workspace/invoice.html",
+                  _detail_context(request, invoice, form), status=400)

@@ -1,0 +1,97 @@
+"""Invoices in a real browser: a billing clerk finds an overdue invoice, opens it, records a
+partial payment and sees the balance, the payment, its history and the list's totals change
+(Playwright + Debian's Chromium, headless)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django_scopes import scope
+from playwright.sync_api import expect
+
+from nestogy.billing.models import Invoice
+from nestogy.clients.actions import create_client
+from tests.conftest import PASSWORD
+from tests.portal.helpers import invoice
+from tests.portal.test_browser_invitation import axe_violations
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_billing_clerk_records_a_partial_payment_on_an_overdue_invoice(
+        personas, page, screenshot, csp_violations):
+    p = personas
+    with scope(company=p.company_a.pk):
+        invoice(p.client_a, "120.00")
+        invoice(p.client_a2, "260.00")
+        harbor = create_client(p.company_a, {"name": "Harborview Hotel",
+                                             "email": "accounts@harborview.test"})
+        late = invoice(harbor, "480.00")
+        Invoice.objects.filter(pk=late.pk).update(due_date=late.issue_date - timedelta(days=12),
+                                                  status="overdue")
+        late.refresh_from_db()
+        balance_before = sum((i.balance for i in Invoice.objects.all()), Decimal(0))
+
+    page.goto("/app/login/")
+    page.get_by_label("Email").fill("billing@alpha.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Invoices").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Invoices")
+    totals = page.locator("[data-total=USD]")
+    expect(totals).to_contain_text("3 invoices in USD")
+    expect(totals.locator("[data-balance]")).to_have_text(f"{balance_before:,.2f} USD")
+    assert axe_violations(page) == []
+    screenshot(page, "office-invoices")
+
+    # Only the overdue ones.
+    page.get_by_label("Overdue only").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Filter").click()
+    rows = page.locator("[data-invoice-row]")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Harborview Hotel")
+    expect(rows.first).to_contain_text("12 days late")
+    with page.expect_navigation():
+        rows.first.get_by_role("link").click()
+
+    expect(page.get_by_role("heading", level=1)).to_contain_text(f"Invoice {late.number}")
+    expect(page.locator("[data-invoice-status]")).to_have_text("Overdue")
+    expect(page.locator("[data-balance]")).to_have_text(f"{late.balance:,.2f} USD")
+    expect(page.get_by_label("Amount")).to_have_value(f"{late.balance:.2f}")
+    page.get_by_label("Amount").fill("200.00")
+    page.get_by_label("Method").select_option(label="Check")
+    page.get_by_label("Reference").fill("Check 10442")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Record payment").click()
+    expect(page.get_by_role("status")).to_contain_text("Payment of 200.00 USD recorded.")
+    rest = late.balance - 200
+    expect(page.locator("[data-balance]")).to_have_text(f"{rest:,.2f} USD")
+    expect(page.locator("[data-paid]")).to_have_text("200.00 USD")
+    # Still past due with a balance: it stays overdue (a current one turns partially paid).
+    expect(page.locator("[data-invoice-status]")).to_have_text("Overdue")
+    expect(page.locator("[data-payment]")).to_contain_text("Check 10442")
+    expect(page.locator("[data-audit='payment.succeeded']")).to_contain_text(
+        "billing@alpha.test")
+    assert axe_violations(page) == []
+    screenshot(page, "office-invoice")
+
+    # A typing slip is refused in place, naming the field; nothing is recorded.
+    page.get_by_label("Amount").fill("12.345")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Record payment").click()
+    expect(page.get_by_role("alert")).to_contain_text("Amount: has more decimals than USD "
+                                                      "allows")
+    expect(page.locator("[data-payment]")).to_have_count(1)
+
+    # Back on the list, the totals show what is still owed.
+    with page.expect_navigation():
+        page.get_by_role("link", name="Invoices", exact=True).first.click()
+    expect(page.locator("[data-total=USD] [data-balance]")).to_have_text(
+        f"{balance_before - 200:,.2f} USD")
+    assert csp_violations == []
+
