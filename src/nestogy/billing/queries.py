@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from nestogy.billing.models import Invoice, InvoiceLine
+from nestogy.clients.models import Client
 from nestogy.core.errors import NotFound, ValidationError
 
 AGING_BUCKETS = (("0", 0, 0), ("1-30", 1, 30), ("31-60", 31, 60), ("61-90", 61, 90),
@@ -93,7 +94,9 @@ def search_invoices(*, status: str | None = None, q: str | None = None,
             raise ValidationError("status", f"must be one of {', '.join(Invoice.Status.values)}")
         qs = qs.filter(status=status)
     if q:
-        qs = qs.filter(Q(number__icontains=q) | Q(client__name__icontains=q))
+        # The clients matching the name first (a few of them), then their invoices.
+        named = Client.objects.filter(name__icontains=q).values("pk")
+        qs = qs.filter(Q(number__icontains=q) | Q(client__in=named))
     if overdue:
         qs = qs.filter(status__in=OPEN, balance__gt=0, due_date__lt=today)
     if issued_from:
