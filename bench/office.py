@@ -1,5 +1,5 @@
-"""Billing pages of the staff workspace on PostgreSQL: the invoices list and an invoice at
-60,000 invoices.
+"""Billing pages of the staff workspace on PostgreSQL: the invoices list, an invoice and the
+collections board at 60,000 invoices.
 
     DATABASE_URL=postgres://root@127.0.0.1:5432/nestogy_bench_office \\
         .venv/bin/python bench/office.py [--json]
@@ -13,6 +13,8 @@ session, scope, view, template), signed in as the billing clerk:
 - the invoices list unfiltered, open only, overdue only, a client-name search and an
   issue-date range;
 - the invoice page of the invoice with 40 payments;
+- the collections board (every client's open balance by days past due) and its overdue
+  view;
 
 and prints the median and p95 server time and the queries per page, next to the lower
 bound: the list's SQL alone (the totals aggregate and the first page of 50 rows, as
@@ -211,6 +213,8 @@ def main() -> None:
          {"issued_from": (start + timedelta(days=200)).isoformat(),
           "issued_to": (start + timedelta(days=230)).isoformat()}),
         ("invoice page (40 payments)", f"/app/invoices/{big.public_id}/", {}),
+        ("collections board", "/app/collections/", {}),
+        ("collections board, overdue only", "/app/collections/", {"overdue": "on"}),
     ]
     results = []
     for label, url, params in pages:

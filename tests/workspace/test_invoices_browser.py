@@ -95,3 +95,49 @@ def test_billing_clerk_records_a_partial_payment_on_an_overdue_invoice(
         f"{balance_before - 200:,.2f} USD")
     assert csp_violations == []
 
+
+
+def test_billing_clerk_reviews_the_aging_board_and_sends_a_reminder(
+        personas, page, screenshot, csp_violations):
+    p = personas
+    with scope(company=p.company_a.pk):
+        from nestogy.clients.actions import update_client
+        from nestogy.tenancy.queries import company_today
+
+        today = company_today(p.company_a)
+        update_client(p.client_a, {"email": "ap@acme.test"})
+        harbor = create_client(p.company_a, {"name": "Harborview Hotel",
+                                             "email": "accounts@harborview.test"})
+        for client, amount, days in ((p.client_a, "120.00", 12), (p.client_a, "90.00", -4),
+                                     (p.client_a2, "260.00", 47), (harbor, "480.00", 95)):
+            inv = invoice(client, amount)
+            Invoice.objects.filter(pk=inv.pk).update(
+                due_date=today - timedelta(days=days),
+                status="overdue" if days > 0 else "issued")
+
+    page.goto("/app/login/")
+    page.get_by_label("Email").fill("billing@alpha.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Collections").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Collections")
+    total = page.locator("[data-aging-total=USD]")
+    expect(total.get_by_role("heading")).to_have_text("950.00 USD owed by 3 clients")
+    expect(total.locator("[data-bucket='4']")).to_have_text("480.00 USD")
+    rows = page.locator("[data-aging-row]")
+    expect(rows).to_have_count(3)
+    expect(rows.first).to_contain_text("Harborview Hotel")  # the longest overdue first
+    expect(rows.first).to_contain_text("oldest 95 days late")
+    acme = rows.filter(has_text=p.client_a.name)
+    with page.expect_navigation():
+        acme.get_by_role("button", name=f"Send a reminder to {p.client_a.name}").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        f"Reminder sent to {p.client_a.name} for 210.00 USD on 2 open invoices, statement "
+        "attached.")
+    expect(page.locator("[data-aging-row]").filter(has_text=p.client_a.name)
+           .locator("[data-reminded]")).to_contain_text("sent")
+    assert axe_violations(page) == []
+    screenshot(page, "office-collections")
+    assert csp_violations == []

@@ -1,4 +1,5 @@
-"""The demo's printed billing clerk login opens the invoices with something to do."""
+"""The demo's printed billing clerk login opens the invoices and the collections board with
+something to do."""
 
 from __future__ import annotations
 
@@ -26,3 +27,5 @@ def test_the_printed_billing_login_reaches_invoices_with_open_ones_to_work():
         page = client.get(first).content.decode()
         # The recurring run generated it; its history says so.
         assert "Record a payment" in page and 'data-audit="invoice.generated"' in page, who
+        board = client.get("/app/collections/?overdue=on").content.decode()
+        assert board.count("data-aging-row") > 0 and "Send reminder" in board, who

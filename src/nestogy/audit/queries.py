@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 
 from nestogy.audit.models import AuditEntry
 
@@ -20,3 +20,12 @@ def entries_about(objects: Iterable) -> QuerySet[AuditEntry]:
         condition |= Q(object_type=object_type, object_id__in=ids)
     return AuditEntry.objects.filter(condition).select_related("actor").order_by(
         "created_at", "id")
+
+
+def last_done(action: str, object_type: str, object_ids: list[str]) -> dict[str, object]:
+    """When ``action`` was last recorded on each of these objects (public id → time; one
+    query)."""
+    return {row["object_id"]: row["at"] for row in (
+        AuditEntry.objects.filter(action=action, object_type=object_type,
+                                  object_id__in=object_ids)
+        .values("object_id").annotate(at=Max("created_at")).order_by())}

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Min, Prefetch, Q, QuerySet, Sum
 
 from nestogy.billing.models import Invoice, InvoiceLine
 from nestogy.clients.models import Client
@@ -111,3 +111,27 @@ def invoice_totals(qs: QuerySet[Invoice]) -> list[dict]:
     count against the total)."""
     return list(qs.order_by().values("currency").annotate(
         count=Count("pk"), total=Sum("total"), balance=Sum("balance")).order_by("currency"))
+
+
+def aging_by_client(today: date) -> list[dict]:
+    """What each client owes on open invoices, per currency, by days past due on ``today``:
+    ``current`` (not yet due), ``d1_30``, ``d31_60``, ``d61_90``, ``d90`` (91 and more),
+    with the count, the balance (``owed``) and the oldest due date; the longest overdue
+    first. One
+    aggregate query."""
+    def bucket(low: int, high: int | None) -> Sum:
+        if low == 0:
+            condition = Q(due_date__gte=today) | Q(due_date__isnull=True)
+        else:
+            condition = Q(due_date__lte=today - timedelta(days=low))
+            if high is not None:
+                condition &= Q(due_date__gte=today - timedelta(days=high))
+        return Sum("balance", filter=condition, default=Decimal(0))
+
+    return list(Invoice.objects.filter(status__in=OPEN, balance__gt=0,
+                                       kind=Invoice.Kind.INVOICE)
+                .values("client_id", "client__public_id", "client__name", "currency")
+                .annotate(count=Count("pk"), owed=Sum("balance"), oldest_due=Min("due_date"),
+                          current=bucket(0, None), d1_30=bucket(1, 30), d31_60=bucket(31, 60),
+                          d61_90=bucket(61, 90), d90=bucket(91, None))
+                .order_by("oldest_due", "client__name", "currency"))

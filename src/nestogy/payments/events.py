@@ -6,6 +6,8 @@
   client's billing address hear of it (the client may need to update the card).
 - ``payment.retries_exhausted``: the invoice went to collections; billing staff.
 - ``payment.disputed``: a card holder disputed a charge; billing staff.
+- ``client.payment_reminder``: billing staff reminded the client of its open invoices; to
+  the client's billing address, with the statement attached.
 - ``payment.refunded``: money was given back (from Nestogy or at the gateway); company
   webhooks, and billing staff on the channels they chose for it (none by default).
 
@@ -77,6 +79,10 @@ register("payment.retries_exhausted",
          default_channels={"billing": ("email", "inapp"), "owner": ("email", "inapp")})
 register("payment.refunded", description="A payment was refunded, in part or in full",
          context=_context, recipients=_staff, default_channels={"*": ()})
+register("client.payment_reminder",
+         description="Billing staff reminded a client of what it owes (statement attached)",
+         context=_context, recipients=_client_billing,
+         default_channels={"contact": ("email",), "*": ()})
 register("payment.disputed", description="A card holder disputed a payment",
          context=_context, recipients=_staff,
          default_channels={"billing": ("email", "inapp"), "owner": ("email", "inapp")})

@@ -44,6 +44,11 @@ urlpatterns = [
     path("invoices/<str:invoice_id>/pdf", views_billing.invoice_pdf_view, name="invoice_pdf"),
     path("invoices/<str:invoice_id>/payment", views_billing.payment_view,
          name="invoice_payment"),
+    path("collections/", views_billing.collections_view, name="collections"),
+    path("collections/<str:client_id>/remind", views_billing.remind_view,
+         name="collections_remind"),
+    path("clients/<str:client_id>/statement", views_billing.statement_view,
+         name="client_statement"),
     # time on tickets
     path("tickets/<str:ticket_id>/time/start", views_time.timer_start_view, name="timer_start"),
     path("tickets/<str:ticket_id>/time/add", views_time.entry_add_view, name="time_add"),

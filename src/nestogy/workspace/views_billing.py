@@ -1,4 +1,4 @@
-"""Billing pages of the workspace: the invoices list and an invoice.
+"""Billing pages of the workspace: the invoices list, an invoice, the collections board.
 
 - **Invoices** (``/app/invoices/``, ``invoices.view``): search by number or client,
   filter by status (or every open one), overdue only and issue dates; the totals of what
@@ -11,13 +11,21 @@
   other) through ``payments.recording.record_invoice_payment``: whatever exceeds the
   balance becomes the client's credit.
 
-Another company's invoice is not found (404); every decision asks the one role matrix.
+- **Collections** (``/app/collections/``, ``invoices.view``): the aging board, what each
+  client owes on open invoices by days past due (not yet due, 1-30, 31-60, 61-90, over
+  90) in one aggregate, with the totals per currency, its automatic card payments (failed
+  attempts, next retry, last error, invoices in collections) and when it was last
+  reminded; the client's statement as a PDF; ``invoices.manage`` sends a reminder
+  (``payments.reminders``: e-mail through the outbox, statement attached).
+
+Another company's invoice or client is not found (404); every decision asks the one role matrix.
 """
 
 from __future__ import annotations
 
 import zoneinfo
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
@@ -27,15 +35,19 @@ from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
-from nestogy.audit.queries import entries_about
+from nestogy.audit.queries import entries_about, last_done
 from nestogy.billing import queries as billing_queries
 from nestogy.billing.models import Invoice
 from nestogy.billing.pdf import pdf_filename, render_invoice_pdf
+from nestogy.clients import queries as client_queries
+from nestogy.clients.models import Client
 from nestogy.core.errors import Conflict, NotFound, ValidationError
 from nestogy.core.money import format_money, quantize_money
 from nestogy.payments import queries as payment_queries
 from nestogy.payments.models import Payment
 from nestogy.payments.recording import record_invoice_payment
+from nestogy.payments.reminders import REMINDER, send_payment_reminder
+from nestogy.payments.statement import statement_pdf
 from nestogy.tenancy.queries import company_today
 from nestogy.workspace import auth
 
@@ -198,3 +210,88 @@ def payment_view(request: HttpRequest, invoice_id: str) -> HttpResponse:
             return redirect(f"/app/invoices/{invoice.public_id}/")
     return render(request, "workspace/invoice.html",
                   _detail_context(request, invoice, form), status=400)
+
+
+# -- collections -----------------------------------------------------------------------------
+
+BUCKETS = (("current", "Not yet due"), ("d1_30", "1-30 days"), ("d31_60", "31-60 days"),
+           ("d61_90", "61-90 days"), ("d90", "Over 90 days"))
+
+
+@auth.staff_view("invoices.view")
+@require_GET
+def collections_view(request: HttpRequest) -> HttpResponse:
+    """The aging board: what each client owes by days past due, with its card payments'
+    dunning state and the last reminder; totals per currency over every client."""
+    today = company_today(request.company)
+    overdue_only = request.GET.get("overdue") == "on"
+    rows = billing_queries.aging_by_client(today)
+    if overdue_only:
+        rows = [r for r in rows if r["owed"] > r["current"]]
+    totals: dict[str, dict] = {}
+    for row in rows:
+        total = totals.setdefault(row["currency"], {"currency": row["currency"], "clients": 0,
+                                                   "balance": Decimal(0),
+                                                   **{k: Decimal(0) for k, _ in BUCKETS}})
+        total["clients"] += 1
+        total["balance"] += row["owed"]
+        for key, _ in BUCKETS:
+            total[key] += row[key]
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    ids = [r["client_id"] for r in page.object_list]
+    dunning = payment_queries.dunning_by_client(ids)
+    reminded = last_done(REMINDER, Client._meta.label_lower,
+                         [r["client__public_id"] for r in page.object_list])
+    for row in page.object_list:
+        row["dunning"] = dunning[row["client_id"]]
+        row["reminded_at"] = reminded.get(row["client__public_id"])
+        row["days_late"] = (today - row["oldest_due"]).days \
+            if row["oldest_due"] and row["oldest_due"] < today else 0
+        row["buckets"] = [(label, row[key]) for key, label in BUCKETS]
+    return render(request, "workspace/collections.html", {
+        "page": page, "rows": page.object_list, "buckets": BUCKETS,
+        "totals": [dict(t, buckets=[(label, t[key]) for key, label in BUCKETS])
+                   for t in sorted(totals.values(), key=lambda t: t["currency"])],
+        "overdue_only": overdue_only, "query": "overdue=on" if overdue_only else "",
+        "can_remind": auth.can(request, "invoices.manage"),
+    })
+
+
+def _client(client_id: str) -> Client:
+    try:
+        return client_queries.get_client(client_id)
+    except NotFound:
+        raise Http404("client not found") from None
+
+
+@auth.staff_view("invoices.manage")
+@require_POST
+def remind_view(request: HttpRequest, client_id: str) -> HttpResponse:
+    client = _client(client_id)
+    currency = (request.POST.get("currency") or "").upper()[:3] or None
+    try:
+        data = send_payment_reminder(client, currency=currency, actor=request.user)
+    except Conflict as exc:
+        messages.error(request, f"No reminder sent: {exc}.")
+    else:
+        messages.success(request, f"Reminder sent to {client.name} for {data['balance']} "
+                                  f"{data['currency']} on {data['count']} open "
+                                  f"invoice{'s' if data['count'] != 1 else ''}, statement "
+                                  "attached.")
+    return redirect("/app/collections/" + (f"?{request.POST['back']}"
+                                           if request.POST.get("back") == "overdue=on"
+                                           else ""))
+
+
+@auth.staff_view("invoices.view")
+@require_GET
+def statement_view(request: HttpRequest, client_id: str) -> HttpResponse:
+    client = _client(client_id)
+    currency = (request.GET.get("currency") or "").upper()[:3] or None
+    if currency and currency not in {r["currency"] for r in
+                                     billing_queries.open_totals(client)}:
+        currency = None  # a currency the client has nothing in: its main one
+    response = HttpResponse(statement_pdf(client, currency), content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(
+        True, f"statement-{client.public_id}.pdf")
+    return response
