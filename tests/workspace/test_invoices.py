@@ -52,7 +52,7 @@ def test_every_invoice_view_asks_the_role_matrix(personas, role):
         ("get", f"/app/invoices/{inv.public_id}/", {}, "invoices.view"),
         ("get", f"/app/invoices/{inv.public_id}/pdf", {}, "invoices.view"),
         ("post", f"/app/invoices/{inv.public_id}/payment",
-         {"amount": "10.00", "method": "check", "reference": f"by {role}"}, "invoices.manage"),
+         {"amount": "10.00", "method": "check", "reference": f"by {role}"}, "payments.manage"),
     ]
     for method, url, data, permission in cases:
         response = getattr(client, method)(url, data)
@@ -62,7 +62,7 @@ def test_every_invoice_view_asks_the_role_matrix(personas, role):
             assert response.status_code == 403, (role, url, response.status_code)
             assert "does not allow this page" in response.content.decode()
     recorded = [pay.reference for pay in payments_of(p.company_a)]
-    assert recorded == ([f"by {role}"] if allowed(persona.role, "invoices.manage") else [])
+    assert recorded == ([f"by {role}"] if allowed(persona.role, "payments.manage") else [])
     page = client.get("/app/").content.decode()
     assert ('href="/app/invoices/"' in page) == allowed(persona.role, "invoices.view")
 

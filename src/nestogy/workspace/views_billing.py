@@ -7,7 +7,7 @@
 - **Invoice** (``/app/invoices/<id>/``): the header with its state, the lines, the
   payments applied, card payment attempts, credit notes, and the audit entries of the
   invoice and its payments, which explain every state change. The PDF is the one clients
-  get. ``invoices.manage`` records a payment received (bank transfer, check, cash, card,
+  get. ``payments.manage`` records a payment received (bank transfer, check, cash, card,
   other) through ``payments.recording.record_invoice_payment``: whatever exceeds the
   balance becomes the client's credit.
 
@@ -144,7 +144,7 @@ def _detail_context(request: HttpRequest, invoice: Invoice, form: PaymentForm | 
     credit_notes = list(invoice.credit_notes.order_by("id"))
     payable = (invoice.kind == Invoice.Kind.INVOICE
                and invoice.status in Invoice.OPEN_STATUSES)
-    can_manage = auth.can(request, "invoices.manage")
+    can_manage = auth.can(request, "payments.manage")  # as POST /invoices/{id}/payments
     today = company_today(request.company)
     return {
         "invoice": invoice, "lines": list(invoice.lines.all()), "allocations": allocations,
@@ -180,7 +180,7 @@ def invoice_pdf_view(request: HttpRequest, invoice_id: str) -> HttpResponse:
 FIELD_OF = {"received_at": "received_on"}
 
 
-@auth.staff_view("invoices.manage")
+@auth.staff_view("payments.manage")
 @require_POST
 def payment_view(request: HttpRequest, invoice_id: str) -> HttpResponse:
     invoice = _invoice(invoice_id)
