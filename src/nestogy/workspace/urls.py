@@ -9,6 +9,7 @@ from nestogy.workspace import (
     views_dispatch,
     views_queue,
     views_time,
+    views_tokens,
 )
 
 app_name = "workspace"
@@ -69,6 +70,9 @@ urlpatterns = [
     path("account/two-factor/backup-codes/", views_auth.backup_codes_view,
          name="account_backup_codes"),
     path("account/two-factor/disable/", views_auth.disable_view, name="account_disable"),
+    path("account/tokens/", views_tokens.tokens_view, name="account_tokens"),
+    path("account/tokens/<str:token_id>/revoke", views_tokens.token_revoke_view,
+         name="account_token_revoke"),
     # queue: saved views and bulk actions
     path("views/new", views_queue.saved_view_create, name="saved_view_create"),
     path("views/<str:view_id>/rename", views_queue.saved_view_rename, name="saved_view_rename"),
