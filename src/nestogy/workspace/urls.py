@@ -8,6 +8,7 @@ from nestogy.workspace import (
     views_desk,
     views_dispatch,
     views_queue,
+    views_team,
     views_time,
     views_tokens,
 )
@@ -50,6 +51,16 @@ urlpatterns = [
          name="collections_remind"),
     path("clients/<str:client_id>/statement", views_billing.statement_view,
          name="client_statement"),
+    # the team: members and invitations (views_team)
+    path("team/", views_team.team_view, name="team"),
+    path("team/invite", views_team.invite_view, name="team_invite"),
+    path("team/invitations/<str:invitation_id>/resend", views_team.resend_view,
+         name="team_invitation_resend"),
+    path("team/invitations/<str:invitation_id>/revoke", views_team.revoke_view,
+         name="team_invitation_revoke"),
+    path("team/members/<str:member_id>/role", views_team.role_view, name="team_member_role"),
+    path("team/members/<str:member_id>/remove", views_team.remove_view,
+         name="team_member_remove"),
     # time on tickets
     path("tickets/<str:ticket_id>/time/start", views_time.timer_start_view, name="timer_start"),
     path("tickets/<str:ticket_id>/time/add", views_time.entry_add_view, name="time_add"),
