@@ -28,9 +28,9 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+from benchlib import ensure_database
 
 DEFAULT_URL = "postgres://root@127.0.0.1:5432/nestogy_bench_sla"
 URL = os.environ.get("DATABASE_URL") or DEFAULT_URL
@@ -47,16 +47,6 @@ DUE = 1_000
 LIST_RUNS = 60
 
 
-def ensure_database() -> None:
-    import psycopg
-
-    parts = urlparse(URL)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def generate(name: str, total: int, open_count: int) -> None:
@@ -311,7 +301,7 @@ def measure_list(company):
 
 
 def main() -> None:
-    ensure_database()
+    ensure_database(URL)
     import django
 
     django.setup()

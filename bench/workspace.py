@@ -26,15 +26,14 @@ from __future__ import annotations
 import json
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+from benchlib import ensure_database, stats, timed
 
 DEFAULT_URL = "postgres://root@127.0.0.1:5432/nestogy_bench_workspace"
 URL = os.environ.get("DATABASE_URL") or DEFAULT_URL
@@ -59,15 +58,6 @@ def say(text: str) -> None:
         print(text, flush=True)
 
 
-def ensure_database() -> None:
-    import psycopg
-
-    parts = urlparse(URL)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def generate() -> None:
@@ -183,25 +173,8 @@ def generate() -> None:
     say(f"  generated {NAME} in {time.monotonic() - started:.1f}s")
 
 
-def timed(http, url: str, params: dict | None = None) -> tuple[list[float], set[int]]:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    http.get(url, params or {})  # warm up
-    timings, counts = [], set()
-    for _ in range(RUNS):
-        with CaptureQueriesContext(connection) as queries:
-            started = time.perf_counter()
-            response = http.get(url, params or {})
-            timings.append(time.perf_counter() - started)
-        assert response.status_code == 200, (url, response.status_code, response.content[:300])
-        counts.add(len(queries))
-    return timings, counts
 
 
-def stats(timings: list[float]) -> tuple[float, float]:
-    ordered = sorted(timings)
-    return statistics.median(ordered), ordered[max(0, int(len(ordered) * 0.95) - 1)]
 
 
 def page_sql_floor(company_id: int, user_id: int) -> float:
@@ -248,7 +221,7 @@ def page_sql_floor(company_id: int, user_id: int) -> float:
 
 
 def main() -> None:
-    ensure_database()
+    ensure_database(URL)
     import django
 
     django.setup()
@@ -305,7 +278,7 @@ def main() -> None:
     ]
     results = []
     for label, url, params in pages:
-        timings, counts = timed(http, url, params)
+        timings, counts = timed(http, url, params, runs=RUNS)
         median, p95 = stats(timings)
         results.append({"page": label, "median_ms": round(median * 1000, 1),
                         "p95_ms": round(p95 * 1000, 1), "queries": sorted(counts),

@@ -27,3 +27,26 @@ def ticket(company, client, subject="Printer offline", **extra):
 
 def opened_ago(company, client, hours: float, **extra):
     return ticket(company, client, opened_at=utc_now() - timedelta(hours=hours), **extra)
+
+
+def check_role_matrix(client: Client, role: str, cases: list[tuple]) -> None:
+    """Each ``(method, url, data, permission)`` answers 200/302 when ``role`` has the
+    permission in the one role matrix, else 403 with the workspace's refusal page."""
+    from nestogy.accounts.roles import allowed
+
+    for method, url, data, permission in cases:
+        response = getattr(client, method)(url, data)
+        if allowed(role, permission):
+            assert response.status_code in (200, 302), (role, url, response.status_code)
+        else:
+            assert response.status_code == 403, (role, url, response.status_code)
+            assert "does not allow this page" in response.content.decode()
+
+
+def sign_in_page(page, email: str, password: str = PASSWORD) -> None:
+    """Sign in to the workspace in a browser page (Playwright)."""
+    page.goto("/app/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()

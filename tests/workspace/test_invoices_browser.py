@@ -13,9 +13,9 @@ from playwright.sync_api import expect
 
 from nestogy.billing.models import Invoice
 from nestogy.clients.actions import create_client
-from tests.conftest import PASSWORD
 from tests.portal.helpers import invoice
 from tests.portal.test_browser_invitation import axe_violations
+from tests.workspace.helpers import sign_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -34,11 +34,7 @@ def test_billing_clerk_records_a_partial_payment_on_an_overdue_invoice(
         late.refresh_from_db()
         balance_before = sum((i.balance for i in Invoice.objects.all()), Decimal(0))
 
-    page.goto("/app/login/")
-    page.get_by_label("Email").fill("billing@alpha.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
+    sign_in_page(page, "billing@alpha.test")
     with page.expect_navigation():
         page.get_by_role("link", name="Invoices").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Invoices")
@@ -115,11 +111,7 @@ def test_billing_clerk_reviews_the_aging_board_and_sends_a_reminder(
                 due_date=today - timedelta(days=days),
                 status="overdue" if days > 0 else "issued")
 
-    page.goto("/app/login/")
-    page.get_by_label("Email").fill("billing@alpha.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
+    sign_in_page(page, "billing@alpha.test")
     with page.expect_navigation():
         page.get_by_role("link", name="Collections").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Collections")

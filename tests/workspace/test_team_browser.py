@@ -10,20 +10,16 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD
 from tests.payments.fixtures import immediate_tasks  # noqa: F401
 from tests.portal.test_browser_invitation import axe_violations
+from tests.workspace.helpers import sign_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_owner_adds_a_technician_who_sets_a_password_and_signs_in(
         personas, page, screenshot, immediate_tasks, csp_violations):  # noqa: F811
-    page.goto("/app/login/")
-    page.get_by_label("Email").fill("owner@alpha.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
+    sign_in_page(page, "owner@alpha.test")
     with page.expect_navigation():
         page.get_by_role("link", name="Team").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Team")

@@ -7,19 +7,15 @@ import pytest
 from django.test import Client
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD
 from tests.portal.test_browser_invitation import axe_violations
+from tests.workspace.helpers import sign_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_owner_creates_a_token_shown_once_then_masked_and_revokes_it(
         personas, page, screenshot, csp_violations):
-    page.goto("/app/login/")
-    page.get_by_label("Email").fill("owner@alpha.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
+    sign_in_page(page, "owner@alpha.test")
     with page.expect_navigation():
         page.get_by_role("link", name="Your account").click()
     with page.expect_navigation():
