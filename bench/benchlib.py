@@ -42,3 +42,41 @@ def stats(timings: list[float]) -> tuple[float, float]:
     """Median and 95th percentile."""
     ordered = sorted(timings)
     return statistics.median(ordered), ordered[max(0, int(len(ordered) * 0.95) - 1)]
+
+
+def prepare(url: str, company_name: str, generate, say=print):
+    """Create and migrate the database, generate the company once, analyse: the company."""
+    ensure_database(url)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from nestogy.tenancy.models import Company
+
+    say(f"database: {connection.settings_dict['NAME']}")
+    call_command("migrate", verbosity=0)
+    company = Company.objects.filter(name=company_name).first()
+    if company is None:
+        generate()
+        company = Company.objects.get(name=company_name)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return company
+
+
+def signed_in(user, company):
+    """A Django test client signed in as ``user`` with ``company`` chosen (any host)."""
+    from django.conf import settings
+    from django.test import Client
+
+    from nestogy.accounts.middleware import SESSION_COMPANY_KEY
+
+    settings.ALLOWED_HOSTS = ["*"]
+    http = Client()
+    http.force_login(user)
+    session = http.session
+    session[SESSION_COMPANY_KEY] = company.public_id
+    session.save()
+    return http

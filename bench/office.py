@@ -34,7 +34,7 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
-from benchlib import ensure_database, stats, timed
+from benchlib import prepare, signed_in, stats, timed
 
 DEFAULT_URL = "postgres://root@127.0.0.1:5432/nestogy_bench_office"
 URL = os.environ.get("DATABASE_URL") or DEFAULT_URL
@@ -139,29 +139,12 @@ def list_sql_floor(company_id: int) -> float:
 
 
 def main() -> None:
-    ensure_database(URL)
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.db import connection
-    from django.test import Client as HttpClient
+    company = prepare(URL, NAME, generate, say)
     from django_scopes import scope
 
-    from nestogy.accounts.middleware import SESSION_COMPANY_KEY
     from nestogy.accounts.models import User
     from nestogy.billing.models import Invoice
-    from nestogy.tenancy.models import Company
 
-    say(f"database: {connection.settings_dict['NAME']}")
-    call_command("migrate", verbosity=0)
-    company = Company.objects.filter(name=NAME).first()
-    if company is None:
-        generate()
-        company = Company.objects.get(name=NAME)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
     with scope(company=company.pk):
         total = Invoice.objects.count()
         big = Invoice.objects.filter(payment_allocations__isnull=False).distinct().first()
@@ -170,12 +153,7 @@ def main() -> None:
     clerk = User.objects.get(email="billing@bench-office.bench")
     say(f"invoices: {total}; signed in as {clerk.email}; {RUNS} runs each")
 
-    settings.ALLOWED_HOSTS = ["*"]
-    http = HttpClient()
-    http.force_login(clerk)
-    session = http.session
-    session[SESSION_COMPANY_KEY] = company.public_id
-    session.save()
+    http = signed_in(clerk, company)
 
     pages = [
         ("invoices: all", "/app/invoices/", {}),

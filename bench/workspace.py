@@ -33,7 +33,7 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
-from benchlib import ensure_database, stats, timed
+from benchlib import prepare, signed_in, stats, timed
 
 DEFAULT_URL = "postgres://root@127.0.0.1:5432/nestogy_bench_workspace"
 URL = os.environ.get("DATABASE_URL") or DEFAULT_URL
@@ -221,29 +221,12 @@ def page_sql_floor(company_id: int, user_id: int) -> float:
 
 
 def main() -> None:
-    ensure_database(URL)
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.db import connection
-    from django.test import Client as HttpClient
+    company = prepare(URL, NAME, generate, say)
     from django_scopes import scope
 
-    from nestogy.accounts.middleware import SESSION_COMPANY_KEY
     from nestogy.accounts.models import User
-    from nestogy.tenancy.models import Company
     from nestogy.tickets.models import Ticket
 
-    say(f"database: {connection.settings_dict['NAME']}")
-    call_command("migrate", verbosity=0)
-    company = Company.objects.filter(name=NAME).first()
-    if company is None:
-        generate()
-        company = Company.objects.get(name=NAME)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
     with scope(company=company.pk):
         open_count = Ticket.objects.exclude(status__in=["resolved", "closed"]).count()
         total = Ticket.objects.count()
@@ -253,12 +236,7 @@ def main() -> None:
     tech = User.objects.get(email="tech00@bench-workspace.bench")
     say(f"tickets: {total} ({open_count} open); signed in as {tech.email}; {RUNS} runs each")
 
-    settings.ALLOWED_HOSTS = ["*"]
-    http = HttpClient()
-    http.force_login(tech)
-    session = http.session
-    session[SESSION_COMPANY_KEY] = company.public_id
-    session.save()
+    http = signed_in(tech, company)
 
     pages = [
         ("queue: My work", "/app/", {"view": "mine"}),
