@@ -99,6 +99,8 @@ def test_bad_filters_name_the_field(personas):
                                             "issued_to": "2026-03-01"})
     assert response.status_code == 400
     assert "Issued to: Must be on or after the start date." in response.content.decode()
+    # A page number that is not one shows the first page, not an error.
+    assert clerk.get("/app/invoices/", {"page": "abc"}).status_code == 200
     response = clerk.get("/app/invoices/", {"status": "lost"})
     assert response.status_code == 400 and "Status: Select a valid choice." in \
         response.content.decode()

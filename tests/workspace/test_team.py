@@ -154,3 +154,12 @@ def test_resend_and_revoke_an_invitation(personas, settings):
                       follow=True).content.decode()
     assert "The invitation to owner@bravo.test is revoked" in page
     assert 'data-invitation="owner@bravo.test"' not in page
+
+
+def test_an_unknown_role_changes_nothing(personas):
+    p = personas
+    target = membership(p.company_a, "tech2@alpha.test")
+    page = signed_in("owner@alpha.test").post(f"/app/team/members/{target.public_id}/role",
+                                              {"role": "emperor"}, follow=True)
+    assert "Not done: choose one of the roles." in page.content.decode()
+    assert membership(p.company_a, "tech2@alpha.test").role == "technician"

@@ -22,10 +22,10 @@ def entries_about(objects: Iterable) -> QuerySet[AuditEntry]:
         "created_at", "id")
 
 
-def last_done(action: str, object_type: str, object_ids: list[str]) -> dict[str, object]:
-    """When ``action`` was last recorded on each of these objects (public id → time; one
-    query)."""
+def last_done(action: str, model, object_ids: list[str]) -> dict[str, object]:
+    """When ``action`` was last recorded on each of these ``model`` objects (public id →
+    time; one query)."""
     return {row["object_id"]: row["at"] for row in (
-        AuditEntry.objects.filter(action=action, object_type=object_type,
+        AuditEntry.objects.filter(action=action, object_type=model._meta.label_lower,
                                   object_id__in=object_ids)
         .values("object_id").annotate(at=Max("created_at")).order_by())}

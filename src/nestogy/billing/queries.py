@@ -113,7 +113,34 @@ def invoice_totals(qs: QuerySet[Invoice]) -> list[dict]:
         count=Count("pk"), total=Sum("total"), balance=Sum("balance")).order_by("currency"))
 
 
-def aging_by_client(today: date) -> list[dict]:
+def days_past_due(invoice: Invoice, today: date) -> int:
+    """How many days an open invoice with a balance is past its due date on ``today`` (0 when
+    it is not due yet, settled, void, a draft or a credit note)."""
+    if (invoice.kind != Invoice.Kind.INVOICE or invoice.status not in OPEN
+            or invoice.balance <= 0 or not invoice.due_date or invoice.due_date >= today):
+        return 0
+    return (today - invoice.due_date).days
+
+
+AGING_COLUMNS = ("current", "d1_30", "d31_60", "d61_90", "d90")
+
+
+def aging_totals(rows: list[dict]) -> list[dict]:
+    """Per currency, over the rows of :func:`aging_by_client`: clients, the balance and each
+    bucket's sum."""
+    totals: dict[str, dict] = {}
+    for row in rows:
+        total = totals.setdefault(row["currency"], {
+            "currency": row["currency"], "clients": 0, "balance": Decimal(0),
+            **{key: Decimal(0) for key in AGING_COLUMNS}})
+        total["clients"] += 1
+        total["balance"] += row["owed"]
+        for key in AGING_COLUMNS:
+            total[key] += row[key]
+    return [totals[c] for c in sorted(totals)]
+
+
+def aging_by_client(today: date, *, overdue_only: bool = False) -> list[dict]:
     """What each client owes on open invoices, per currency, by days past due on ``today``:
     ``current`` (not yet due), ``d1_30``, ``d31_60``, ``d61_90``, ``d90`` (91 and more),
     with the count, the balance (``owed``) and the oldest due date; the longest overdue
@@ -128,10 +155,14 @@ def aging_by_client(today: date) -> list[dict]:
                 condition &= Q(due_date__gte=today - timedelta(days=high))
         return Sum("balance", filter=condition, default=Decimal(0))
 
-    return list(Invoice.objects.filter(status__in=OPEN, balance__gt=0,
+    rows = list(Invoice.objects.filter(status__in=OPEN, balance__gt=0,
                                        kind=Invoice.Kind.INVOICE)
                 .values("client_id", "client__public_id", "client__name", "currency")
                 .annotate(count=Count("pk"), owed=Sum("balance"), oldest_due=Min("due_date"),
                           current=bucket(0, None), d1_30=bucket(1, 30), d31_60=bucket(31, 60),
                           d61_90=bucket(61, 90), d90=bucket(91, None))
                 .order_by("oldest_due", "client__name", "currency"))
+    for row in rows:
+        oldest = row["oldest_due"]
+        row["days_late"] = (today - oldest).days if oldest and oldest < today else 0
+    return [r for r in rows if r["owed"] > r["current"]] if overdue_only else rows

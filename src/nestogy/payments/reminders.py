@@ -8,7 +8,8 @@ from decimal import Decimal
 from django.db import transaction
 
 from nestogy.audit.actions import log_action
-from nestogy.billing.queries import open_invoices
+from nestogy.audit.queries import last_done
+from nestogy.billing.queries import days_past_due, open_invoices
 from nestogy.core.errors import Conflict
 from nestogy.core.events import emit
 from nestogy.core.money import money_str
@@ -30,16 +31,15 @@ def send_payment_reminder(client, *, currency: str | None = None, actor=None) ->
     invoices = [i for i in invoices if i.currency == currency]
     today = company_today(client.company)
     balance = sum((i.balance for i in invoices), Decimal(0))
-    overdue = [i for i in invoices if i.due_date and i.due_date < today]
+    late = {i.pk: days_past_due(i, today) for i in invoices}
     data = {
         "client_id": client.pk, "currency": currency, "balance": money_str(balance, currency),
-        "count": len(invoices), "overdue_count": len(overdue),
-        "oldest_days_late": max(((today - i.due_date).days for i in overdue), default=0),
+        "count": len(invoices), "overdue_count": sum(1 for d in late.values() if d),
+        "oldest_days_late": max(late.values(), default=0),
         "invoices": [{"number": i.number, "due_date": i.due_date.isoformat()
                       if i.due_date else None,
                       "balance": money_str(i.balance, currency),
-                      "days_late": (today - i.due_date).days
-                      if i.due_date and i.due_date < today else 0} for i in invoices],
+                      "days_late": late[i.pk]} for i in invoices],
         "attachments": [{"builder": "client_statement", "client_id": client.pk,
                          "currency": currency}],
     }
@@ -48,3 +48,10 @@ def send_payment_reminder(client, *, currency: str | None = None, actor=None) ->
                      "invoices": [i.number for i in invoices]})
     emit(REMINDER, company_id=client.company_id, actor=actor, data=data)
     return data
+
+
+def last_reminded(public_ids) -> dict[str, object]:
+    """When each of these clients (public ids) was last sent a reminder (id → time)."""
+    from nestogy.clients.models import Client
+
+    return last_done(REMINDER, Client, list(public_ids))

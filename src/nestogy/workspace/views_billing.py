@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import UTC, datetime
-from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
@@ -35,7 +34,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
-from nestogy.audit.queries import entries_about, last_done
+from nestogy.audit.queries import entries_about
 from nestogy.billing import queries as billing_queries
 from nestogy.billing.models import Invoice
 from nestogy.billing.pdf import pdf_filename, render_invoice_pdf
@@ -46,7 +45,7 @@ from nestogy.core.money import format_money, quantize_money
 from nestogy.payments import queries as payment_queries
 from nestogy.payments.models import Payment
 from nestogy.payments.recording import record_invoice_payment
-from nestogy.payments.reminders import REMINDER, send_payment_reminder
+from nestogy.payments.reminders import last_reminded, send_payment_reminder
 from nestogy.payments.statement import statement_pdf
 from nestogy.tenancy.queries import company_today
 from nestogy.workspace import auth
@@ -61,8 +60,6 @@ class InvoiceSearch(forms.Form):
     overdue = forms.BooleanField(label="Overdue only", required=False)
     issued_from = forms.DateField(label="Issued from", required=False)
     issued_to = forms.DateField(label="Issued to", required=False)
-    page = forms.IntegerField(required=False, min_value=1)
-
     def clean(self):
         data = super().clean()
         start, end = data.get("issued_from"), data.get("issued_to")
@@ -90,12 +87,10 @@ def invoices_view(request: HttpRequest) -> HttpResponse:
     totals = billing_queries.invoice_totals(qs)
     page = Paginator(qs.order_by("-id"), PAGE_SIZE)
     page.count = sum(t["count"] for t in totals)  # known from the totals: no COUNT query
-    page = page.get_page(filters.get("page") or 1)
+    page = page.get_page(request.GET.get("page"))  # junk or out of range: first/last page
     today = company_today(request.company)
     for invoice in page.object_list:
-        invoice.days_late = (today - invoice.due_date).days if (
-            invoice.status in Invoice.OPEN_STATUSES and invoice.balance > 0
-            and invoice.due_date and invoice.due_date < today) else 0
+        invoice.days_late = billing_queries.days_past_due(invoice, today)
     params = request.GET.copy()
     params.pop("page", None)
     return render(request, "workspace/invoices.html", {
@@ -156,8 +151,7 @@ def _detail_context(request: HttpRequest, invoice: Invoice, form: PaymentForm | 
         "form": form or (PaymentForm(company=request.company, initial={
             "amount": quantize_money(invoice.balance, invoice.currency)})
             if payable and can_manage else None),
-        "overdue_days": (today - invoice.due_date).days
-        if payable and invoice.due_date and invoice.due_date < today else 0,
+        "overdue_days": billing_queries.days_past_due(invoice, today),
     }
 
 
@@ -225,33 +219,19 @@ def collections_view(request: HttpRequest) -> HttpResponse:
     dunning state and the last reminder; totals per currency over every client."""
     today = company_today(request.company)
     overdue_only = request.GET.get("overdue") == "on"
-    rows = billing_queries.aging_by_client(today)
-    if overdue_only:
-        rows = [r for r in rows if r["owed"] > r["current"]]
-    totals: dict[str, dict] = {}
-    for row in rows:
-        total = totals.setdefault(row["currency"], {"currency": row["currency"], "clients": 0,
-                                                   "balance": Decimal(0),
-                                                   **{k: Decimal(0) for k, _ in BUCKETS}})
-        total["clients"] += 1
-        total["balance"] += row["owed"]
-        for key, _ in BUCKETS:
-            total[key] += row[key]
+    rows = billing_queries.aging_by_client(today, overdue_only=overdue_only)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    ids = [r["client_id"] for r in page.object_list]
-    dunning = payment_queries.dunning_by_client(ids)
-    reminded = last_done(REMINDER, Client._meta.label_lower,
-                         [r["client__public_id"] for r in page.object_list])
+    dunning = payment_queries.dunning_by_client([r["client_id"] for r in page.object_list])
+    reminded = last_reminded(r["client__public_id"] for r in page.object_list)
     for row in page.object_list:
         row["dunning"] = dunning[row["client_id"]]
         row["reminded_at"] = reminded.get(row["client__public_id"])
-        row["days_late"] = (today - row["oldest_due"]).days \
-            if row["oldest_due"] and row["oldest_due"] < today else 0
         row["buckets"] = [(label, row[key]) for key, label in BUCKETS]
+    totals = billing_queries.aging_totals(rows)
     return render(request, "workspace/collections.html", {
         "page": page, "rows": page.object_list, "buckets": BUCKETS,
         "totals": [dict(t, buckets=[(label, t[key]) for key, label in BUCKETS])
-                   for t in sorted(totals.values(), key=lambda t: t["currency"])],
+                   for t in totals],
         "overdue_only": overdue_only, "query": "overdue=on" if overdue_only else "",
         "can_remind": auth.can(request, "invoices.manage"),
     })
