@@ -26,7 +26,27 @@ def ticket(company, client, subject="Printer offline", **extra):
 
 
 def opened_ago(company, client, hours: float, **extra):
-    return ticket(company, client, opened_at=utc_now() - timedelta(hours=hours), **extra)
+    """A ticket opened ``hours`` *working* hours ago on the company's default SLA calendar,
+    so that how much of its SLA is used does not depend on the weekday the suite runs on."""
+    from nestogy.sla.queries import default_policy
+
+    now = utc_now()
+    with scope(company=company.pk):
+        policy = default_policy()
+        calendar = policy.calendar.as_calendar() if policy and policy.calendar_id else None
+    if calendar is None or calendar.is_24x7:
+        return ticket(company, client, opened_at=now - timedelta(hours=hours), **extra)
+    wanted = round(hours * 3600)
+    # Working time never exceeds wall time: the moment lies between ``hours`` and a few
+    # weeks of wall time ago; find the latest one with ``wanted`` working seconds since.
+    late, early = now - timedelta(hours=hours), now - timedelta(hours=hours * 7 + 24 * 21)
+    while late - early > timedelta(seconds=1):
+        middle = early + (late - early) / 2
+        if calendar.business_seconds_between(middle, now) >= wanted:
+            early = middle
+        else:
+            late = middle
+    return ticket(company, client, opened_at=early, **extra)
 
 
 def check_role_matrix(client: Client, role: str, cases: list[tuple]) -> None:
