@@ -5,7 +5,7 @@ fall in the first month. One run as of the second month's first day bills two pe
 contract (10,000 invoices: the first month in advance, the second with the first month's
 usage in arrears). Printed: invoices per second, the run's query count (it grows with
 batches, not with contracts), and the ratio of the run's time to a bare bulk INSERT of the
-same invoice and line rows.
+same invoice and line rows. It first times the billing run page's preview of the same run.
 
     DATABASE_URL=postgres://... python bench/billing.py [--contracts 5000] [--usage 100000]
 """
@@ -110,6 +110,19 @@ def main() -> int:
         nonlocal queries
         queries += 1
         return execute(sql, params, many, context)
+
+    # The billing run page's preview (``billing.runs.preview``: the run computed, nothing
+    # written, laid out per client with the change against the previous period).
+    from nestogy.billing import runs
+
+    with scope(company=company.pk), connection.execute_wrapper(count):
+        t1 = time.perf_counter()
+        shown = runs.preview(company, date(2025, 2, 1))
+        preview_seconds = time.perf_counter() - t1
+    print(f"preview (the billing run page): {shown.invoices} invoices of {shown.contracts} "
+          f"contracts for {len(shown.clients)} clients in {preview_seconds:.2f}s, "
+          f"{queries} queries")
+    queries = 0
 
     with scope(company=company.pk), connection.execute_wrapper(count):
         t1 = time.perf_counter()

@@ -133,3 +133,52 @@ class InvoiceCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}{self.next_value:05d}"
+
+
+class BillingRun(TenantOwnedModel):
+    """A recurring run started from the workspace (``/app/billing/run/``): what was asked
+    (the date, issue or drafts, every contract or a selection), its progress while the
+    worker bills batch after batch, and its summary. The run itself is
+    ``recurring.run_recurring``: running it again bills only what is still unbilled, so a
+    run that stopped half-way (worker restarted) is finished by starting it again."""
+
+    public_id_prefix = "brn"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Finished"
+        FAILED = "failed", "Failed"
+
+    as_of = models.DateField()
+    issue = models.BooleanField(help_text="Issue the invoices (else leave them as drafts)")
+    contract_ids = models.JSONField(null=True, blank=True,
+                                    help_text="The selected contracts' ids; null for all")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    done = models.PositiveIntegerField(default=0, help_text="Contracts looked at so far")
+    count = models.PositiveIntegerField(default=0, help_text="Contracts the run looks at")
+    invoice_ids = models.JSONField(default=list, blank=True)
+    issued = models.PositiveIntegerField(default=0)
+    drafts = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    totals = models.JSONField(default=dict, blank=True, help_text="Total per currency")
+    error = models.TextField(blank=True)
+    started_by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True,
+                                   blank=True, related_name="+")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantOwnedModel.Meta):
+        indexes = [models.Index(fields=["company", "-created_at"], name="billingrun_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"Billing run {self.as_of.isoformat()} ({self.get_status_display()})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.status == self.Status.DONE else (
+            int(self.done * 100 / self.count) if self.count else 0)

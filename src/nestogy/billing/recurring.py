@@ -236,8 +236,9 @@ def _last_billed(contract_ids: list[int]) -> dict[int, tuple[date, date]]:
     return {r["contract_id"]: (r["last"], r["last_end"]) for r in rows}
 
 
-def _write_batch(company, planned: list[PlannedInvoice], *, issue: bool, actor) -> tuple[
-        list[PlannedInvoice], int]:
+def _write_batch(company, planned: list[PlannedInvoice], *, issue: bool, actor,
+                 on_written: Callable[[list[PlannedInvoice]], None] | None = None,
+                 ) -> tuple[list[PlannedInvoice], int]:
     """Insert a batch's invoices in one transaction; returns (written, skipped)."""
     with transaction.atomic():
         counter = locked_counter(company)  # serialises this company's runs and issues
@@ -296,26 +297,42 @@ def _write_batch(company, planned: list[PlannedInvoice], *, issue: bool, actor) 
             "total": str(inv.total), "currency": inv.currency, "recurring": True})
             for inv in invoices if inv.status != Invoice.Status.DRAFT],
             company_id=company.pk, actor=actor)
+        if on_written is not None:
+            on_written(fresh)  # in the batch's transaction: recorded exactly when written
     return fresh, len(planned) - len(fresh)
 
 
-def run_recurring(company, as_of: date, *, preview: bool = False, actor=None,
-                  batch_size: int = BATCH_SIZE,
-                  progress: Callable[[int, int], None] | None = None) -> RunResult:
-    """Bill every due period of ``company``'s contracts as of ``as_of`` (see module).
-
-    ``as_of`` lies at most MAX_AHEAD_DAYS after the company's today (billing further ahead
-    is a mistake, and would write an invoice per period up to then)."""
+def check_as_of(company, as_of: date) -> None:
+    """``as_of`` lies at most MAX_AHEAD_DAYS after the company's today (billing further
+    ahead is a mistake, and would write an invoice per period up to then)."""
     today = company_today(company)
     if as_of > today + timedelta(days=MAX_AHEAD_DAYS):
         raise ValidationError("as_of", f"must be at most {MAX_AHEAD_DAYS} days after today "
                                        f"({today.isoformat()})")
-    issue = bool(company.get_setting("billing.issue_recurring_immediately"))
+
+
+def run_recurring(company, as_of: date, *, preview: bool = False, actor=None,
+                  batch_size: int | None = None, contract_ids: list[int] | None = None,
+                  issue: bool | None = None,
+                  on_written: Callable[[list[PlannedInvoice]], None] | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> RunResult:
+    """Bill every due period of ``company``'s contracts as of ``as_of`` (see module).
+
+    ``contract_ids`` limits the run to those contracts; ``issue`` issues the invoices (True)
+    or leaves them drafts (False), by default as the company's setting
+    ``billing.issue_recurring_immediately`` says. ``on_written`` is called with each
+    batch's invoices inside the batch's transaction. See :func:`check_as_of`."""
+    check_as_of(company, as_of)
+    batch_size = batch_size or BATCH_SIZE
+    if issue is None:
+        issue = bool(company.get_setting("billing.issue_recurring_immediately"))
     result = RunResult(as_of=as_of, preview=preview)
     contracts = (Contract.objects.filter(
         Q(status=Contract.Status.ACTIVE)
         | Q(status=Contract.Status.ENDED, end_date__gte=as_of - timedelta(days=400)),
         start_date__lte=as_of).order_by("id"))
+    if contract_ids is not None:
+        contracts = contracts.filter(id__in=contract_ids)
     ids = list(contracts.values_list("id", flat=True))
     done = 0
     for offset in range(0, len(ids), batch_size):
@@ -325,12 +342,14 @@ def run_recurring(company, as_of: date, *, preview: bool = False, actor=None,
         result.batches += 1
         if planned and not preview:
             try:
-                written, skipped = _write_batch(company, planned, issue=issue, actor=actor)
+                written, skipped = _write_batch(company, planned, issue=issue, actor=actor,
+                                                on_written=on_written)
             except IntegrityError:
                 # Another run inserted one of these periods between our check and insert
                 # (possible only without the counter lock, e.g. a manual insert): re-plan.
                 planned = plan_batch(company, chunk, as_of, _last_billed(chunk_ids))
-                written, skipped = _write_batch(company, planned, issue=issue, actor=actor)
+                written, skipped = _write_batch(company, planned, issue=issue, actor=actor,
+                                                on_written=on_written)
             result.invoices.extend(written)
             result.skipped += skipped
         elif preview:

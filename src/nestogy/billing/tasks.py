@@ -32,3 +32,12 @@ def generate_recurring_invoices_daily() -> dict[str, int]:
 def mark_overdue_invoices_daily() -> dict[str, int]:
     return for_each_company(mark_overdue_invoices)
 
+
+
+@tenant_task(queue_name="billing")
+def execute_billing_run(company_id: int, run_id: int) -> dict:
+    """A run started from the workspace (``billing.runs``)."""
+    from nestogy.billing import runs
+
+    run = runs.execute_run(run_id)
+    return {"run": run.public_id, "invoices": len(run.invoice_ids), "totals": run.totals}

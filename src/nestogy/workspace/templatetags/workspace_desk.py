@@ -1,5 +1,6 @@
 """Template helpers of the workspace's front-desk pages: the inbox badge, role checks."""
 
+from datetime import timedelta
 from types import SimpleNamespace
 
 from django import template
@@ -28,3 +29,16 @@ def unread_count(context) -> int:
 
 
 register.filter("money", format_money)  # ``1,234.50 USD``
+
+
+@register.filter
+def period(start, end) -> str:
+    """``{{ start|period:end }}``: a billing period ``[start, end)`` as people read it, with
+    its last day (``1 Oct – 31 Oct 2026``); a closing period (start = end) reads ``after``."""
+    if start is None:
+        return ""
+    if end is None or end == start:
+        return f"usage after {start:%-d %b %Y}"
+    last = end - timedelta(days=1)
+    first = f"{start:%-d %b}" if start.year == last.year else f"{start:%-d %b %Y}"
+    return f"{first} – {last:%-d %b %Y}"
