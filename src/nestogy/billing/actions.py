@@ -106,15 +106,7 @@ def create_invoice(company, client: Client, data: dict[str, Any], *, actor=None)
         currency = validate_currency(data.get("currency") or company.currency)
     except MoneyError as exc:
         raise ValidationError(exc.field, exc.message) from None
-    tax_rate = ZERO
-    if data.get("tax_rate_percent") is not None:
-        tax_rate = _decimal(data["tax_rate_percent"], "tax_rate_percent",
-                            allow_negative=False, max_places=4)
-        if tax_rate > 100:
-            raise ValidationError("tax_rate_percent", "must be between 0 and 100")
-    terms = data.get("payment_terms_days", 30)
-    if isinstance(terms, bool) or not isinstance(terms, int) or not 0 <= terms <= 365:
-        raise ValidationError("payment_terms_days", "must be a whole number between 0 and 365")
+    tax_rate, terms = _draft_terms(data)
     invoice = Invoice(company=company, client=client, currency=currency,
                       due_date=_date(data.get("due_date"), "due_date"),
                       payment_terms_days=terms, notes=str(data.get("notes") or "")[:5000])
@@ -124,6 +116,57 @@ def create_invoice(company, client: Client, data: dict[str, Any], *, actor=None)
     InvoiceLine.objects.bulk_create(lines)
     log_action(invoice, "invoice.created", actor=actor,
                data={"client": client.public_id, "lines": len(lines)})
+    return invoice
+
+
+def _draft_terms(data: dict[str, Any]) -> tuple[Decimal, int]:
+    tax_rate = ZERO
+    if data.get("tax_rate_percent") not in (None, ""):
+        tax_rate = _decimal(data["tax_rate_percent"], "tax_rate_percent",
+                            allow_negative=False, max_places=4)
+        if tax_rate > 100:
+            raise ValidationError("tax_rate_percent", "must be between 0 and 100")
+    terms = data.get("payment_terms_days", 30)
+    if isinstance(terms, bool) or not isinstance(terms, int) or not 0 <= terms <= 365:
+        raise ValidationError("payment_terms_days", "must be a whole number between 0 and 365")
+    return tax_rate, terms
+
+
+def draft_totals(company, currency: str, items: Any, tax_rate: Any = None) -> Invoice:
+    """The subtotal, tax and total ``items`` would make on a draft, written nowhere (the
+    line editor's live totals): an unsaved invoice with them set."""
+    try:
+        currency = validate_currency(currency or company.currency)
+    except MoneyError as exc:
+        raise ValidationError(exc.field, exc.message) from None
+    rate, _ = _draft_terms({"tax_rate_percent": tax_rate})
+    invoice = Invoice(company=company, currency=currency)
+    recompute(invoice, _build_lines(invoice, items, start=0, tax_rate=rate))
+    return invoice
+
+
+@transaction.atomic
+def update_draft(invoice: Invoice, data: dict[str, Any], *, actor=None) -> Invoice:
+    """Edit a draft: ``{due_date?, notes?, tax_rate_percent?, payment_terms_days?, items}``;
+    ``items`` replaces every line (the line editor sends the whole invoice)."""
+    unknown = set(data) - {"due_date", "items", "notes", "tax_rate_percent",
+                           "payment_terms_days"}
+    if unknown:
+        raise ValidationError(sorted(unknown)[0], "is not an invoice field")
+    invoice = _lock(invoice)
+    _require_draft(invoice)
+    tax_rate, terms = _draft_terms(data)
+    lines = _build_lines(invoice, data.get("items") or [], start=0, tax_rate=tax_rate)
+    invoice.due_date = _date(data.get("due_date"), "due_date")
+    invoice.payment_terms_days = terms
+    invoice.notes = str(data.get("notes") or "")[:5000]
+    before = InvoiceLine.objects.filter(invoice=invoice).count()
+    InvoiceLine.objects.filter(invoice=invoice).delete()
+    InvoiceLine.objects.bulk_create(lines)
+    recompute(invoice, lines)
+    invoice.save()
+    log_action(invoice, "invoice.draft_updated", actor=actor,
+               data={"lines_before": before, "lines": len(lines), "total": str(invoice.total)})
     return invoice
 
 

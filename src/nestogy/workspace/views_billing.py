@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
@@ -96,6 +97,7 @@ def invoices_view(request: HttpRequest) -> HttpResponse:
     return render(request, "workspace/invoices.html", {
         "form": form, "page": page, "invoices": page.object_list, "totals": totals,
         "query": params.urlencode(),
+        "can_create": auth.can(request, "invoices.manage"),
         "filtered": bool(form.is_bound and any(
             v for k, v in filters.items() if k != "page")),
     }, status=400 if form.is_bound and form.errors else 200)
@@ -145,9 +147,12 @@ def _detail_context(request: HttpRequest, invoice: Invoice, form: PaymentForm | 
         "invoice": invoice, "lines": list(invoice.lines.all()), "allocations": allocations,
         "attempts": list(payment_queries.attempts_for(invoice)[:20]),
         "credit_notes": credit_notes,
+        "credited": sum((c.total for c in credit_notes if c.status != Invoice.Status.VOID),
+                        start=Decimal(0)),
         "history": list(entries_about([invoice, *credit_notes,
                                        *(a.payment for a in allocations)])),
         "can_pay": payable and can_manage,
+        "can_change": auth.can(request, "invoices.manage"),  # issue, send, void, credit
         "form": form or (PaymentForm(company=request.company, initial={
             "amount": quantize_money(invoice.balance, invoice.currency)})
             if payable and can_manage else None),
