@@ -153,6 +153,9 @@ def _detail_context(request: HttpRequest, invoice: Invoice, form: PaymentForm | 
                                        *(a.payment for a in allocations)])),
         "can_pay": payable and can_manage,
         "can_change": auth.can(request, "invoices.manage"),  # issue, send, void, credit
+        "can_refund": can_manage,
+        "cards": list(payment_queries.methods_for(invoice.client)) if payable and can_manage
+        else [],
         "form": form or (PaymentForm(company=request.company, initial={
             "amount": quantize_money(invoice.balance, invoice.currency)})
             if payable and can_manage else None),

@@ -14,6 +14,8 @@
   tax with a description, taxed at the invoice's rate). Each goes through
   ``billing.actions`` and is audited; a refusal (a payment on it, already void...) is
   explained on the invoice.
+- **Charge the card on file** now, and **refund** a payment shown on the invoice
+  (``payments.manage``): card refunds go to the gateway first.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ from nestogy.clients import queries as client_queries
 from nestogy.clients.models import Client
 from nestogy.core.errors import Conflict, NotFound, ValidationError
 from nestogy.core.money import format_money
+from nestogy.payments import charging, refunds
+from nestogy.payments import queries as payment_queries
+from nestogy.payments.models import PaymentAttempt
 from nestogy.workspace import auth
 
 MAX_ROWS = 200
@@ -311,4 +316,66 @@ def credit_view(request: HttpRequest, invoice_id: str) -> HttpResponse:
     else:
         messages.success(request, f"Credit note {note.number} for "
                                   f"{format_money(note.total, note.currency)} issued.")
+    return _back(invoice)
+
+
+# -- card charges and refunds (payments.manage, as the API) ----------------------------------
+
+@auth.staff_view("payments.manage")
+@require_POST
+def charge_view(request: HttpRequest, invoice_id: str) -> HttpResponse:
+    """Charge the client's card on file for the balance now (``retry_payment_now``): the
+    call to the gateway is made outside any transaction and its outcome recorded."""
+    invoice = _invoice(invoice_id)
+    try:
+        attempt = charging.retry_payment_now(invoice, actor=request.user)
+    except (Conflict, ValidationError) as exc:
+        messages.error(request, f"No charge: {getattr(exc, 'message', exc)}.")
+        return _back(invoice)
+    amount = format_money(attempt.amount, invoice.currency)
+    if attempt.status == PaymentAttempt.Status.SUCCEEDED:
+        messages.success(request, f"Card charged {amount}.")
+    elif attempt.status in (PaymentAttempt.Status.PENDING, PaymentAttempt.Status.UNKNOWN):
+        messages.warning(request, f"The card payment of {amount} has no answer from the "
+                                  "gateway yet; it is reconciled automatically.")
+    else:
+        messages.error(request, f"The card was not charged: "
+                                f"{attempt.error_message or attempt.get_status_display()}.")
+    return _back(invoice)
+
+
+class RefundForm(forms.Form):
+    amount = forms.CharField(label="Amount", max_length=30, required=False,
+                             help_text="Leave empty to refund all that is refundable")
+    reason = forms.CharField(label="Reason", max_length=300,
+                             error_messages={"required": "Say why the money is given back."})
+
+
+@auth.staff_view("payments.manage")
+@require_POST
+def refund_view(request: HttpRequest, invoice_id: str, payment_id: str) -> HttpResponse:
+    """Refund a payment shown on an invoice (``refunds.refund_payment``: card payments at
+    the gateway first); the client's credit goes first, then the invoices re-open."""
+    invoice = _invoice(invoice_id)
+    payment = next((a.payment for a in payment_queries.allocations_for(invoice)
+                    if a.payment.public_id == payment_id), None)
+    if payment is None:
+        raise Http404("payment not found on this invoice")
+    form = RefundForm(request.POST)
+    if not form.is_valid():
+        for name, errs in form.errors.items():
+            messages.error(request, f"No refund. {form.fields[name].label}: {' '.join(errs)}")
+        return _back(invoice)
+    data = {"reason": form.cleaned_data["reason"]}
+    if form.cleaned_data["amount"]:
+        data["amount"] = form.cleaned_data["amount"].strip()
+    try:
+        refund = refunds.refund_payment(payment, data, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, f"No refund. {LINE_LABELS.get(exc.field, 'Amount')}: "
+                                f"{exc.message}.")
+    except Conflict as exc:
+        messages.error(request, f"No refund: {exc}.")
+    else:
+        messages.success(request, f"Refunded {format_money(refund.amount, payment.currency)}.")
     return _back(invoice)
