@@ -174,6 +174,7 @@ def test_editing_the_hours_saves_audits_and_moves_the_due_time(personas):
     [entry] = audit(p.company_a, "calendar.updated", calendar)
     assert entry.actor.email == "manager@alpha.test"
     assert entry.data["hours"]["mon"] == [["07:00", "12:00"], ["12:30", "19:00"]]
+    assert set(entry.data) == {"hours", "holiday_country", "holiday_subdivision", "holidays"}
     policy = policy_on(calendar)
     page = manager.get(f"/app/settings/calendars/{calendar.public_id}/",
                        {"arrival": ARRIVAL, "priority": "medium",
@@ -182,6 +183,37 @@ def test_editing_the_hours_saves_audits_and_moves_the_due_time(personas):
     assert due(page, "first_response") == "Tue 3 Feb 2026, 10:00 EST"
     assert due(page, "resolution") == "Thu 5 Feb 2026, 14:00 EST"
     assert "07:00–12:00, 12:30–19:00" in page
+
+
+def test_saving_an_unchanged_calendar_writes_nothing(personas):
+    p = personas
+    calendar = business_hours(p.company_a)
+    response = signed_in("manager@alpha.test").post(
+        f"/app/settings/calendars/{calendar.public_id}/edit", form_data(), follow=True)
+    assert "Nothing to save: calendar “Business hours” is unchanged." in \
+        response.content.decode()
+    assert audit(p.company_a, "calendar.updated", calendar) == []
+
+
+def test_a_day_with_more_windows_than_three_keeps_them_all(personas):
+    p = personas
+    calendar = business_hours(p.company_a)
+    split = [["08:00", "10:00"], ["10:30", "12:00"], ["13:00", "15:00"], ["15:30", "17:00"]]
+    with scope(company=p.company_a.pk):
+        calendar.hours = {**calendar.hours, "wed": split}
+        calendar.save()
+    manager = signed_in("manager@alpha.test")
+    form = manager.get(f"/app/settings/calendars/{calendar.public_id}/edit").content.decode()
+    assert 'name="wed_4_start"' in form and 'name="wed_5_start"' not in form
+    data = form_data(hours={**business_hours(p.company_a).hours}, window_slots="5")
+    for day in DAYS:
+        data.update({f"{day}_{i}_{e}": "" for i in (3, 4) for e in ("start", "end")})
+    data.update({"wed_3_start": "15:30", "wed_3_end": "17:00", "sun_3_start": "10:00",
+                 "sun_3_end": "11:00"})
+    response = manager.post(f"/app/settings/calendars/{calendar.public_id}/edit", data)
+    assert response.status_code == 302
+    hours = business_hours(p.company_a).hours
+    assert hours["wed"] == split and hours["sun"] == [["10:00", "11:00"]]
 
 
 def test_windows_are_sorted_and_blank_rows_ignored(personas):

@@ -114,8 +114,19 @@ def test_editing_targets_ladder_and_pauses_saves_and_audits(personas):
     [entry] = audit(p.company_a, "sla_policy.updated", policy)
     assert entry.actor.email == "manager@alpha.test"
     assert entry.data["warning_percent"] == 75
+    assert set(entry.data) == {"targets", "warning_percent", "pause_statuses",
+                               "escalation_ladder"}
     form = manager.get(f"/app/settings/policies/{policy.public_id}/edit").content.decode()
     assert 'value="2h 30m"' in form and 'value="30m"' in form
+
+
+def test_saving_an_unchanged_policy_writes_nothing(personas):
+    p = personas
+    policy = standard(p.company_a)
+    response = signed_in("manager@alpha.test").post(
+        f"/app/settings/policies/{policy.public_id}/edit", form_data(policy), follow=True)
+    assert "Nothing to save: SLA policy “Standard” is unchanged." in response.content.decode()
+    assert audit(p.company_a, "sla_policy.updated", policy) == []
 
 
 def test_a_new_policy_on_another_calendar_can_take_the_default(personas):

@@ -5,10 +5,12 @@ change them (``calendars.manage``, ``sla_policies.manage``), through the same ac
 API (``sla.actions``: the rules and the audit live there; a refusal lands on the form's
 field and nothing is written). Another company's calendar or policy is not found (404).
 
-The calendar form is a week grid with ``WINDOWS`` rows per weekday (blank rows are
-ignored, so it works without JavaScript). The calendar page has a tester: the first-response
-and resolution due times of a ticket arriving at a chosen moment, computed by the same
-``sla.clock.compute_sla`` a new ticket gets, on this calendar with a policy's targets.
+The calendar form is a week grid with at least ``WINDOWS`` window slots per weekday (one more
+than the busiest day has; blank slots are ignored, so it works without JavaScript). The
+calendar page has a tester: the first-response and resolution due times of a ticket arriving
+at a chosen moment, computed by the same ``sla.clock.compute_sla`` a new ticket gets, on
+this calendar with a policy's targets. Edits pass only what changed to the actions, so the
+audit entry lists just that and an unchanged form writes nothing.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from nestogy.workspace import auth
 
 CALENDARS = "/app/settings/calendars/"
 POLICIES = "/app/settings/policies/"
-WINDOWS = 3  # window rows per weekday in the form
+WINDOWS = 3  # window slots per weekday in the form, at least
+MAX_WINDOWS = 48
 DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
                                 "Saturday", "Sunday"), strict=True))
 PRIORITY_NAMES = {"critical": "Critical", "high": "High", "medium": "Medium", "low": "Low"}
@@ -132,10 +135,13 @@ class CalendarForm(forms.Form):
                                widget=forms.Textarea(attrs={"rows": 4}),
                                help_text="One date a line, YYYY-MM-DD.")
 
-    def __init__(self, *args, **kwargs):
+    window_slots = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, slots: int = WINDOWS, **kwargs):
         super().__init__(*args, **kwargs)
+        self.slots = slots
         for day in WEEKDAYS:
-            for i in range(WINDOWS):
+            for i in range(slots):
                 for end in ("start", "end"):
                     self.fields[f"{day}_{i}_{end}"] = forms.CharField(
                         label=f"{DAY_NAMES[day]} window {i + 1} {end}", required=False,
@@ -148,7 +154,7 @@ class CalendarForm(forms.Form):
                    "holiday_subdivision": calendar.holiday_subdivision,
                    "holidays": "\n".join(calendar.holidays or ())}
         for day, windows in (calendar.hours or {}).items():
-            for i, (start, end) in enumerate(windows[:WINDOWS]):
+            for i, (start, end) in enumerate(windows):
                 initial[f"{day}_{i}_start"], initial[f"{day}_{i}_end"] = start, end
         return initial
 
@@ -156,7 +162,7 @@ class CalendarForm(forms.Form):
         """The grid for the template: per weekday its name and window rows of bound fields."""
         return [{"day": day, "name": DAY_NAMES[day],
                  "rows": [(self[f"{day}_{i}_start"], self[f"{day}_{i}_end"])
-                          for i in range(WINDOWS)]} for day in WEEKDAYS]
+                          for i in range(self.slots)]} for day in WEEKDAYS]
 
     def clean_holidays(self) -> list[str]:
         dates = []
@@ -169,7 +175,7 @@ class CalendarForm(forms.Form):
             except ValueError:
                 raise forms.ValidationError(
                     f"Line {n}: “{line[:20]}” is not a date YYYY-MM-DD.") from None
-        return dates
+        return sorted(set(dates))
 
     def clean(self):
         data = super().clean()
@@ -177,7 +183,7 @@ class CalendarForm(forms.Form):
         self.rows: dict[str, list[int]] = {}  # day -> the form row of each window sent
         for day in WEEKDAYS:
             windows = []
-            for i in range(WINDOWS):
+            for i in range(self.slots):
                 start = (data.get(f"{day}_{i}_start") or "").strip()
                 end = (data.get(f"{day}_{i}_end") or "").strip()
                 if not start and not end:
@@ -203,9 +209,23 @@ class CalendarForm(forms.Form):
         data = self.cleaned_data
         return {"name": data["name"], "timezone": data["timezone"].strip(),
                 "hours": data["hours"], "is_24x7": data["is_24x7"],
-                "holiday_subdivision": data["holiday_subdivision"].strip(),
-                "holiday_country": data["holiday_country"].strip(),
+                "holiday_subdivision": data["holiday_subdivision"].strip().upper(),
+                "holiday_country": data["holiday_country"].strip().upper(),
                 "holidays": data["holidays"]}
+
+    def changed(self, calendar: BusinessCalendar) -> dict:
+        """Only what differs from ``calendar`` (the audit entry lists just that); a new
+        subdivision is checked against the country, so the country goes with it."""
+        wanted = self.changes()
+        stored = {"name": calendar.name, "timezone": calendar.timezone,
+                  "hours": calendar.hours or {}, "is_24x7": calendar.is_24x7,
+                  "holiday_subdivision": calendar.holiday_subdivision,
+                  "holiday_country": calendar.holiday_country,
+                  "holidays": list(calendar.holidays or ())}
+        diff = {key: value for key, value in wanted.items() if value != stored[key]}
+        if "holiday_subdivision" in diff:
+            diff["holiday_country"] = wanted["holiday_country"]
+        return diff
 
     def refuse(self, exc: ValidationError) -> None:
         """Put the action's refusal on the field it names."""
@@ -227,18 +247,39 @@ class CalendarForm(forms.Form):
             self.add_error(None, message)
 
 
+def _calendar_form(request: HttpRequest, calendar: BusinessCalendar | None,
+                   initial: dict) -> CalendarForm:
+    """Window slots per day: one more than the busiest day has, at least ``WINDOWS``; a sent
+    form keeps the number it was drawn with."""
+    if request.method == "POST":
+        try:
+            slots = int(request.POST.get("window_slots", ""))
+        except ValueError:
+            slots = WINDOWS
+    else:
+        hours = (calendar.hours or {}) if calendar else {}
+        slots = max((len(windows) + 1 for windows in hours.values()), default=WINDOWS)
+    slots = max(WINDOWS, min(MAX_WINDOWS, slots))
+    return CalendarForm(request.POST or None, slots=slots,
+                        initial={**initial, "window_slots": slots})
+
+
 def _calendar_form_page(request, form, *, calendar=None, status=200) -> HttpResponse:
     return render(request, "workspace/settings_calendar_form.html",
                   {"form": form, "calendar": calendar, "week": form.week(),
-                   "windows": range(1, WINDOWS + 1)}, status=status)
+                   "windows": range(1, form.slots + 1)}, status=status)
 
 
 def _save_calendar(request, form, calendar=None) -> BusinessCalendar | None:
+    """Create, or update with what changed; ``None`` when the action refused."""
     try:
         if calendar is None:
             return sla_actions.create_calendar(request.company, form.changes(),
                                                actor=request.user)
-        return sla_actions.update_calendar(calendar, form.changes(), actor=request.user)
+        changes = form.changed(calendar)
+        if changes:
+            sla_actions.update_calendar(calendar, changes, actor=request.user)
+        return calendar
     except ValidationError as exc:
         form.refuse(exc)
         return None
@@ -261,7 +302,7 @@ def calendar_new_view(request: HttpRequest) -> HttpResponse:
     initial = {"timezone": request.company.timezone or "UTC",
                **{f"{day}_0_{end}": value for day in WEEKDAYS[:5]
                   for end, value in (("start", "09:00"), ("end", "17:00"))}}
-    form = CalendarForm(request.POST or None, initial=initial)
+    form = _calendar_form(request, None, initial)
     if request.method == "POST":
         if form.is_valid() and (calendar := _save_calendar(request, form)) is not None:
             messages.success(request, f"Calendar “{calendar.name}” created.")
@@ -274,12 +315,16 @@ def calendar_new_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def calendar_edit_view(request: HttpRequest, calendar_id: str) -> HttpResponse:
     calendar = _calendar(calendar_id)
-    form = CalendarForm(request.POST or None, initial=CalendarForm.initial_for(calendar))
+    form = _calendar_form(request, calendar, CalendarForm.initial_for(calendar))
     if request.method == "POST":
-        if form.is_valid() and _save_calendar(request, form, calendar) is not None:
-            messages.success(request, f"Calendar “{calendar.name}” saved: open tickets on its "
-                                      "policies are counted with the new hours.")
-            return redirect(f"{CALENDARS}{calendar.public_id}/")
+        if form.is_valid():
+            unchanged = not form.changed(calendar)
+            if _save_calendar(request, form, calendar) is not None:
+                messages.success(request, f"Nothing to save: calendar “{calendar.name}” is "
+                                          "unchanged." if unchanged else
+                                 f"Calendar “{calendar.name}” saved: open tickets on its "
+                                 "policies are counted with the new hours.")
+                return redirect(f"{CALENDARS}{calendar.public_id}/")
         return _calendar_form_page(request, form, calendar=_calendar(calendar_id), status=400)
     return _calendar_form_page(request, form, calendar=calendar)
 
@@ -501,6 +546,17 @@ class PolicyForm(forms.Form):
                 "pause_statuses": list(data["pause_statuses"]),
                 "escalation_ladder": data["ladder"], "is_default": data["is_default"]}
 
+    def changed(self, policy: SLAPolicy) -> dict:
+        """Only what differs from ``policy`` (the audit entry lists just that)."""
+        wanted = self.changes()
+        stored = {"name": policy.name, "calendar": policy.calendar,
+                  "targets": policy.targets, "warning_percent": policy.warning_percent,
+                  "pause_statuses": sorted(policy.pause_statuses or ()),
+                  "escalation_ladder": policy.escalation_ladder,
+                  "is_default": policy.is_default}
+        wanted["pause_statuses"] = sorted(wanted["pause_statuses"])
+        return {key: value for key, value in wanted.items() if value != stored[key]}
+
     def refuse(self, exc: ValidationError) -> None:
         """Put the action's refusal on the field it names."""
         field, message = exc.field or "", _sentence(exc.message)
@@ -555,7 +611,10 @@ def _save_policy(request, form, policy=None) -> SLAPolicy | None:
         if policy is None:
             return sla_actions.create_policy(request.company, form.changes(),
                                              actor=request.user)
-        return sla_actions.update_policy(policy, form.changes(), actor=request.user)
+        changes = form.changed(policy)
+        if changes:
+            sla_actions.update_policy(policy, changes, actor=request.user)
+        return policy
     except ValidationError as exc:
         form.refuse(exc)
         return None
@@ -619,10 +678,14 @@ def policy_edit_view(request: HttpRequest, policy_id: str) -> HttpResponse:
     policy = _policy(policy_id)
     form = _policy_form(request, policy, PolicyForm.initial_for(policy))
     if request.method == "POST":
-        if form.is_valid() and _save_policy(request, form, policy) is not None:
-            messages.success(request, f"SLA policy “{policy.name}” saved: open tickets on it "
-                                      "are counted with the new targets.")
-            return redirect(f"{POLICIES}{policy.public_id}/")
+        if form.is_valid():
+            unchanged = not form.changed(policy)
+            if _save_policy(request, form, policy) is not None:
+                messages.success(request, f"Nothing to save: SLA policy “{policy.name}” is "
+                                          "unchanged." if unchanged else
+                                 f"SLA policy “{policy.name}” saved: open tickets on it are "
+                                 "counted with the new targets.")
+                return redirect(f"{POLICIES}{policy.public_id}/")
         return _policy_form_page(request, form, policy=_policy(policy_id), status=400)
     return _policy_form_page(request, form, policy=policy)
 
