@@ -236,6 +236,26 @@ def test_a_24x7_calendar_needs_no_hours(personas):
         form_data(hours={}, is_24x7="on"), follow=True)
     assert "24x7" in response.content.decode()
     assert business_hours(p.company_a).is_24x7
+    page = signed_in("tech1@alpha.test").get(
+        f"/app/settings/calendars/{calendar.public_id}/",
+        {"arrival": ARRIVAL, "priority": "medium",
+         "policy": policy_on(calendar).public_id}).content.decode()
+    assert due(page, "first_response") == "Mon 2 Feb 2026, 20:00 EST"
+
+
+def test_the_tester_skips_public_holidays(personas):
+    p = personas
+    calendar = business_hours(p.company_a)
+    response = signed_in("manager@alpha.test").post(
+        f"/app/settings/calendars/{calendar.public_id}/edit",
+        form_data(holiday_country="US"))
+    assert response.status_code == 302
+    # Friday 3 July 2026 is the observed Independence Day: Thursday 16:00 + 4h → Monday.
+    page = signed_in("tech1@alpha.test").get(
+        f"/app/settings/calendars/{calendar.public_id}/",
+        {"arrival": "2026-07-02T16:00", "priority": "medium",
+         "policy": policy_on(calendar).public_id}).content.decode()
+    assert due(page, "first_response") == "Mon 6 Jul 2026, 12:00 EDT"
 
 
 def test_creating_a_calendar_audits_it(personas):
