@@ -166,3 +166,30 @@ def aging_by_client(today: date, *, overdue_only: bool = False) -> list[dict]:
         oldest = row["oldest_due"]
         row["days_late"] = (today - oldest).days if oldest and oldest < today else 0
     return [r for r in rows if r["owed"] > r["current"]] if overdue_only else rows
+
+
+def days_sales_outstanding(today: date, days: int = 90) -> list[dict]:
+    """Per currency: what clients owe on open invoices now, what was invoiced in the last
+    ``days`` days (issued invoices, less their credit notes), and DSO = owed / invoiced ×
+    ``days`` (None when nothing was invoiced); two aggregate queries."""
+    since = today - timedelta(days=days)
+    owed = dict(Invoice.objects.filter(status__in=OPEN, balance__gt=0,
+                                       kind=Invoice.Kind.INVOICE)
+                .values("currency").annotate(s=Sum("balance")).order_by()
+                .values_list("currency", "s"))
+    billed_rows = (Invoice.objects.filter(issue_date__gt=since, issue_date__lte=today)
+                   .exclude(status__in=[Invoice.Status.DRAFT, Invoice.Status.VOID])
+                   .values("currency", "kind").annotate(s=Sum("total")).order_by())
+    billed: dict[str, Decimal] = {}
+    for row in billed_rows:
+        sign = -1 if row["kind"] == Invoice.Kind.CREDIT_NOTE else 1
+        billed[row["currency"]] = billed.get(row["currency"], Decimal(0)) + sign * row["s"]
+    out = []
+    for currency in sorted(set(owed) | set(billed)):
+        receivable = owed.get(currency) or Decimal(0)
+        invoiced = billed.get(currency) or Decimal(0)
+        out.append({"currency": currency, "receivable": receivable, "invoiced": invoiced,
+                    "days": days,
+                    "dso": (receivable / invoiced * days).quantize(Decimal("0.1"))
+                    if invoiced > 0 else None})
+    return out

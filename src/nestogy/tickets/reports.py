@@ -23,7 +23,7 @@ from django.db.models import Aggregate, Avg, Count, F, FloatField, Q, Window
 from django.db.models.functions import Ceil, Floor, RowNumber
 
 from nestogy.core.errors import ValidationError
-from nestogy.tickets.models import Ticket
+from nestogy.tickets.models import CLOSED_STATUSES, Ticket
 
 GROUPS = {"priority": ("priority", "priority"),
           "client": ("client__public_id", "client__name"),
@@ -118,3 +118,92 @@ def sla_report(*, group_by: str = "priority", start: datetime | None = None,
 
 def _num(value) -> float | None:
     return round(float(value), 2) if value is not None else None
+
+
+# -- dashboards: the same counts over time ---------------------------------------------------
+
+FIRST_RESPONSE_BUCKETS = (("under 15 min", 0, 15 * 60), ("15-60 min", 15 * 60, 3600),
+                          ("1-4 h", 3600, 4 * 3600), ("4-8 h", 4 * 3600, 8 * 3600),
+                          ("8-24 h", 8 * 3600, 24 * 3600), ("over 24 h", 24 * 3600, None))
+
+
+def sla_trend(*, start: datetime, end: datetime, tz: str, group_by: str = "priority") -> list:
+    """Per local week (Monday) and group: the resolution and first-response counts of
+    :func:`sla_report` for the tickets opened that week; one aggregate query. Each row
+    equals ``sla_report(start=week, end=week + 7 days)`` for its group."""
+    from zoneinfo import ZoneInfo
+
+    from django.db.models.functions import TruncWeek
+
+    if group_by not in GROUPS:
+        raise ValidationError("group_by", f"must be one of {', '.join(GROUPS)}")
+    key, label = GROUPS[group_by]
+    aggs = {}
+    for name, (seconds, breached, _) in CLOCK_COLUMNS.items():
+        aggs[f"{name}__on_time"] = Count("id", filter=Q(**{f"{seconds}__isnull": False,
+                                                           breached: False}))
+        aggs[f"{name}__breached"] = Count("id", filter=Q(**{breached: True}))
+    rows = (Ticket.objects.filter(opened_at__gte=start, opened_at__lt=end)
+            .annotate(week=TruncWeek("opened_at", tzinfo=ZoneInfo(tz)))
+            .values("week", key, label).annotate(tickets=Count("id"), **aggs)
+            .order_by("week", key))
+    out = []
+    for row in rows:
+        entry = {"week": row["week"], "key": row[key],
+                 "label": row[label] or ("Unassigned" if row[key] is None else str(row[key])),
+                 "tickets": row["tickets"]}
+        for name in CLOCK_COLUMNS:
+            on_time, breached = row[f"{name}__on_time"], row[f"{name}__breached"]
+            decided = on_time + breached
+            entry[name] = {"on_time": on_time, "breached": breached,
+                           "compliance_percent": round(100 * on_time / decided, 2)
+                           if decided else None}
+        out.append(entry)
+    return out
+
+
+def ticket_flow(days: list[tuple[datetime, datetime]]) -> list[dict]:
+    """Per day ``[start, end)``: tickets opened, tickets resolved, and the backlog at the
+    day's end (opened before it and not resolved by then). One aggregate query."""
+    aggs = {}
+    for i, (start, end) in enumerate(days):
+        aggs[f"o{i}"] = Count("id", filter=Q(opened_at__gte=start, opened_at__lt=end))
+        aggs[f"r{i}"] = Count("id", filter=Q(resolved_at__gte=start, resolved_at__lt=end))
+        aggs[f"b{i}"] = Count("id", filter=Q(opened_at__lt=end) & (
+            Q(resolved_at__isnull=True) | Q(resolved_at__gte=end)))
+    if not days:
+        return []
+    totals = Ticket.objects.aggregate(**aggs)
+    return [{"start": start, "opened": totals[f"o{i}"], "resolved": totals[f"r{i}"],
+             "backlog": totals[f"b{i}"]} for i, (start, _) in enumerate(days)]
+
+
+def first_response_distribution(*, start: datetime, end: datetime) -> list[dict]:
+    """How long the first response took (business seconds, pauses excluded) for tickets
+    opened in ``[start, end)`` that have one, in FIRST_RESPONSE_BUCKETS; one query."""
+    aggs = {}
+    for i, (_, low, high) in enumerate(FIRST_RESPONSE_BUCKETS):
+        condition = Q(first_response_seconds__gte=low)
+        if high is not None:
+            condition &= Q(first_response_seconds__lt=high)
+        aggs[f"b{i}"] = Count("id", filter=condition)
+    totals = Ticket.objects.filter(opened_at__gte=start, opened_at__lt=end).aggregate(**aggs)
+    return [{"bucket": name, "tickets": totals[f"b{i}"]}
+            for i, (name, _, _) in enumerate(FIRST_RESPONSE_BUCKETS)]
+
+
+def technician_load(*, start: datetime, end: datetime) -> list[dict]:
+    """Per assignee: open tickets now, tickets resolved in ``[start, end)``, breaches among
+    the tickets opened then; one aggregate query."""
+    rows = (Ticket.objects.filter(assignee__isnull=False)
+            .values("assignee_id", "assignee__public_id", "assignee__name", "assignee__email")
+            .annotate(open=Count("id", filter=~Q(status__in=CLOSED_STATUSES)),
+                      resolved=Count("id", filter=Q(resolved_at__gte=start,
+                                                    resolved_at__lt=end)),
+                      breaches=Count("id", filter=Q(opened_at__gte=start, opened_at__lt=end)
+                                     & (Q(first_response_breached=True)
+                                        | Q(resolution_breached=True))))
+            .order_by("-open", "assignee__name"))
+    return [{"user_id": r["assignee_id"], "key": r["assignee__public_id"],
+             "label": r["assignee__name"] or r["assignee__email"], "open": r["open"],
+             "resolved": r["resolved"], "breaches": r["breaches"]} for r in rows]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet, Sum
 
 from nestogy.core.errors import NotFound
 from nestogy.core.timeutil import day_start, local_date
@@ -122,3 +122,14 @@ def period(company, user, start: date, days: int) -> Period:
         bucket.totals.add(entry)
         totals.add(entry)
     return Period(start=start, end=end, days=list(by_day.values()), totals=totals, tz=tz)
+
+
+def logged_by_user(start, end) -> dict[int, dict]:
+    """Per user: seconds logged and billable seconds of the time entries started in
+    ``[start, end)`` (one aggregate query; the dashboards' utilisation)."""
+    rows = (TimeEntry.objects.filter(started_at__gte=start, started_at__lt=end)
+            .values("user_id").annotate(
+                logged=Sum("duration_seconds", default=0),
+                billable=Sum("duration_seconds", filter=Q(billable=True), default=0))
+            .order_by())
+    return {r["user_id"]: {"logged": r["logged"], "billable": r["billable"]} for r in rows}
