@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django_scopes import scope, scopes_disabled
 
 from nestogy.accounts.roles import allowed
+from nestogy.billing.models import Invoice
 from nestogy.clients.actions import create_client
 from nestogy.tenancy.queries import company_today
 from nestogy.tickets import reports
@@ -153,6 +154,9 @@ def test_the_revenue_dashboard_holds_the_api_forecast_and_aging(personas):
         make_contract(p.company_a, p.client_a, start=start.replace(day=1).isoformat(),
                       seats="10", price="45.00", metered=False)
         invoice(p.client_a, "300.00")
+        late = invoice(p.client_a2, "120.00")
+        Invoice.objects.filter(pk=late.pk).update(
+            due_date=company_today(p.company_a) - timedelta(days=45))
     client = signed_in("billing@alpha.test")
     body = client.get("/app/reports/revenue/").content.decode()
     api = p.owner_a.api.get("/revenue/forecast").data
@@ -166,7 +170,8 @@ def test_the_revenue_dashboard_holds_the_api_forecast_and_aging(personas):
     assert [(r[0], r[1], r[2]) for r in aging[1:]] == [
         (b["bucket"], str(b["count"]), b["balance"]) for b in overdue["buckets"]]
     dso = table(client.get("/app/reports/revenue/", {"export": "dso"}).content)
-    assert dso[1][0] == "USD" and dso[1][1] == "300.00"
+    assert [r[1] for r in aging[1:]] == ["1", "0", "1", "0", "0"]
+    assert dso[1][0] == "USD" and dso[1][1] == "420.00"
     assert "<svg" in body and 'role="img"' in body
 
 

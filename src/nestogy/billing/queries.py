@@ -193,3 +193,22 @@ def days_sales_outstanding(today: date, days: int = 90) -> list[dict]:
                     "dso": (receivable / invoiced * days).quantize(Decimal("0.1"))
                     if invoiced > 0 else None})
     return out
+
+
+def aging_buckets(today: date) -> list[dict]:
+    """The buckets of :func:`aging` (count and balance of open invoices by days past due)
+    in one aggregate query, for pages that need the totals but not every invoice."""
+    aggs = {}
+    for name, low, high in AGING_BUCKETS:
+        if low == 0:
+            condition = Q(due_date__gte=today) | Q(due_date__isnull=True)
+        else:
+            condition = Q(due_date__lte=today - timedelta(days=low))
+            if high is not None:
+                condition &= Q(due_date__gte=today - timedelta(days=high))
+        aggs[f"n{name}"] = Count("id", filter=condition)
+        aggs[f"s{name}"] = Sum("balance", filter=condition, default=Decimal(0))
+    totals = Invoice.objects.filter(status__in=OPEN, balance__gt=0,
+                                    kind=Invoice.Kind.INVOICE).aggregate(**aggs)
+    return [{"bucket": name, "count": totals[f"n{name}"], "balance": totals[f"s{name}"]}
+            for name, _, _ in AGING_BUCKETS]

@@ -10,8 +10,9 @@ below it, and each table downloads as CSV (``?export=<table>``).
   tickets, breaches, hours logged and billable share (``timesheets.queries``).
 - **Revenue** (``/app/reports/revenue/``, ``revenue.view``): MRR and ARR and the next
   twelve months' forecast (``billing.forecast``, the numbers of
-  ``GET /api/v1/revenue/forecast``); receivables by days past due (``billing.queries.aging``,
-  as ``GET /api/v1/invoices/overdue``) and days sales outstanding over 90 days.
+  ``GET /api/v1/revenue/forecast``); receivables by days past due
+  (``billing.queries.aging_buckets``, the buckets of ``GET /api/v1/invoices/overdue``) and
+  days sales outstanding over 90 days.
 """
 
 from __future__ import annotations
@@ -192,7 +193,7 @@ def revenue_view(request: HttpRequest) -> HttpResponse:
     today = company_today(company)
     result = billing_forecast.forecast(company, today, 12)
     cur = result["currency"]
-    aging = billing_queries.aging(today)
+    aging = {"buckets": billing_queries.aging_buckets(today)}
     dso = billing_queries.days_sales_outstanding(today)
     forecast_rows = [[m["month"], money_str(m["recurring"], cur), money_str(m["usage"], cur),
                       money_str(m["total"], cur)] for m in result["months"]]

@@ -106,6 +106,8 @@ def settings_view(request: HttpRequest) -> HttpResponse:
         "calendars": BusinessCalendar.objects.count(),
         "policies": SLAPolicy.objects.count(),
         "can_policies": auth.can(request, "sla_policies.view"),
+        "can_company": auth.can(request, "company.settings"),
+        "can_audit": auth.can(request, "audit.view"),
     })
 
 
