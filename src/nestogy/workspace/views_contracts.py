@@ -214,7 +214,8 @@ def _detail_context(request: HttpRequest, contract: Contract, *, seat_item=None,
         item.today_quantity = quantity_on(item, today, item.history)
         item.seat_form = (seat_form if seat_item is not None and seat_item.pk == item.pk
                           else SeatForm(auto_id=f"id_{item.public_id}_%s",
-                                        initial={"effective_from": today}))
+                                        initial={"quantity": f"{item.today_quantity.normalize():f}",
+                                                 "effective_from": today}))
     for item in metered:
         item.tiers = item.pricing_obj.tiers
         item.mode = item.pricing_obj.mode.value
