@@ -168,6 +168,25 @@ def test_a_contract_shows_its_terms_seats_tiers_usage_and_invoices(personas, con
 
 
 @time_machine.travel(NOW, tick=True)
+def test_a_contract_not_started_or_ended_shows_its_last_usage(personas, contracts):
+    p = personas
+    _acme, _blue, old, _ = contracts
+    with scope(company=p.company_a.pk):
+        later = make_contract(p.company_a, p.client_a2, start="2027-06-01", name="Next year")
+    client = signed_in("billing@alpha.test")
+    body = client.get(f"/app/contracts/{later.public_id}/").content.decode()
+    assert "The contract has not started yet." in body
+    body = client.get(f"/app/contracts/{old.public_id}/").content.decode()
+    assert "No metered items." in body
+    with scope(company=p.company_a.pk):
+        ended = make_contract(p.company_a, p.client_a2, start="2026-01-01", end="2026-12-31",
+                              name="Last year")
+    body = client.get(f"/app/contracts/{ended.public_id}/").content.decode()
+    assert "Last period: 1 Dec – 31 Dec 2026" in body
+    assert "Previous period: 1 Nov – 30 Nov 2026" in body
+
+
+@time_machine.travel(NOW, tick=True)
 def test_a_manager_sees_a_contract_without_the_forms_to_change_it(personas, contracts):
     acme, *_ = contracts
     body = signed_in("manager@alpha.test").get(f"/app/contracts/{acme.public_id}/"
@@ -329,6 +348,9 @@ def test_a_bad_line_is_named_with_its_field_and_nothing_is_recorded(
     (b"item,qty,occurred_at\nBackup storage,1,2027-03-04\n", "unknown column “qty”"),
     (b"item,occurred_at\nBackup storage,2027-03-04\n", "the column “quantity” is missing"),
     (b"item,item,quantity,occurred_at\n", "a column is named twice"),
+    (b"item;quantity;occurred_at\nBackup storage;1;2027-03-04\n", "separated by semicolons"),
+    (b"item,quantity,occurred_at\n" + b"x" * 200_000 + b",1,2027-03-04\n",
+     "the file is not valid CSV (field larger than field limit"),
     (b'item,quantity,occurred_at\n"Backup storage,1,2027-03-04\n',
      "the file is not valid CSV"),
     (b'item,quantity,occurred_at\n"Backup" storage,1,2027-03-04\n',

@@ -142,6 +142,9 @@ def _text(raw: bytes) -> tuple[str, str]:
 
 def _header(row: list[str]) -> tuple[list[str], str]:
     names = [cell.strip().lower() for cell in row]
+    if len(names) == 1 and ";" in names[0]:
+        return [], ("Line 1: the columns are separated by semicolons; save the file as CSV "
+                    "separated by commas.")
     for name in names:
         if name not in COLUMNS:
             shown = name[:40] + ("…" if len(name) > 40 else "")

@@ -174,9 +174,10 @@ class UsageRow:
 
 def _periods(contract: Contract, today: date) -> list[tuple[str, object]]:
     """The current period and the one before it (the last ones of an ended contract)."""
+    if today < contract.start_date:
+        return []
     terms = contract.terms
-    day = min(today, contract.end_date) if contract.end_date else today
-    current = period_containing(terms, max(day, contract.start_date))
+    current = period_containing(terms, min(today, contract.end_date or today))
     if current is None:
         return []
     out = [("Current period" if current.start <= today < current.end else "Last period",
