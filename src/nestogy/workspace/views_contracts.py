@@ -188,10 +188,11 @@ def _periods(contract: Contract, today: date) -> list[tuple[str, object]]:
     return out
 
 
-def _usage(contract: Contract, metered: list[ContractItem], today: date) -> list[UsageRow]:
+def _usage(contract: Contract, metered: list[ContractItem], today: date, tz: str
+           ) -> list[UsageRow]:
     periods = _periods(contract, today)
     windows = [(item.pk, p.start, p.end) for item in metered for _, p in periods]
-    totals = queries.usage_totals(windows, contract.company.timezone or "UTC")
+    totals = queries.usage_totals(windows, tz)
     rows = []
     for item in metered:
         pricing = item.pricing_obj
@@ -224,7 +225,7 @@ def _detail_context(request: HttpRequest, contract: Contract, *, seat_item=None,
     amount = quantize_money(per_period(contract, today, history), contract.currency)
     return {
         "contract": contract, "today": today, "fixed": fixed, "metered": metered,
-        "usage": _usage(contract, metered, today),
+        "usage": _usage(contract, metered, today, request.company.timezone or "UTC"),
         "invoices": list(invoices[:INVOICES_SHOWN]), "invoice_count": invoices.count(),
         "per_period": amount, "per_month": per_month(contract, amount),
         "period_noun": PERIOD_NOUN[contract.billing_cycle],
