@@ -258,6 +258,12 @@ def _usage_row(item: ContractItem, data: dict[str, Any], field: str = "") -> Usa
                        occurred_at=occurred, idempotency_key=key)
 
 
+def validate_usage(item: ContractItem, data: dict[str, Any], field: str = "") -> UsageRecord:
+    """Check one measurement as :func:`record_usage` would, writing nothing: the unsaved
+    record, or a ``ValidationError`` naming the field (a dry run of an upload)."""
+    return _usage_row(item, data, field)
+
+
 def record_usage(item: ContractItem, data: dict[str, Any], *, actor=None
                  ) -> tuple[UsageRecord, bool]:
     """Record one measurement. Returns ``(record, created)``; a repeated key changes nothing."""

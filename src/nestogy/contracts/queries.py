@@ -92,6 +92,19 @@ def usage_totals(windows: list[tuple[int, date, date]], tz: str) -> dict[tuple[i
     return totals
 
 
+def stored_usage_keys(pairs: set[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Which ``(item_id, idempotency_key)`` pairs are already recorded (a repeated key
+    changes nothing), in batches of 1,000 keys."""
+    found: set[tuple[int, str]] = set()
+    ordered = sorted(pairs)
+    for offset in range(0, len(ordered), 1000):
+        batch = ordered[offset:offset + 1000]
+        found.update(UsageRecord.objects.filter(
+            item_id__in={i for i, _ in batch}, idempotency_key__in={k for _, k in batch},
+        ).values_list("item_id", "idempotency_key"))
+    return found & pairs
+
+
 def active_contract_policy(client, on: date):
     """The SLA policy of the client's contract in force on ``on`` (the most recent start
     wins when several run at once), or None."""

@@ -7,6 +7,7 @@ from nestogy.workspace import (
     views_billing_run,
     views_company,
     views_composer,
+    views_contracts,
     views_desk,
     views_dispatch,
     views_invoice_edit,
@@ -150,4 +151,12 @@ urlpatterns = [
     path("canned/<str:canned_id>/", views_composer.canned_edit_view, name="canned_edit"),
     path("canned/<str:canned_id>/delete/", views_composer.canned_delete_view,
          name="canned_delete"),
+    # contracts: list, renewals, a contract, seats, usage uploads (views_contracts)
+    path("contracts/", views_contracts.contracts_view, name="contracts"),
+    path("contracts/renewals/", views_contracts.renewals_view, name="contract_renewals"),
+    path("contracts/<str:contract_id>/", views_contracts.contract_view, name="contract"),
+    path("contracts/<str:contract_id>/items/<str:item_id>/seats", views_contracts.seats_view,
+         name="contract_seats"),
+    path("contracts/<str:contract_id>/usage", views_contracts.usage_view,
+         name="contract_usage"),
 ]
