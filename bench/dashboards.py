@@ -158,7 +158,8 @@ def _fill(company, rng, started) -> None:
 
 def sql_floor(company) -> float:
     """The service dashboard's aggregate SQL (90 days), by hand: the three SLA GROUP BYs,
-    the weekly GROUP BY, the 90-day flow counts, the buckets, the load and the time."""
+    the weekly GROUP BY, the flow (before the period, opened and resolved per day), the
+    load and the time."""
     from django.db import connection
 
     tz = company.timezone
@@ -175,10 +176,13 @@ def sql_floor(company) -> float:
         f"SELECT date_trunc('week', opened_at AT TIME ZONE '{tz}'), priority, count(*), "
         "count(*) FILTER (WHERE resolution_breached) FROM tickets_ticket "
         f"WHERE {where} GROUP BY 1, 2",
-        "SELECT " + ", ".join(
-            f"count(*) FILTER (WHERE opened_at < now() - interval '{d} days' AND "
-            f"(resolved_at IS NULL OR resolved_at >= now() - interval '{d} days'))"
-            for d in range(90)) + " FROM tickets_ticket WHERE company_id = %s",
+        "SELECT count(*) FILTER (WHERE opened_at < now() - interval '90 days'), "
+        "count(*) FILTER (WHERE resolved_at < now() - interval '90 days') "
+        "FROM tickets_ticket WHERE company_id = %s",
+        f"SELECT (opened_at AT TIME ZONE '{tz}')::date, count(*) FROM tickets_ticket "
+        f"WHERE {where} GROUP BY 1",
+        f"SELECT (resolved_at AT TIME ZONE '{tz}')::date, count(*) FROM tickets_ticket "
+        "WHERE company_id = %s AND resolved_at >= now() - interval '90 days' GROUP BY 1",
         "SELECT assignee_id, count(*) FILTER (WHERE status NOT IN ('resolved', 'closed')) "
         "FROM tickets_ticket WHERE company_id = %s AND assignee_id IS NOT NULL GROUP BY 1",
         "SELECT user_id, sum(duration_seconds) FROM timesheets_timeentry WHERE company_id = %s "

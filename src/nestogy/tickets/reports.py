@@ -162,20 +162,37 @@ def sla_trend(*, start: datetime, end: datetime, tz: str, group_by: str = "prior
     return out
 
 
-def ticket_flow(days: list[tuple[datetime, datetime]]) -> list[dict]:
-    """Per day ``[start, end)``: tickets opened, tickets resolved, and the backlog at the
-    day's end (opened before it and not resolved by then). One aggregate query."""
-    aggs = {}
-    for i, (start, end) in enumerate(days):
-        aggs[f"o{i}"] = Count("id", filter=Q(opened_at__gte=start, opened_at__lt=end))
-        aggs[f"r{i}"] = Count("id", filter=Q(resolved_at__gte=start, resolved_at__lt=end))
-        aggs[f"b{i}"] = Count("id", filter=Q(opened_at__lt=end) & (
-            Q(resolved_at__isnull=True) | Q(resolved_at__gte=end)))
+def ticket_flow(days: list[tuple[datetime, datetime]], tz: str) -> list[dict]:
+    """Per consecutive local day ``[start, end)``: tickets opened, tickets resolved, and the
+    backlog at the day's end (opened before it and not resolved by then). Three queries
+    whatever the number of days: what was opened and resolved before the first day, and
+    the opened and resolved per local day (``GROUP BY`` date); the backlog is the running
+    difference (a resolution never precedes its opening)."""
+    from zoneinfo import ZoneInfo
+
+    from django.db.models.functions import TruncDate
+
     if not days:
         return []
-    totals = Ticket.objects.aggregate(**aggs)
-    return [{"start": start, "opened": totals[f"o{i}"], "resolved": totals[f"r{i}"],
-             "backlog": totals[f"b{i}"]} for i, (start, _) in enumerate(days)]
+    first, last = days[0][0], days[-1][1]
+    zone = ZoneInfo(tz)
+    before = Ticket.objects.aggregate(
+        opened=Count("id", filter=Q(opened_at__lt=first)),
+        resolved=Count("id", filter=Q(resolved_at__lt=first)))
+    opened = dict(Ticket.objects.filter(opened_at__gte=first, opened_at__lt=last)
+                  .annotate(day=TruncDate("opened_at", tzinfo=zone)).values("day")
+                  .annotate(n=Count("id")).order_by().values_list("day", "n"))
+    resolved = dict(Ticket.objects.filter(resolved_at__gte=first, resolved_at__lt=last)
+                    .annotate(day=TruncDate("resolved_at", tzinfo=zone)).values("day")
+                    .annotate(n=Count("id")).order_by().values_list("day", "n"))
+    backlog = before["opened"] - before["resolved"]
+    out = []
+    for start, _ in days:
+        day = start.astimezone(zone).date()
+        o, r = opened.get(day, 0), resolved.get(day, 0)
+        backlog += o - r
+        out.append({"start": start, "opened": o, "resolved": r, "backlog": backlog})
+    return out
 
 
 def first_response_distribution(*, start: datetime, end: datetime) -> list[dict]:

@@ -112,7 +112,7 @@ def service_view(request: HttpRequest) -> HttpResponse:
     by["client"]["groups"].sort(key=lambda g: (-g["tickets"], g["label"]))
     trend = reports.sla_trend(start=start, end=end, tz=tz)
     weeks = sorted({row["week"] for row in trend})
-    flow = reports.ticket_flow(bounds)
+    flow = reports.ticket_flow(bounds, tz)
     first = reports.first_response_distribution(start=start, end=end)
     load = reports.technician_load(start=start, end=end)
     logged = logged_by_user(start, end)
