@@ -94,7 +94,7 @@ def test_billing_clerk_previews_issues_and_collects_the_months_run(
     with page.expect_navigation():
         page.get_by_role("link", name=oldest.number).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"Invoice {oldest.number}")
-    page.get_by_label("Amount").fill("100.00")
+    page.get_by_label("Amount", exact=True).fill("100.00")
     page.get_by_label("Method").select_option(label="Bank transfer")
     page.get_by_label("Reference").fill("Wire 7781")
     with page.expect_navigation():

@@ -58,8 +58,8 @@ def test_billing_clerk_records_a_partial_payment_on_an_overdue_invoice(
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"Invoice {late.number}")
     expect(page.locator("[data-invoice-status]")).to_have_text("Overdue")
     expect(page.locator("[data-balance]")).to_have_text(f"{late.balance:,.2f} USD")
-    expect(page.get_by_label("Amount")).to_have_value(f"{late.balance:.2f}")
-    page.get_by_label("Amount").fill("200.00")
+    expect(page.get_by_label("Amount", exact=True)).to_have_value(f"{late.balance:.2f}")
+    page.get_by_label("Amount", exact=True).fill("200.00")
     page.get_by_label("Method").select_option(label="Check")
     page.get_by_label("Reference").fill("Check 10442")
     with page.expect_navigation():
@@ -77,7 +77,7 @@ def test_billing_clerk_records_a_partial_payment_on_an_overdue_invoice(
     screenshot(page, "office-invoice")
 
     # A typing slip is refused in place, naming the field; nothing is recorded.
-    page.get_by_label("Amount").fill("12.345")
+    page.get_by_label("Amount", exact=True).fill("12.345")
     with page.expect_navigation():
         page.get_by_role("button", name="Record payment").click()
     expect(page.get_by_role("alert")).to_contain_text("Amount: has more decimals than USD "

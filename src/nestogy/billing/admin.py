@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from nestogy.accounts.admin_base import CompanyAdmin, TenantAdmin, TenantInline
-from nestogy.billing.models import Invoice, InvoiceCounter, InvoiceLine
+from nestogy.billing.models import BillingRun, Invoice, InvoiceCounter, InvoiceLine
 
 
 class InvoiceLineInline(TenantInline):
@@ -74,3 +74,16 @@ class InvoiceCounterAdmin(CompanyAdmin):
             return qs
         membership = getattr(request, "membership", None)
         return qs.filter(company_id=membership.company_id) if membership else qs.none()
+
+
+@admin.register(BillingRun)
+class BillingRunAdmin(TenantAdmin):
+    """Runs started from the workspace's billing run page: a record to look at (the page
+    starts and restarts them)."""
+
+    list_display = ("as_of", "status", "issue", "done", "count", "issued", "drafts",
+                    "created_at")
+    list_filter = ("status", "issue")
+    readonly_fields = ("started_by",)
+    view_perm = "invoices.view"
+    change_perm = None

@@ -83,6 +83,11 @@ def send_batch(deliveries: list[Delivery]) -> dict[str, int]:
     return dict(counts)
 
 
+def delivery_context(delivery: Delivery) -> dict[str, Any]:
+    """What a delivery's templates render with (also the template editor's preview)."""
+    return _context(delivery)
+
+
 def _context(delivery: Delivery) -> dict[str, Any]:
     context = dict(delivery.event.context or {})
     context.setdefault("recipient", {"name": delivery.recipient_name, "email":

@@ -15,6 +15,7 @@ from nestogy.workspace import (
     views_reports,
     views_settings,
     views_team,
+    views_templates,
     views_time,
     views_tokens,
 )
@@ -71,6 +72,9 @@ urlpatterns = [
     path("settings/company/logo/remove", views_company.logo_remove_view,
          name="settings_logo_remove"),
     path("settings/audit/", views_company.audit_view, name="settings_audit"),
+    path("settings/templates/", views_templates.templates_view, name="settings_templates"),
+    path("settings/templates/<str:event_type>/", views_templates.template_view,
+         name="settings_template"),
     path("reports/service/", views_reports.service_view, name="reports_service"),
     path("reports/revenue/", views_reports.revenue_view, name="reports_revenue"),
     path("billing/run/", views_billing_run.run_view, name="billing_run"),
