@@ -108,6 +108,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
         "can_policies": auth.can(request, "sla_policies.view"),
         "can_company": auth.can(request, "company.settings"),
         "can_audit": auth.can(request, "audit.view"),
+        "can_routing": auth.can(request, "routing.manage"),
     })
 
 
