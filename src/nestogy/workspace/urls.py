@@ -19,6 +19,7 @@ from nestogy.workspace import (
     views_templates,
     views_time,
     views_tokens,
+    views_webhooks,
 )
 
 app_name = "workspace"
@@ -75,6 +76,9 @@ urlpatterns = [
     path("settings/audit/", views_company.audit_view, name="settings_audit"),
     path("settings/templates/", views_templates.templates_view, name="settings_templates"),
     path("settings/routing/", views_routing.routing_view, name="settings_routing"),
+    path("settings/webhooks/", views_webhooks.webhooks_view, name="settings_webhooks"),
+    path("settings/webhooks/<str:hook_id>/", views_webhooks.webhook_view,
+         name="settings_webhook"),
     path("settings/templates/<str:event_type>/", views_templates.template_view,
          name="settings_template"),
     path("reports/service/", views_reports.service_view, name="reports_service"),
