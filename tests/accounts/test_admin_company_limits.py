@@ -67,6 +67,7 @@ ADMIN_PERMISSIONS: dict[str, tuple[str | None, str | None, str | None, str | Non
     "workspace.SavedView": ("company.settings", None, None, None),
     "billing.Invoice": ("invoices.view",) + ("invoices.manage",) * 3,
     "billing.InvoiceLine": ("invoices.view", None, None, None),
+    "billing.BillingRun": ("invoices.view", None, None, None),
     "billing.InvoiceCounter": ("invoices.view", None, "invoices.manage", None),
     "api.IdempotencyRecord": ("invoices.manage", None, None, None),
     "payments.Payment": ("invoices.view", None, None, None),
