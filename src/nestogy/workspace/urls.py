@@ -7,6 +7,7 @@ from nestogy.workspace import (
     views_billing_run,
     views_company,
     views_composer,
+    views_contract_edit,
     views_contracts,
     views_deliveries,
     views_desk,
@@ -168,6 +169,9 @@ urlpatterns = [
     path("canned/<str:canned_id>/delete/", views_composer.canned_delete_view,
          name="canned_delete"),
     # contracts: list, renewals, a contract, seats, usage uploads (views_contracts)
+    path("contracts/new", views_contract_edit.new_view, name="contract_new"),
+    path("contracts/<str:contract_id>/edit", views_contract_edit.edit_view,
+         name="contract_edit"),
     path("contracts/", views_contracts.contracts_view, name="contracts"),
     path("contracts/renewals/", views_contracts.renewals_view, name="contract_renewals"),
     path("contracts/<str:contract_id>/", views_contracts.contract_view, name="contract"),
