@@ -140,6 +140,17 @@ def aging_totals(rows: list[dict]) -> list[dict]:
     return [totals[c] for c in sorted(totals)]
 
 
+def _days_late(today: date, low: int, high: int | None) -> Q:
+    """Open invoices ``low`` to ``high`` days past their due date on ``today`` (0: not yet
+    due, or no due date; ``high`` None: and more)."""
+    if low == 0:
+        return Q(due_date__gte=today) | Q(due_date__isnull=True)
+    condition = Q(due_date__lte=today - timedelta(days=low))
+    if high is not None:
+        condition &= Q(due_date__gte=today - timedelta(days=high))
+    return condition
+
+
 def aging_by_client(today: date, *, overdue_only: bool = False) -> list[dict]:
     """What each client owes on open invoices, per currency, by days past due on ``today``:
     ``current`` (not yet due), ``d1_30``, ``d31_60``, ``d61_90``, ``d90`` (91 and more),
@@ -147,13 +158,7 @@ def aging_by_client(today: date, *, overdue_only: bool = False) -> list[dict]:
     first. One
     aggregate query."""
     def bucket(low: int, high: int | None) -> Sum:
-        if low == 0:
-            condition = Q(due_date__gte=today) | Q(due_date__isnull=True)
-        else:
-            condition = Q(due_date__lte=today - timedelta(days=low))
-            if high is not None:
-                condition &= Q(due_date__gte=today - timedelta(days=high))
-        return Sum("balance", filter=condition, default=Decimal(0))
+        return Sum("balance", filter=_days_late(today, low, high), default=Decimal(0))
 
     rows = list(Invoice.objects.filter(status__in=OPEN, balance__gt=0,
                                        kind=Invoice.Kind.INVOICE)
@@ -200,12 +205,7 @@ def aging_buckets(today: date) -> list[dict]:
     in one aggregate query, for pages that need the totals but not every invoice."""
     aggs = {}
     for name, low, high in AGING_BUCKETS:
-        if low == 0:
-            condition = Q(due_date__gte=today) | Q(due_date__isnull=True)
-        else:
-            condition = Q(due_date__lte=today - timedelta(days=low))
-            if high is not None:
-                condition &= Q(due_date__gte=today - timedelta(days=high))
+        condition = _days_late(today, low, high)
         aggs[f"n{name}"] = Count("id", filter=condition)
         aggs[f"s{name}"] = Sum("balance", filter=condition, default=Decimal(0))
     totals = Invoice.objects.filter(status__in=OPEN, balance__gt=0,
