@@ -332,3 +332,15 @@ def test_the_preview_page_asks_a_bounded_number_of_queries(personas, contracts):
             extra = create_client(p.company_a, {"name": f"Client {i:02d}"})
             make_contract(p.company_a, extra, start="2027-01-01", seats="2", price="10")
     assert count() == few
+
+
+@time_machine.travel(NOW, tick=True)
+def test_a_mangled_date_comes_back_as_typed_without_breaking_the_page(personas, contracts):
+    client = signed_in("billing@alpha.test")
+    response = client.post("/app/billing/run/start", {"date": "2027-04-01\r\nX-Evil: 1",
+                                                      "mode": "issue", "scope": "all"})
+    assert response.status_code == 302 and "\n" not in response.url
+    body = client.get(response.url).content.decode()
+    assert "Run date: Enter a date as YYYY-MM-DD." in body
+    with scope(company=personas.company_a.pk):
+        assert not BillingRun.objects.exists()

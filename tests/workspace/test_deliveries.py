@@ -117,3 +117,10 @@ def test_the_log_asks_the_role_matrix(personas, role):
          "notifications.deliveries"),
     ])
     assert (state(failed) == "queued") == allowed(persona.role, "notifications.deliveries")
+
+
+def test_the_way_back_never_leaves_the_log(personas):
+    client = signed_in("owner@alpha.test")
+    for back in ("https://evil.example/", "//evil.example/", "/app/settings/deliveries/\r\nX: y"):
+        response = client.post(f"{URL}action", {"action": "retry", "back": back})
+        assert response.status_code == 302 and response.url == URL

@@ -132,3 +132,33 @@ def test_webhook_pages_ask_the_role_matrix(personas, role):
     ])
     made = [h.name for h in hooks(personas.company_a)]
     assert (made == [f"By {role}"]) == allowed(persona.role, "company.settings")
+
+
+def test_the_list_reads_each_endpoints_last_delivery_in_one_query(personas):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from nestogy.notifications.models import Delivery, StoredEvent
+
+    p = personas
+    client = signed_in("owner@alpha.test")
+    client.post(URL, {"name": "Busy", "url": "https://93.184.216.34/busy", "is_active": "on"})
+    [hook] = hooks(p.company_a)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            body = client.get(URL).content.decode()
+        return len(ctx.captured_queries), body
+
+    few, _ = count()
+    with scope(company=p.company_a.pk):
+        event = StoredEvent.objects.create(company=p.company_a, type="ticket.created",
+                                           context={}, occurred_at=timezone.now())
+        Delivery.objects.bulk_create([Delivery(
+            company=p.company_a, event=event, event_type="ticket.created", channel="webhook",
+            webhook=hook, target=hook.url, status="failed" if i == 29 else "sent")
+            for i in range(30)])
+    many, body = count()
+    assert many == few
+    assert "Failed ·" in body  # the newest one

@@ -8,8 +8,16 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Prefetch, QuerySet, Sum
 
-from nestogy.contracts.models import Contract, ContractItem, ContractItemQuantity, UsageRecord
+from nestogy.contracts.models import (
+    Contract,
+    ContractItem,
+    ContractItemQuantity,
+    UsageRecord,
+    quantity_on,
+)
+from nestogy.contracts.pricing import Cycle
 from nestogy.core.errors import NotFound
+from nestogy.core.money import quantize_money
 
 
 def contracts(*, client=None, status: str | None = None) -> QuerySet[Contract]:
@@ -113,3 +121,30 @@ def active_contract_policy(client, on: date):
                 .exclude(end_date__lt=on).select_related("sla_policy__calendar")
                 .order_by("-start_date", "-id").first())
     return contract.sla_policy if contract else None
+
+
+ENDING_SOON_DAYS = 60
+
+
+def ends_soon(contract: Contract, today: date) -> bool:
+    """Active, and its end date is within ``ENDING_SOON_DAYS`` days or its notice days."""
+    if contract.status != Contract.Status.ACTIVE or contract.end_date is None:
+        return False
+    days = (contract.end_date - today).days
+    return 0 <= days <= max(ENDING_SOON_DAYS, contract.renewal_notice_days)
+
+
+def fixed_per_period(contract: Contract, today: date,
+                     history: dict[int, list[ContractItemQuantity]]) -> Decimal:
+    """What the fixed items come to per billing period at the seat counts of ``today``
+    (``history`` from :func:`quantity_history`; items prefetched)."""
+    return sum((quantity_on(item, today, history.get(item.pk, [])) * item.unit_price
+                for item in contract.items.all() if item.kind == ContractItem.Kind.FIXED),
+               start=Decimal(0))
+
+
+def per_month(contract: Contract, amount: Decimal) -> Decimal:
+    """``amount`` per period as an amount per month: the normalisation of MRR
+    (``billing.forecast``: per period × periods per year ÷ 12)."""
+    return quantize_money(amount * Cycle(contract.billing_cycle).per_year / 12,
+                          contract.currency)

@@ -20,6 +20,7 @@ selection is refused naming the field, and nothing is written.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -133,8 +134,8 @@ def start_view(request: HttpRequest) -> HttpResponse:
         for name, errors in form.errors.items():
             label = form.fields[name].label if name in form.fields else "Run"
             messages.error(request, f"{label}: {' '.join(errors)}")
-        return redirect(back + (f"?date={request.POST.get('date', '')}"
-                                if form.data.get("date") else ""))
+        typed = (request.POST.get("date") or "")[:40]
+        return redirect(back + (f"?{urlencode({'date': typed})}" if typed else ""))
     data = form.cleaned_data
     back += f"?date={data['date'].isoformat()}"
     selected = data["contract"] if data["scope"] == "selected" else None

@@ -40,7 +40,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from nestogy.billing.models import Invoice
 from nestogy.contracts import actions, queries
 from nestogy.contracts.models import Contract, ContractItem, quantity_on
-from nestogy.contracts.pricing import Cycle, add_months, period_containing, quote
+from nestogy.contracts.pricing import add_months, period_containing, quote
 from nestogy.contracts.renewals import renewed_end, uplifted
 from nestogy.core.errors import NotFound, ValidationError
 from nestogy.core.money import quantize_money
@@ -48,7 +48,7 @@ from nestogy.tenancy.queries import company_today
 from nestogy.workspace import auth, usage_csv
 
 PAGE_SIZE = 50
-ENDING_SOON_DAYS = 60
+ENDING_SOON_DAYS = queries.ENDING_SOON_DAYS
 RENEWAL_MONTHS = 12
 INVOICES_SHOWN = 50
 SHOW_CHOICES = [("", "All contracts"), ("active", "Active"), ("ending", "Ending soon"),
@@ -69,14 +69,6 @@ def _contract(contract_id: str) -> Contract:
         raise Http404("contract not found") from None
 
 
-def ends_soon(contract: Contract, today: date) -> bool:
-    """Active, and its end date is within ``ENDING_SOON_DAYS`` days or its notice days."""
-    if contract.status != Contract.Status.ACTIVE or contract.end_date is None:
-        return False
-    days = (contract.end_date - today).days
-    return 0 <= days <= max(ENDING_SOON_DAYS, contract.renewal_notice_days)
-
-
 def _filtered(show: str, today: date):
     qs = queries.contracts()
     if show == "active":
@@ -93,23 +85,10 @@ def _filtered(show: str, today: date):
                                              end_date__gte=today).values_list(
             "pk", "status", "end_date", "renewal_notice_days")
         ids = [pk for pk, status, end, notice in candidates
-               if ends_soon(Contract(status=status, end_date=end,
+               if queries.ends_soon(Contract(status=status, end_date=end,
                                      renewal_notice_days=notice), today)]
         qs = qs.filter(pk__in=ids)
     return qs
-
-
-def per_period(contract: Contract, today: date, history: dict) -> Decimal:
-    """What the fixed items come to per billing period at the seat counts of ``today``."""
-    return sum((quantity_on(item, today, history.get(item.pk, [])) * item.unit_price
-                for item in contract.items.all() if item.kind == ContractItem.Kind.FIXED),
-               start=Decimal(0))
-
-
-def per_month(contract: Contract, amount: Decimal) -> Decimal:
-    cycle = Cycle(contract.billing_cycle)
-    months = Decimal(12) / Decimal(52) if cycle is Cycle.WEEKLY else Decimal(cycle.months)
-    return quantize_money(amount / months, contract.currency)
 
 
 @auth.staff_view("contracts.view")
@@ -128,11 +107,11 @@ def contracts_view(request: HttpRequest) -> HttpResponse:
     history = queries.quantity_history([i.pk for c in rows for i in c.items.all()
                                         if i.kind == ContractItem.Kind.FIXED])
     for contract in rows:
-        contract.per_period = quantize_money(per_period(contract, today, history),
+        contract.per_period = quantize_money(queries.fixed_per_period(contract, today, history),
                                              contract.currency)
-        contract.per_month = per_month(contract, contract.per_period)
+        contract.per_month = queries.per_month(contract, contract.per_period)
         contract.period_noun = PERIOD_NOUN[contract.billing_cycle]
-        contract.ending_soon = ends_soon(contract, today)
+        contract.ending_soon = queries.ends_soon(contract, today)
         contract.days_left = (contract.end_date - today).days if contract.end_date else None
     params = request.GET.copy()
     params.pop("page", None)
@@ -222,14 +201,14 @@ def _detail_context(request: HttpRequest, contract: Contract, *, seat_item=None,
         item.tiers = item.pricing_obj.tiers
         item.mode = item.pricing_obj.mode.value
     invoices = Invoice.objects.filter(contract=contract).order_by("-period_start", "-id")
-    amount = quantize_money(per_period(contract, today, history), contract.currency)
+    amount = quantize_money(queries.fixed_per_period(contract, today, history), contract.currency)
     return {
         "contract": contract, "today": today, "fixed": fixed, "metered": metered,
         "usage": _usage(contract, metered, today, request.company.timezone or "UTC"),
         "invoices": list(invoices[:INVOICES_SHOWN]), "invoice_count": invoices.count(),
-        "per_period": amount, "per_month": per_month(contract, amount),
+        "per_period": amount, "per_month": queries.per_month(contract, amount),
         "period_noun": PERIOD_NOUN[contract.billing_cycle],
-        "ending_soon": ends_soon(contract, today),
+        "ending_soon": queries.ends_soon(contract, today),
         "notice_date": (contract.end_date - timedelta(days=contract.renewal_notice_days)
                         if contract.end_date else None),
         "can_manage": can_manage, "can_record": auth.can(request, "usage.record"),

@@ -54,6 +54,14 @@ def delivery_view(request: HttpRequest, delivery_id: str) -> HttpResponse:
         "d": delivery, "attempts": list(delivery.attempt_log.order_by("number"))})
 
 
+def _back(request: HttpRequest) -> str:
+    """Where to return: the log or one delivery, never elsewhere (nor a broken header)."""
+    back = request.POST.get("back") or HERE
+    if not back.startswith(HERE) or any(ord(c) < 32 or c == "\\" for c in back):
+        return HERE
+    return back
+
+
 @auth.staff_view("notifications.deliveries")
 @require_POST
 def deliveries_action_view(request: HttpRequest) -> HttpResponse:
@@ -61,7 +69,7 @@ def deliveries_action_view(request: HttpRequest) -> HttpResponse:
     rows = list(Delivery.objects.filter(public_id__in=ids))
     if not rows:
         messages.error(request, "Select at least one delivery.")
-        return redirect(request.POST.get("back") or HERE)
+        return redirect(_back(request))
     action = request.POST.get("action")
     if action == "retry":
         n = notification_actions.retry_deliveries(rows, actor=request.user)
@@ -73,5 +81,4 @@ def deliveries_action_view(request: HttpRequest) -> HttpResponse:
                          + (f"; {len(rows) - n} were not queued." if n < len(rows) else "."))
     else:
         messages.error(request, "Choose to retry or to cancel.")
-    back = request.POST.get("back") or HERE
-    return redirect(back if back.startswith(HERE) else HERE)
+    return redirect(_back(request))

@@ -7,6 +7,7 @@ the outbox: signed, checked by the egress rules, retried) - ``notifications.webh
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -52,13 +53,14 @@ def webhooks_view(request: HttpRequest) -> HttpResponse:
             error = {exc.field: f"{LABELS.get(exc.field, exc.field)}: {exc.message}."}
         else:
             return _secret_page(request, hook, secret)
-    hooks = list(WebhookEndpoint.objects.defer("secret").order_by("name", "id"))
-    last = {}
-    for d in (Delivery.objects.filter(webhook__in=hooks).order_by("webhook_id", "-created_at")
-              .only("webhook_id", "status", "created_at", "last_error")):
-        last.setdefault(d.webhook_id, d)
+    # each endpoint's last delivery in the same query, however many it has had
+    last = Delivery.objects.filter(webhook=OuterRef("pk")).order_by("-created_at", "-id")
+    hooks = list(WebhookEndpoint.objects.defer("secret").annotate(
+        last_status=Subquery(last.values("status")[:1]),
+        last_at=Subquery(last.values("created_at")[:1])).order_by("name", "id"))
+    statuses = dict(Delivery.Status.choices)
     for hook in hooks:
-        hook.last_delivery = last.get(hook.pk)
+        hook.last_label = statuses.get(hook.last_status, "")
     return render(request, "workspace/settings_webhooks.html", {
         "hooks": hooks, "data": data, "error": error, "choices": webhooks.event_choices(),
     }, status=400 if error else 200)
