@@ -69,8 +69,11 @@ def test_technician_times_a_ticket_and_finds_it_in_my_time(personas, page, scree
     # a manual entry with a typed duration, in the company's time zone
     panel.get_by_text("Log time manually").click()
     form = panel.get_by_role("form", name="Log time")
-    form.get_by_label("Date").fill(today_in(p.company_a.timezone).isoformat())
-    form.get_by_label("Start time").fill("07:30")
+    local_now = datetime.now(ZoneInfo(p.company_a.timezone))
+    midnight = datetime.combine(local_now.date(), time(0, 0), local_now.tzinfo)
+    start = max(local_now - timedelta(hours=2), midnight)  # earlier today, never ahead
+    form.get_by_label("Date").fill(local_now.date().isoformat())
+    form.get_by_label("Start time").fill(start.strftime("%H:%M"))
     form.get_by_label("Duration").fill("1h 15m")
     form.get_by_label("Work type").select_option(label="On-site")
     form.get_by_label("Note").fill("Checked the toner supply")
