@@ -141,7 +141,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/app/login/"  # staff sign in to the workspace; the admin is for operators
 SESSION_COOKIE_HTTPONLY = True
 # Staff second factor (django-otp, docs/workspace.md): the authenticator app shows "Nestogy".
 # Wrong codes are counted by nestogy.core.throttle (per account and per address, like

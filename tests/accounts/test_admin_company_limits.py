@@ -23,9 +23,7 @@ from django_scopes import scope, scopes_disabled
 from nestogy.accounts.models import Membership, User
 from nestogy.accounts.roles import MATRIX
 from nestogy.tenancy.models import Company
-from tests.conftest import PASSWORD
 from tests.support import admin_world
-from tests.support.admin_forms import resubmit
 
 ROLES = ["owner", "admin", "manager", "technician", "billing"]
 SUPERUSER_ONLY = (None, None, None, None)
@@ -90,12 +88,6 @@ ADMIN_PERMISSIONS: dict[str, tuple[str | None, str | None, str | None, str | Non
     "notifications.SenderVerification": ("company.settings", None, None, None),
     "django_tasks_database.DBTaskResult": SUPERUSER_ONLY,
 }
-
-
-def login(email):
-    http = HttpClient()
-    assert http.login(username=email, password=PASSWORD)
-    return http
 
 
 def persona(p, role):
@@ -206,46 +198,6 @@ def test_no_admin_form_field_accepts_another_companys_user_or_object(personas):
     assert checked_fields > 30
 
 
-def test_raw_user_ids_of_another_company_are_form_errors_and_write_nothing(personas):
-    from nestogy.routing.models import OutOfOffice, TechnicianCalendar
-    from nestogy.sla.models import BusinessCalendar
-    from nestogy.tickets.models import Ticket
-
-    p = personas
-    a, _ = worlds(p)
-    intruder = p.tech_b.user
-    http = login("owner@alpha.test")
-    # A ticket of A assigned to B's technician.
-    url = f"/admin/tickets/ticket/{a.ticket.pk}/change/"
-    response = resubmit(http, url, assignee=str(intruder.pk))
-    assert response.status_code == 200
-    assert "assignee" in response.context["adminform"].form.errors
-    with scopes_disabled():
-        assert Ticket.objects.get(pk=a.ticket.pk).assignee_id == p.tech_a.user.pk
-    # An absence and a working calendar for B's technician, created from A's admin.
-    response = http.post("/admin/routing/outofoffice/add/", {
-        "user": intruder.pk, "starts_at_0": "2026-09-01", "starts_at_1": "00:00:00",
-        "ends_at_0": "2026-09-08", "ends_at_1": "00:00:00", "note": "hijack"})
-    assert response.status_code == 200
-    assert "user" in response.context["adminform"].form.errors
-    with scopes_disabled():
-        calendar = BusinessCalendar.objects.filter(company=p.company_a).first()
-    response = http.post("/admin/routing/techniciancalendar/add/",
-                         {"user": intruder.pk, "calendar": calendar.pk})
-    assert response.status_code == 200
-    assert "user" in response.context["adminform"].form.errors
-    with scopes_disabled():
-        assert not OutOfOffice.objects.filter(user=intruder, company=p.company_a).exists()
-        assert not TechnicianCalendar.objects.filter(user=intruder,
-                                                     company=p.company_a).exists()
-    # The raw-id lookup popup lists only the company's users.
-    popup = http.get("/admin/accounts/user/", {"_to_field": "id", "_popup": "1"})
-    assert popup.status_code == 200
-    assert b"tech1@alpha.test" in popup.content
-    assert intruder.email.encode() not in popup.content
-    assert b"owner@bravo.test" not in popup.content
-
-
 def test_admin_permission_table_covers_every_registered_admin():
     labels = {model._meta.label for model in admin.site._registry}
     assert labels == set(ADMIN_PERMISSIONS), (
@@ -260,55 +212,29 @@ def _allowed(role, permission):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_admin_pages_follow_the_role_matrix(personas, role):
+def test_no_role_of_a_company_opens_any_admin_page(personas, role):
+    """The admin is for operators: every list, add and change page (with a row of every
+    model to open) sends a company's staff, whatever their role, to the operators' sign-in.
+    The matrix names above stay the admin's second wall (the form test above)."""
     p = personas
     worlds(p)
-    http = login(persona(p, role).email)
+    http = login_staff(persona(p, role).user)
     failures = []
     for model in admin.site._registry:
-        label = model._meta.label
-        view, add, change, _delete = ADMIN_PERMISSIONS[label]
         base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
-        may_view = _allowed(role, view) or _allowed(role, change)
-        checks = [("changelist", base, may_view), ("add", f"{base}add/", _allowed(role, add))]
+        urls = [base, f"{base}add/", f"{base}?q=INTERNAL"]
         obj = first_row_of_a(model, p)
         if obj is not None:
-            checks.append(("change", f"{base}{obj.pk}/change/", may_view))
-        for what, url, expected in checks:
-            status = http.get(url).status_code
-            if expected and status != 200:
-                failures.append(f"{label} {what}: {role} should get 200, got {status}")
-            if not expected and status != 403:
-                failures.append(f"{label} {what}: {role} should get 403, got {status}")
+            urls.append(f"{base}{obj.pk}/change/")
+        for url in urls:
+            response = http.get(url)
+            if response.status_code != 302 or not response["Location"].startswith(
+                    "/admin/login/"):
+                failures.append(f"{url}: {role} got {response.status_code}")
     assert not failures, "\n".join(failures)
 
 
-def test_billing_reads_no_internal_note_anywhere_in_the_admin(personas):
-    p = personas
-    a, _ = worlds(p)
-    note = admin_world.INTERNAL_NOTE.encode()
-    owner = login("owner@alpha.test")
-    assert note in owner.get(f"/admin/tickets/ticket/{a.ticket.pk}/change/").content
-    http = login("billing@alpha.test")
-    seen = []
-    pages = ["/admin/"]
-    for model in admin.site._registry:
-        base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
-        pages += [base, f"{base}?q=INTERNAL"]
-        field = company_field(model)
-        if field is None:
-            continue
-        with scopes_disabled():
-            pks = model._default_manager.filter(**{field: p.company_a.pk}).values_list(
-                "pk", flat=True)[:25]
-        pages += [f"{base}{pk}/change/" for pk in pks]
-        pages += [f"{base}{pk}/history/" for pk in pks]
-    for url in pages:
-        response = http.get(url)
-        if response.status_code == 200:
-            seen.append(url)
-            assert note not in response.content, url
-    assert "/admin/billing/invoice/" in seen  # billing does use the admin
-    for url in ("/admin/tickets/ticket/", "/admin/tickets/reply/",
-                f"/admin/tickets/reply/{a.note.pk}/change/"):
-        assert http.get(url).status_code == 403, url
+def login_staff(user):
+    http = HttpClient()
+    http.force_login(user)
+    return http

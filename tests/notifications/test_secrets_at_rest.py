@@ -17,6 +17,7 @@ from nestogy.notifications.transports.webhook import verify
 from tests.conftest import PASSWORD
 from tests.netlab import FakeDNS
 from tests.notifications.conftest import emit
+from tests.support.admin_forms import operator
 
 HOOK_SECRET = "whsec_DoNotShowThisSigningSecret"
 PERSONAL_SLACK = "json://relay:PersonalSlackToken@127.0.0.1:{port}/me"
@@ -54,7 +55,7 @@ def test_webhook_admin_shows_the_secret_once_and_never_again(monkeypatch, person
     with scope(company=p.company_a.pk):
         old = WebhookEndpoint.objects.create(company=p.company_a, name="Old",
                                              url="https://example.com/old", secret=HOOK_SECRET)
-    http = login("owner@alpha.test")
+    http = operator()
     page = http.get(f"/admin/notifications/webhookendpoint/{old.pk}/change/")
     assert page.status_code == 200
     assert HOOK_SECRET not in page.content.decode()
@@ -62,8 +63,8 @@ def test_webhook_admin_shows_the_secret_once_and_never_again(monkeypatch, person
     assert HOOK_SECRET not in http.get("/admin/notifications/webhookendpoint/").content.decode()
     # Creating one: a secret is generated and shown on the answer to the save, only there.
     created = http.post("/admin/notifications/webhookendpoint/add/", {
-        "name": "PSA bridge", "url": "https://example.com/in", "event_types": "[]",
-        "is_active": "on", "new_secret": ""})
+        "company": p.company_a.pk, "name": "PSA bridge", "url": "https://example.com/in",
+        "event_types": "[]", "is_active": "on", "new_secret": ""})
     assert created.status_code == 200, created.content[:500]
     shown = re.search(r'id="webhook-secret"[^>]*>(whsec_[\w-]+)<', created.content.decode())
     assert shown, created.content.decode()[:2000]
@@ -78,13 +79,13 @@ def test_webhook_admin_shows_the_secret_once_and_never_again(monkeypatch, person
     change_url = f"/admin/notifications/webhookendpoint/{hook.pk}/change/"
     assert secret not in http.get(change_url).content.decode()
     # Saving with the secret field left blank keeps it (and shows nothing).
-    kept = http.post(change_url, {"name": "PSA bridge 2", "url": "https://example.com/in",
+    kept = http.post(change_url, {"company": p.company_a.pk, "name": "PSA bridge 2", "url": "https://example.com/in",
                                   "event_types": "[]", "is_active": "on", "new_secret": ""})
     assert kept.status_code == 302
     with scopes_disabled():
         assert WebhookEndpoint.objects.get(pk=hook.pk).secret == secret
     # Regenerating shows the new one once.
-    regenerated = http.post(change_url, {"name": "PSA bridge 2", "url": "https://example.com/in",
+    regenerated = http.post(change_url, {"company": p.company_a.pk, "name": "PSA bridge 2", "url": "https://example.com/in",
                                          "event_types": "[]", "is_active": "on",
                                          "new_secret": "", "regenerate_secret": "on"})
     assert regenerated.status_code == 200
@@ -94,16 +95,18 @@ def test_webhook_admin_shows_the_secret_once_and_never_again(monkeypatch, person
     assert new not in http.get(change_url).content.decode()
 
 
-def test_webhook_admin_is_for_the_own_company_only(personas):
+def test_webhook_admin_is_the_operators_and_refuses_a_short_secret(personas):
     with scope(company=personas.company_b.pk):
         theirs = WebhookEndpoint.objects.create(company=personas.company_b, name="Theirs",
                                                 url="https://example.com/b", secret=HOOK_SECRET)
-    http = login("owner@alpha.test")
-    response = http.get(f"/admin/notifications/webhookendpoint/{theirs.pk}/change/")
-    assert response.status_code in (302, 404)
+    change = f"/admin/notifications/webhookendpoint/{theirs.pk}/change/"
+    assert login("owner@alpha.test").get(change).status_code == 302  # staff: the workspace
+    http = operator()
+    response = http.get(change)
+    assert response.status_code == 200 and HOOK_SECRET not in response.content.decode()
     short = http.post("/admin/notifications/webhookendpoint/add/", {
-        "name": "Short", "url": "https://example.com/in", "event_types": "[]",
-        "new_secret": "too-short"})
+        "company": personas.company_a.pk, "name": "Short", "url": "https://example.com/in",
+        "event_types": "[]", "new_secret": "too-short"})
     assert short.status_code == 200
     assert "16 to 200 characters" in short.content.decode()
     assert "too-short" not in short.content.decode()
@@ -132,7 +135,7 @@ def test_channel_addresses_are_encrypted_and_write_only(personas, event_types, r
     assert "PersonalSlackToken" not in raw("notifications_channeladdress", "address",
                                            address.pk)
     # The admin shows the state, not the address.
-    http = login("owner@alpha.test")
+    http = operator()
     page = http.get(f"/admin/notifications/channeladdress/{address.pk}/change/").content
     assert b"PersonalSlackToken" not in page
     assert b"PersonalSlackToken" not in http.get(
@@ -156,9 +159,10 @@ def test_channel_address_admin_validates_and_keeps_blank(personas):
         address = ChannelAddress.objects.create(company=personas.company_a,
                                                 user=personas.tech_a.user, channel="sms",
                                                 address="+15550001111")
-    http = login("owner@alpha.test")
+    http = operator()
     change = f"/admin/notifications/channeladdress/{address.pk}/change/"
-    base = {"user": personas.tech_a.user.pk, "channel": "sms"}
+    base = {"company": personas.company_a.pk, "user": personas.tech_a.user.pk,
+            "channel": "sms"}
     bad = http.post(change, {**base, "new_address": "call me maybe"})
     assert bad.status_code == 200 and b"international form" in bad.content
     assert http.post(change, {**base, "new_address": ""}).status_code == 302
@@ -185,7 +189,7 @@ def test_email_targets_stay_readable_url_targets_do_not(personas, event_types):
     assert stored.startswith("enc:v1:") and "CompanySlackTokenC" not in stored
     assert slack_row.target == "slack://T0AAA/B0BBB/CompanySlackTokenC"
     assert slack_row.shown_target == "slack://…"  # the "host" of a Slack URL is a token
-    admin_page = login("owner@alpha.test").get(
+    admin_page = operator().get(
         f"/admin/notifications/delivery/{slack_row.pk}/change/").content
     assert b"T0AAA" not in admin_page and b"CompanySlackTokenC" not in admin_page
 

@@ -36,3 +36,26 @@ def test_operator_sees_the_companies_and_switches_one_off(personas, page, screen
     expect(page.locator(f"[data-company='{personas.company_b.slug}']")).to_contain_text(
         "switched off")
     assert not Company.objects.get(pk=personas.company_b.pk).is_active
+
+
+def test_a_companys_owner_is_refused_at_the_admin(personas, page, screenshot, csp_violations):
+    """The owner types their (right) password into the admin's form: refused, and told where
+    staff sign in; signed in to the workspace, the admin still does not open."""
+    page.goto("/admin/login/?next=/admin/")
+    page.get_by_label("Email").fill("owner@alpha.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
+    expect(page.locator(".errornote")).to_contain_text("password of a platform operator")
+    expect(page.locator(".errornote")).to_contain_text("/app/login/")
+    screenshot(page, "office-admin-refused")
+    page.goto("/app/login/")
+    page.get_by_label("Email").fill("owner@alpha.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("link", name="Alpha IT")).to_be_visible()
+    page.goto("/admin/clients/client/")
+    expect(page.locator(".errornote")).to_contain_text("not authorized")
+    expect(page.get_by_text("Acme Dental")).to_have_count(0)
+    assert csp_violations == []

@@ -32,7 +32,11 @@ def test_demo_seeds_two_companies_once():
 @pytest.mark.django_db
 def test_demo_logins_work(client):
     seed_demo(report=lambda _: None)
+    assert client.login(username="operator@nestogy.example", password="nestogy-demo")
+    assert client.get("/admin/").status_code == 200  # the operators' console
+    client.logout()
     assert client.login(username="owner@northwind.example", password="nestogy-demo")
-    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/").status_code == 302  # staff work in /app/
+    assert client.get("/app/").status_code == 200
     client.logout()
     assert client.login(username="manager@northwind.example", password="nestogy-demo")

@@ -54,3 +54,15 @@ def resubmit(http, url: str, **changes):
     data = page_data(page)
     data.update({k: "" if v is None else v for k, v in changes.items()})
     return http.post(url, data)
+
+
+OPERATOR_EMAIL = "operator@nestogy.test"
+
+
+def operator():
+    """A platform operator (a superuser without a company), signed in to the admin."""
+    from nestogy.accounts.models import User
+
+    if not User.objects.filter(email=OPERATOR_EMAIL).exists():
+        User.objects.create_superuser(OPERATOR_EMAIL, PASSWORD)
+    return login(OPERATOR_EMAIL)

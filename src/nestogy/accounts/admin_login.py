@@ -1,4 +1,11 @@
-"""The staff admin's sign-in, throttled like the portal's (:mod:`nestogy.core.throttle`).
+"""The admin's sign-in: operators only, throttled like the portal's
+(:mod:`nestogy.core.throttle`).
+
+The Django admin is the platform operators' console: only active superusers may sign in or
+open any admin page. An MSP's own staff (owners included) work in ``/app/``; at the admin
+they get the same answer as a wrong password, which names where staff sign in, so the form
+never tells a non-operator whether their password was right. Their session from
+``/app/login/`` does not open the admin either (Django's "not authorized" page).
 
 Five failed attempts for one email (or twenty from one client address) within fifteen
 minutes lock further attempts for the rest of that window, even with the right password.
@@ -26,11 +33,30 @@ from nestogy.core import throttle
 LOGIN_LIMIT = throttle.Limit("admin.login", per_key=5, per_ip=20, window=timedelta(minutes=15))
 LOCKED_OUT = ("Too many failed sign-in attempts. Wait {minutes} minutes and try again, or ask "
               "an administrator to reset your password.")
+NOT_AN_OPERATOR = ("Please enter the e-mail address and password of a platform operator. "
+                   "The admin is for the operators of this installation: the staff of an "
+                   "MSP sign in to the workspace at /app/login/.")
 TWO_FACTOR = ("This account signs in with two-factor authentication. Sign in at /app/login/ "
               "with your password and code; the admin then opens without a second sign-in.")
 
 
+def operators_only(request) -> bool:
+    """The admin site's ``has_permission``: an active superuser."""
+    user = request.user
+    return bool(user.is_active and user.is_superuser)
+
+
 class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "invalid_login": NOT_AN_OPERATOR,
+    }
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if not user.is_superuser:
+            raise ValidationError(NOT_AN_OPERATOR, code="invalid_login")
+
     @sensitive_variables()
     def clean(self):
         email = self.cleaned_data.get("username") or ""
@@ -56,7 +82,9 @@ class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
 
 
 def install(site) -> None:
-    """Use the throttled form on ``site`` and answer a locked-out attempt with 429."""
+    """Reserve ``site`` to operators, use the throttled form on it and answer a locked-out
+    attempt with 429."""
+    site.has_permission = operators_only
     site.login_form = ThrottledAdminAuthenticationForm
     if getattr(site.login, "nestogy_throttled", False):
         return

@@ -9,7 +9,7 @@ signed-in account gets 403 without learning anything about the invitation; an un
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
@@ -34,11 +34,8 @@ GONE = {
 
 
 def _page(request, status: int, **context):
-    # No admin sidebar: it would list the signed-in account's current company, not the
-    # inviting one.
-    return render(request, TEMPLATE, {**admin.site.each_context(request),
-                                      "is_nav_sidebar_enabled": False,
-                                      "title": "Invitation", **context}, status=status)
+    # In the workspace's style; the top bar is that of the account's current company.
+    return render(request, TEMPLATE, context, status=status)
 
 
 def _find(token: str) -> Invitation | None:
@@ -83,5 +80,5 @@ def invitation_page(request, token: str):
         request.session[SESSION_COMPANY_KEY] = invitation.company.public_id
         messages.success(request, f"You joined {invitation.company.name} as "
                                   f"{invitation.get_role_display().lower()}.")
-        return HttpResponseRedirect("/admin/")
+        return HttpResponseRedirect("/app/")
     return _page(request, 200, invitation=invitation)

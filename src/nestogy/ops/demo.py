@@ -15,7 +15,7 @@ from django.db import transaction
 from django_scopes import scope
 
 from nestogy.accounts.actions import add_member
-from nestogy.accounts.models import Membership
+from nestogy.accounts.models import Membership, User
 from nestogy.billing.demo import seed_billing
 from nestogy.clients.actions import (
     create_client,
@@ -94,8 +94,19 @@ def demo_exists() -> bool:
     return Company.objects.filter(slug__in=[c["slug"] for c in DEMO_COMPANIES]).exists()
 
 
+DEMO_OPERATOR = "operator@nestogy.example"
+
+
+def ensure_demo_operator() -> None:
+    """The demo's platform operator: a superuser without a company, for ``/admin/`` (the
+    operators' console). Idempotent, so a demo seeded before it existed gains it."""
+    if not User.objects.filter(email__iexact=DEMO_OPERATOR).exists():
+        User.objects.create_superuser(email=DEMO_OPERATOR, password=DEMO_PASSWORD,
+                                      name="Platform Operator")
+
+
 def demo_logins() -> list[tuple[str, str, str]]:
-    logins = []
+    logins = [("Platform operator (/admin/ only)", DEMO_OPERATOR, DEMO_PASSWORD)]
     for spec in DEMO_COMPANIES:
         logins.append((f"{spec['name']} owner", f"owner@{spec['domain']}", DEMO_PASSWORD))
         if spec["technicians"] >= 8:
@@ -117,6 +128,7 @@ def _local_part(name: str) -> str:
 def seed_demo(*, size: str = "small", report: Callable[[str], None] = print) -> DemoResult:
     started = time.monotonic()
     if demo_exists():
+        ensure_demo_operator()
         return DemoResult(created=False, logins=demo_logins())
     rng = random.Random(20251124)
     multiplier = 1 if size == "small" else 8
@@ -142,6 +154,7 @@ def seed_demo(*, size: str = "small", report: Callable[[str], None] = print) -> 
                     step(company, context, rng, report)
                 seed_time(company, context, rng, report)
         report(f"  {company.name}: {len(clients)} clients, {len(staff)} staff")
+    ensure_demo_operator()
     result.logins = demo_logins()
     result.counts = counts
     result.seconds = time.monotonic() - started

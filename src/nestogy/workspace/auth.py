@@ -71,9 +71,13 @@ def chosen_membership(request: HttpRequest) -> Membership | None:
     return found[0] if len(found) == 1 else None
 
 
+# Where sign-in may return to: the workspace, and a staff invitation's page.
+NEXT_PREFIXES = (HOME, "/invitations/")
+
+
 def safe_next(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or HOME
-    if target.startswith(HOME) and url_has_allowed_host_and_scheme(
+    if target.startswith(NEXT_PREFIXES) and url_has_allowed_host_and_scheme(
             target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return target
     return HOME

@@ -109,7 +109,7 @@ class Command(BaseCommand):
             "",
             self.style.SUCCESS(f"Nestogy is running at {base}"),
             f"  Workspace:    {base}/app/  (technicians, dispatchers, managers)",
-            f"  Staff admin:  {base}/admin/",
+            f"  Operators:    {base}/admin/  (platform superusers only)",
             f"  API docs:     {base}/api/v1/docs",
             f"  Client portal: {base}/portal/",
             "  Processes:    " + ", ".join(f"{n} (pid {p.pid})" for n, p in children.items()),
