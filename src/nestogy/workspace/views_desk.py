@@ -8,7 +8,7 @@
 - **Clients** (``/app/clients/``): search by name or contact e-mail with each client's
   open-ticket count (one query per page), and a client page with sites, contacts (portal
   state), tickets, contracts and what the client owes (each part shown only to roles that
-  may see it).
+  may see it). Creating and changing clients, sites and contacts: ``views_clients``.
 - **Inbox** (``/app/inbox/``): the user's in-app notifications (``notifications.queries``),
   unread first, with a link to the object the entry is about when the workspace has a page
   for it; mark one or all read through ``notifications.actions``.
@@ -230,6 +230,7 @@ def clients_view(request: HttpRequest) -> HttpResponse:
         "q": filters.get("q") or "", "status": status,
         "errors": form.errors if form.is_bound else {},
         "can_tickets": auth.can(request, "tickets.view"),
+        "can_create_client": auth.can(request, "clients.create"),
     }, status=400 if form.is_bound and form.errors else 200)
 
 
@@ -248,6 +249,9 @@ def client_view(request: HttpRequest, client_id: str) -> HttpResponse:
         "can_create": auth.can(request, "tickets.create"),
         "can_contracts": auth.can(request, "contracts.view"),
         "can_invoices": auth.can(request, "invoices.view"),
+        "can_edit": auth.can(request, "clients.update"),
+        "can_add_contact": auth.can(request, "contacts.create"),
+        "can_edit_contact": auth.can(request, "contacts.update"),
     }
     if context["can_tickets"]:
         context |= {
