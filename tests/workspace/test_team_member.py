@@ -248,6 +248,8 @@ def test_who_may_not_update_sees_the_profile_read_only(personas):
     assert 'name="max_open_tickets"' not in page
     assert "/two-factor/reset" not in page and "/set-role" not in page
     assert 'action="/app/team/members/' in page  # the manager records absences
+    own = signed_in("tech1@alpha.test").get(url(p.tech_a)).content.decode()
+    assert 'href="/app/account/away/"' in own and "Add the period" not in own
 
 
 # -- the working calendar --------------------------------------------------------------------
