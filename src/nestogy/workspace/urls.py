@@ -14,6 +14,7 @@ from nestogy.workspace import (
     views_desk,
     views_dispatch,
     views_invoice_edit,
+    views_member,
     views_queue,
     views_reports,
     views_routing,
@@ -23,6 +24,7 @@ from nestogy.workspace import (
     views_time,
     views_tokens,
     views_webhooks,
+    views_work_types,
 )
 
 app_name = "workspace"
@@ -136,6 +138,31 @@ urlpatterns = [
     path("team/members/<str:member_id>/role", views_team.role_view, name="team_member_role"),
     path("team/members/<str:member_id>/remove", views_team.remove_view,
          name="team_member_remove"),
+    # a member's page: role, technician profile, calendar, absences, second factor
+    path("team/members/<str:member_id>/", views_member.member_view, name="team_member"),
+    path("team/members/<str:member_id>/set-role", views_member.role_view,
+         name="team_member_set_role"),
+    path("team/members/<str:member_id>/profile", views_member.profile_view,
+         name="team_member_profile"),
+    path("team/members/<str:member_id>/calendar", views_member.calendar_view,
+         name="team_member_calendar"),
+    path("team/members/<str:member_id>/absences", views_member.absence_add_view,
+         name="team_member_absence_add"),
+    path("team/members/<str:member_id>/absences/<str:absence_id>/remove",
+         views_member.absence_remove_view, name="team_member_absence_remove"),
+    path("team/members/<str:member_id>/two-factor/reset", views_member.two_factor_reset_view,
+         name="team_member_two_factor_reset"),
+    path("account/away/", views_member.away_view, name="account_away"),
+    path("account/away/<str:absence_id>/remove", views_member.away_remove_view,
+         name="account_away_remove"),
+    # settings: work types (views_work_types)
+    path("settings/work-types/", views_work_types.work_types_view, name="settings_work_types"),
+    path("settings/work-types/new", views_work_types.work_type_new_view,
+         name="settings_work_type_new"),
+    path("settings/work-types/<str:work_type_id>/", views_work_types.work_type_edit_view,
+         name="settings_work_type"),
+    path("settings/work-types/<str:work_type_id>/active", views_work_types.work_type_active_view,
+         name="settings_work_type_active"),
     # settings: business-hours calendars and SLA policies (views_settings)
     path("settings/", views_settings.settings_view, name="settings"),
     path("settings/calendars/", views_settings.calendars_view, name="settings_calendars"),

@@ -109,6 +109,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
         "can_company": auth.can(request, "company.settings"),
         "can_audit": auth.can(request, "audit.view"),
         "can_routing": auth.can(request, "routing.manage"),
+        "can_work_types": auth.can(request, "time.own"),
         "can_deliveries": auth.can(request, "notifications.deliveries"),
     })
 
