@@ -213,6 +213,55 @@ def update_contract(contract: Contract, changes: dict[str, Any], *, actor=None) 
     return contract
 
 
+def _invoiced(item: ContractItem) -> bool:
+    apps = item._meta.apps
+    if not apps.is_installed("nestogy.billing"):
+        return False
+    return apps.get_model("billing", "InvoiceLine").objects.filter(contract_item=item).exists()
+
+
+@transaction.atomic
+def rename_item(item: ContractItem, description: Any, *, actor=None) -> ContractItem:
+    """Reword an item. Invoices already written keep the words they were written with (their
+    lines copy the description); the next ones use the new words."""
+    item = ContractItem.objects.select_for_update().get(pk=item.pk)
+    text = clean_text(description, "description", max_length=300, required=True)
+    if text == item.description:
+        return item
+    before = item.description
+    item.description = text
+    item.save(update_fields=["description"])
+    log_action(item.contract, "contract.item_renamed", actor=actor,
+               data={"item_id": item.public_id, "from": before, "to": text})
+    return item
+
+
+def item_removal_refusal(item: ContractItem) -> str | None:
+    """Why ``item`` cannot be removed, or ``None``: an item that has been invoiced, or on which
+    usage was recorded, is part of the contract's billing history."""
+    if _invoiced(item):
+        return ("it has been invoiced, and its invoices keep it; end the contract and start "
+                "a new one without it")
+    if item.usage.exists():
+        return ("usage has been recorded on it, which the next invoice bills; remove it after "
+                "that usage is invoiced by ending the contract, or correct the usage instead")
+    return None
+
+
+@transaction.atomic
+def remove_item(item: ContractItem, *, actor=None) -> None:
+    """Remove an item added by mistake (never invoiced, no usage). Its seat history goes
+    with it."""
+    item = ContractItem.objects.select_for_update().get(pk=item.pk)
+    refusal = item_removal_refusal(item)
+    if refusal:
+        raise Conflict(f"{item.description} cannot be removed: {refusal}")
+    log_action(item.contract, "contract.item_removed", actor=actor,
+               data={"item_id": item.public_id, "kind": item.kind,
+                     "description": item.description})
+    item.delete()
+
+
 @transaction.atomic
 def set_item_quantity(item: ContractItem, quantity: Any, effective_from: Any, *,
                       actor=None) -> ContractItemQuantity:

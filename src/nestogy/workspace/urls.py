@@ -227,6 +227,10 @@ urlpatterns = [
     path("contracts/<str:contract_id>/", views_contracts.contract_view, name="contract"),
     path("contracts/<str:contract_id>/items/<str:item_id>/seats", views_contracts.seats_view,
          name="contract_seats"),
+    path("contracts/<str:contract_id>/items/<str:item_id>/", views_contracts.item_view,
+         name="contract_item"),
+    path("contracts/<str:contract_id>/items/<str:item_id>/remove",
+         views_contracts.item_remove_view, name="contract_item_remove"),
     path("contracts/<str:contract_id>/usage", views_contracts.usage_view,
          name="contract_usage"),
 ]

@@ -42,7 +42,7 @@ from nestogy.contracts import actions, queries
 from nestogy.contracts.models import Contract, ContractItem, quantity_on
 from nestogy.contracts.pricing import add_months, period_containing, quote
 from nestogy.contracts.renewals import renewed_end, uplifted
-from nestogy.core.errors import NotFound, ValidationError
+from nestogy.core.errors import Conflict, NotFound, ValidationError
 from nestogy.core.money import quantize_money
 from nestogy.tenancy.queries import company_today
 from nestogy.workspace import auth, usage_csv
@@ -247,6 +247,67 @@ def seats_view(request: HttpRequest, contract_id: str, item_id: str) -> HttpResp
     return render(request, "workspace/contract.html",
                   _detail_context(request, contract, seat_item=item, seat_form=form),
                   status=400)
+
+
+# -- one item: reword or remove ---------------------------------------------------------------
+
+class ItemRenameForm(forms.Form):
+    description = forms.CharField(label="Description", max_length=300)
+
+
+def _item(contract: Contract, item_id: str) -> ContractItem:
+    item = next((i for i in contract.items.all() if i.public_id == item_id), None)
+    if item is None:
+        raise Http404("item not found")
+    return item
+
+
+def _item_page(request: HttpRequest, contract: Contract, item: ContractItem, *,
+               form: ItemRenameForm | None = None, status: int = 200) -> HttpResponse:
+    return render(request, "workspace/contract_item.html", {
+        "contract": contract, "item": item,
+        "form": form or ItemRenameForm(initial={"description": item.description}),
+        "refusal": actions.item_removal_refusal(item),
+    }, status=status)
+
+
+@auth.staff_view("contracts.manage")
+@require_http_methods(["GET", "POST"])
+def item_view(request: HttpRequest, contract_id: str, item_id: str) -> HttpResponse:
+    contract = _contract(contract_id)
+    item = _item(contract, item_id)
+    if request.method == "GET":
+        return _item_page(request, contract, item)
+    form = ItemRenameForm(request.POST)
+    if form.is_valid():
+        before = item.description
+        try:
+            item = actions.rename_item(item, form.cleaned_data["description"],
+                                       actor=request.user)
+        except ValidationError as exc:
+            form.add_error("description", exc.errors[0].message)
+        else:
+            if item.description == before:
+                messages.info(request, "Nothing to save: the description is unchanged.")
+            else:
+                messages.success(request, f"“{before}” is now “{item.description}”.")
+            return redirect(f"/app/contracts/{contract.public_id}/#items-title")
+    item.refresh_from_db()
+    return _item_page(request, contract, item, form=form, status=400)
+
+
+@auth.staff_view("contracts.manage")
+@require_POST
+def item_remove_view(request: HttpRequest, contract_id: str, item_id: str) -> HttpResponse:
+    contract = _contract(contract_id)
+    item = _item(contract, item_id)
+    try:
+        actions.remove_item(item, actor=request.user)
+    except Conflict as exc:
+        messages.error(request, f"Not removed: {exc.message}.")
+        return _item_page(request, contract, item, status=409)
+    messages.success(request, f"“{item.description}” is removed from {contract.name}.")
+    return redirect(f"/app/contracts/{contract.public_id}/#items-title")
 
 
 # -- usage upload ----------------------------------------------------------------------------
