@@ -92,11 +92,12 @@ def test_the_sla_tables_hold_the_api_report(desk):
         for g in api["groups"]:
             row = by_label[g["label"].title() if group == "priority" else g["label"]]
             assert int(row[1]) == g["tickets"] and int(row[2]) == g["breaches"]
-            for offset, clock in ((3, "first_response"), (8, "resolution")):
+            for offset, clock in ((3, "first_response"), (9, "resolution")):
                 c = g[clock]
                 assert int(row[offset]) == c["on_time"]
                 assert int(row[offset + 1]) == c["breached"]
-                assert (row[offset + 2] or None) == (None if c["compliance_percent"] is None
+                assert int(row[offset + 2]) == c["near_miss"]
+                assert (row[offset + 3] or None) == (None if c["compliance_percent"] is None
                                                      else str(c["compliance_percent"]))
     assert "Old one" not in client.get("/app/reports/service/").content.decode()
     # 60 days ago falls in the 90-day view
@@ -120,6 +121,33 @@ def test_the_weekly_trend_equals_the_report_of_each_week(desk):
             for clock in ("first_response", "resolution"):
                 assert group[clock]["on_time"] == row[clock]["on_time"]
                 assert group[clock]["breached"] == row[clock]["breached"]
+                assert group[clock]["near_miss"] == row[clock]["near_miss"]
+
+
+def test_near_misses_are_clocks_met_after_the_warning_threshold(desk):
+    """On time, but at or after the policy's warning percent of the target: a near miss; a
+    second earlier: not; a breach is never a near miss."""
+    import math
+
+    p = desk
+    with scope(company=p.company_a.pk):
+        policy = Ticket.objects.filter(subject="VPN slow").get().policy
+    target = policy.targets["high"]["resolution_minutes"] * 60
+    threshold = math.ceil(target * policy.warning_percent / 100)
+    made(p, "Close call", days_ago=4, first=60, resolved=threshold)
+    made(p, "Comfortable", days_ago=4, first=60, resolved=threshold - 1)
+    made(p, "Just made it", days_ago=4, first=60, resolved=target)
+    client = signed_in("manager@alpha.test")
+    rows = table(client.get("/app/reports/service/", {"export": "misses"}).content)
+    assert rows[0] == ["week", "first response breached", "first response near misses",
+                       "resolution breached", "resolution near misses"]
+    assert sum(int(r[4]) for r in rows[1:]) == 2  # Close call and Just made it
+    assert sum(int(r[3]) for r in rows[1:]) == 1  # VPN slow
+    api = p.owner_a.api.get("/tickets/sla-report", group_by="priority").data
+    high = next(g for g in api["groups"] if g["key"] == "high")
+    assert high["resolution"]["near_miss"] == 2
+    page = client.get("/app/reports/service/").content.decode()
+    assert "Breaches and near misses" in page and 'aria-labelledby="misses-title"' in page
 
 
 def test_flow_first_response_and_technician_tables_count_what_happened(desk):

@@ -31,6 +31,7 @@ class ClockStatsOut(Schema):
     met: int
     on_time: int
     breached: int
+    near_miss: int  # met on time, but after the policy's warning threshold
     compliance_percent: float | None
     mean_business_seconds: float | None
     p90_business_seconds: float | None

@@ -10,7 +10,11 @@ Per clock: ``met`` (met at all), ``on_time`` (met not late), ``breached`` (late 
 ``compliance_percent`` = on_time / (on_time + breached) of the decided clocks (running
 clocks that are not yet breached are not counted), ``mean_business_seconds`` and
 ``p90_business_seconds`` of time-to-meet (pauses excluded), ``average_overrun_seconds`` of
-the breached ones. Tickets are those opened in ``[from, to)``.
+the breached ones, and ``near_miss``: clocks met on time after the policy's warning
+threshold (``warning_percent`` of the ticket's target for its priority, in business seconds:
+``seconds >= ceil(target * warning_percent / 100)``). Tickets are those opened in
+``[from, to)``. The thresholds come from the company's policies (one query), so the count
+stays one conditional ``COUNT`` in the same aggregate query.
 """
 
 from __future__ import annotations
@@ -40,7 +44,33 @@ class Percentile90(Aggregate):
     output_field = FloatField()
 
 
+def _policies() -> list[tuple[int, dict, int]]:
+    from nestogy.sla.models import SLAPolicy
+
+    return list(SLAPolicy.objects.values_list("id", "targets", "warning_percent"))
+
+
+def near_miss_q(name: str, policies: list[tuple[int, dict, int]] | None = None) -> Q:
+    """Tickets whose ``name`` clock (first_response | resolution) was met on time after its
+    policy's warning threshold for the ticket's priority (``policies``: the company's, as
+    ``(id, targets, warning_percent)``; read when not given)."""
+    seconds, breached, _ = CLOCK_COLUMNS[name]
+    minutes_key = f"{name}_minutes"
+    q = Q(pk__in=[])
+    for policy_id, targets, warning in (_policies() if policies is None else policies):
+        for priority, target in (targets or {}).items():
+            try:
+                target_seconds = int(target[minutes_key]) * 60
+            except (KeyError, TypeError, ValueError):
+                continue
+            threshold = math.ceil(target_seconds * warning / 100)
+            q |= Q(policy_id=policy_id, priority=priority, **{f"{seconds}__gte": threshold,
+                                                               breached: False})
+    return q
+
+
 def _aggregates(postgres: bool) -> dict:
+    policies = _policies()
     aggs = {"tickets": Count("id"),
             "breaches": Count("id", filter=Q(first_response_breached=True)
                               | Q(resolution_breached=True))}
@@ -49,6 +79,7 @@ def _aggregates(postgres: bool) -> dict:
         aggs[f"{name}__on_time"] = Count("id", filter=Q(**{f"{seconds}__isnull": False,
                                                            breached: False}))
         aggs[f"{name}__breached"] = Count("id", filter=Q(**{breached: True}))
+        aggs[f"{name}__near_miss"] = Count("id", filter=near_miss_q(name, policies))
         aggs[f"{name}__mean"] = Avg(seconds)
         aggs[f"{name}__overrun"] = Avg(by, filter=Q(**{breached: True}))
         if postgres:
@@ -107,6 +138,7 @@ def sla_report(*, group_by: str = "priority", start: datetime | None = None,
             p = row.get(f"{name}__p90") if postgres else p90.get((name, row[key]))
             group[name] = {
                 "met": row[f"{name}__met"], "on_time": on_time, "breached": breached,
+                "near_miss": row[f"{name}__near_miss"],
                 "compliance_percent": round(100 * on_time / decided, 2) if decided else None,
                 "mean_business_seconds": _num(row[f"{name}__mean"]),
                 "p90_business_seconds": _num(p),
@@ -139,10 +171,12 @@ def sla_trend(*, start: datetime, end: datetime, tz: str, group_by: str = "prior
         raise ValidationError("group_by", f"must be one of {', '.join(GROUPS)}")
     key, label = GROUPS[group_by]
     aggs = {}
+    policies = _policies()
     for name, (seconds, breached, _) in CLOCK_COLUMNS.items():
         aggs[f"{name}__on_time"] = Count("id", filter=Q(**{f"{seconds}__isnull": False,
                                                            breached: False}))
         aggs[f"{name}__breached"] = Count("id", filter=Q(**{breached: True}))
+        aggs[f"{name}__near_miss"] = Count("id", filter=near_miss_q(name, policies))
     rows = (Ticket.objects.filter(opened_at__gte=start, opened_at__lt=end)
             .annotate(week=TruncWeek("opened_at", tzinfo=ZoneInfo(tz)))
             .values("week", key, label).annotate(tickets=Count("id"), **aggs)
@@ -156,6 +190,7 @@ def sla_trend(*, start: datetime, end: datetime, tz: str, group_by: str = "prior
             on_time, breached = row[f"{name}__on_time"], row[f"{name}__breached"]
             decided = on_time + breached
             entry[name] = {"on_time": on_time, "breached": breached,
+                           "near_miss": row[f"{name}__near_miss"],
                            "compliance_percent": round(100 * on_time / decided, 2)
                            if decided else None}
         out.append(entry)

@@ -3,7 +3,8 @@ below it, and each table downloads as CSV (``?export=<table>``).
 
 - **Service** (``/app/reports/service/``, ``tickets.reports``), over the last 7, 30 or 90
   days (tickets opened in the period, local days of the company): SLA compliance per week
-  and priority (``tickets.reports.sla_trend``); compliance, breaches, mean and p90 per
+  and priority, breaches and near misses per week (``tickets.reports.sla_trend``);
+  compliance, breaches, near misses, mean and p90 per
   priority, client and technician (``tickets.reports.sla_report``, the numbers of
   ``GET /api/v1/tickets/sla-report``); tickets opened and resolved per day with the
   backlog; how long first responses took; each technician's open tickets, resolved
@@ -84,7 +85,7 @@ def _sla_rows(report: dict) -> list[list]:
         row = [g["label"], g["tickets"], g["breaches"]]
         for clock, _ in CLOCKS:
             c = g[clock]
-            row += [c["on_time"], c["breached"],
+            row += [c["on_time"], c["breached"], c["near_miss"],
                     "" if c["compliance_percent"] is None else c["compliance_percent"],
                     _hours(c["mean_business_seconds"]), _hours(c["p90_business_seconds"])]
         rows.append(row)
@@ -93,9 +94,22 @@ def _sla_rows(report: dict) -> list[list]:
 
 SLA_HEADER = ["group", "tickets", "tickets breached",
               "first response on time", "first response breached",
+              "first response near misses",
               "first response compliance %", "first response mean h", "first response p90 h",
-              "resolution on time", "resolution breached", "resolution compliance %",
-              "resolution mean h", "resolution p90 h"]
+              "resolution on time", "resolution breached", "resolution near misses",
+              "resolution compliance %", "resolution mean h", "resolution p90 h"]
+
+
+def _misses_per_week(trend: list, weeks: list) -> list[list]:
+    """Per week, the breaches and near misses of both clocks over every priority."""
+    per_week = {w: [0, 0, 0, 0] for w in weeks}
+    for row in trend:
+        counts = per_week[row["week"]]
+        counts[0] += row["first_response"]["breached"]
+        counts[1] += row["first_response"]["near_miss"]
+        counts[2] += row["resolution"]["breached"]
+        counts[3] += row["resolution"]["near_miss"]
+    return [[w.date().isoformat(), *per_week[w]] for w in weeks]
 
 
 @auth.staff_view("tickets.reports")
@@ -129,6 +143,7 @@ def service_view(request: HttpRequest) -> HttpResponse:
                    else row["resolution"]["compliance_percent"]] for row in trend]
     flow_rows = [[f["start"].date().isoformat(), f["opened"], f["resolved"], f["backlog"]]
                  for f in flow]
+    miss_rows = _misses_per_week(trend, weeks)
     load_rows = [[r["label"], r["open"], r["resolved"], r["breaches"], r["logged_hours"],
                   "" if r["billable_percent"] is None else r["billable_percent"]]
                  for r in load]
@@ -138,6 +153,8 @@ def service_view(request: HttpRequest) -> HttpResponse:
         "technician": (["technician", *SLA_HEADER[1:]], _sla_rows(by["assignee"])),
         "trend": (["week", "priority", "tickets", "resolution on time",
                    "resolution breached", "resolution compliance %"], trend_rows),
+        "misses": (["week", "first response breached", "first response near misses",
+                    "resolution breached", "resolution near misses"], miss_rows),
         "flow": (["day", "opened", "resolved", "backlog at end of day"], flow_rows),
         "first_response": (["first response took", "tickets"],
                            [[b["bucket"], b["tickets"]] for b in first]),
@@ -166,6 +183,10 @@ def service_view(request: HttpRequest) -> HttpResponse:
             [labels.get(g["key"], g["label"]) for g in by["priority"]["groups"]],
             [(name, [g[clock]["compliance_percent"] for g in by["priority"]["groups"]])
              for clock, name in CLOCKS], unit="%", max_value=100),
+        "misses": bar_chart("Breaches and near misses per week (both clocks)",
+                            [w.strftime("%-d %b") for w in weeks],
+                            [("Breached", [r[1] + r[3] for r in miss_rows]),
+                             ("Near misses", [r[2] + r[4] for r in miss_rows])]),
         "flow": line_chart("Tickets opened and resolved per day, and the backlog",
                            [f["start"].strftime("%-d %b") for f in flow],
                            [("Opened", [f["opened"] for f in flow]),
