@@ -120,6 +120,7 @@ PERMISSIONS.update({
     ("POST", "/invoices/{invoice_id}/void"): "invoices.manage",
     ("POST", "/invoices/{invoice_id}/credit-notes"): "invoices.manage",
     ("GET", "/revenue/forecast"): "revenue.view",
+    ("GET", "/revenue/mrr-movements"): "revenue.view",
 })
 
 SELF_SERVICE: set[tuple[str, str]] = {

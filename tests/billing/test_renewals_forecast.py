@@ -167,3 +167,39 @@ def test_daily_tasks_are_scheduled():
     names = {e.task.name if hasattr(e.task, "name") else str(e.task): e.cron for e in ENTRIES}
     crons = sorted(names.values())
     assert "30 0 * * *" in crons and "15 0 * * *" in crons and "45 0 * * *" in crons
+
+
+def test_forecast_range_is_the_trends_prediction_interval(in_a):
+    """Usage billed 20, 30, 25 (Oct, Nov, Dec): the line 22.5 + 2.5x leaves residuals
+    -2.5, 5, -2.5, so s² = 37.5 / (3 - 2). February's projection (x = 3) is 30 with variance
+    37.5 × (1 + 1/3 + (3 - 1)²/2) = 125: 30 ± 1.645 × √125 = 30 ± 18.39. January is already
+    invoiced: certain."""
+    p = in_a
+    usage = make_contract(p.company_a, p.client_a2, start="2024-10-01", seats="0", price="0")
+    add_usage(usage, [("2024-10-10 10:00", "200"), ("2024-11-10 10:00", "400"),
+                      ("2024-12-10 10:00", "300")])
+    from nestogy.billing.recurring import run_recurring
+
+    run_recurring(p.company_a, date(2025, 1, 1))
+    months = {m["month"]: m for m in forecast(p.company_a, date(2025, 1, 20), 3)["months"]}
+    january, february, march = months["2025-01"], months["2025-02"], months["2025-03"]
+    assert january["usage"] == january["low"] == january["high"] == Decimal("25.00")
+    assert february["usage"] == Decimal("30.00")
+    assert (february["low"], february["high"]) == (Decimal("11.61"), Decimal("48.39"))
+    # March (x = 4): 32.5, variance 37.5 × (1 + 1/3 + 9/2) = 218.75: ± 24.33
+    assert march["usage"] == Decimal("32.50")
+    assert (march["low"], march["high"]) == (Decimal("8.17"), Decimal("56.83"))
+
+
+def test_forecast_range_without_enough_history_spans_zero_to_twice(in_a):
+    p = in_a
+    usage = make_contract(p.company_a, p.client_a2, start="2024-11-01", seats="1",
+                          price="100")
+    add_usage(usage, [("2024-11-10 10:00", "200"), ("2024-12-10 10:00", "300")])
+    from nestogy.billing.recurring import run_recurring
+
+    run_recurring(p.company_a, date(2025, 1, 1))
+    february = forecast(p.company_a, date(2025, 1, 20), 2)["months"][1]
+    # two billed periods (20, 25): projection 30 with no measurable spread
+    assert february["usage"] == Decimal("30.00") and february["recurring"] == Decimal("100.00")
+    assert (february["low"], february["high"]) == (Decimal("100.00"), Decimal("160.00"))

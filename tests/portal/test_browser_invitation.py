@@ -1,6 +1,6 @@
 """The staff invitation in a real browser: an account of another company opens the e-mailed
 link, signs in, sees who invites it and with which role, accepts, and lands in the inviting
-company's admin; the page passes an accessibility check and the CSP."""
+company's workspace; the page passes an accessibility check and the CSP."""
 
 from __future__ import annotations
 
@@ -44,11 +44,11 @@ def test_invited_account_accepts_in_the_browser(personas, page, screenshot, csp_
         invitation = Invitation.objects.get(public_id=response.data["id"])
         link = urlsplit(invitations.url_for(invitation)).path
 
-    page.goto(link)  # not signed in: the admin's sign-in page, then back to the link
+    page.goto(link)  # not signed in: the workspace's sign-in page, then back to the link
     page.get_by_label("Email").fill("owner@bravo.test")
     page.get_by_label("Password").fill(PASSWORD)
     with page.expect_navigation():
-        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Join Alpha IT")).to_be_visible()
     expect(page.get_by_text("technician role")).to_be_visible()
     assert axe_violations(page) == [], json.dumps(axe_violations(page), indent=1)

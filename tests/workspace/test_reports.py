@@ -193,6 +193,15 @@ def test_the_revenue_dashboard_holds_the_api_forecast_and_aging(personas):
     rows = table(client.get("/app/reports/revenue/", {"export": "forecast"}).content)
     assert [r[0] for r in rows[1:]] == [m["month"] for m in api["months"]]
     assert [r[3] for r in rows[1:]] == [m["total"] for m in api["months"]]
+    assert [(r[4], r[5]) for r in rows[1:]] == [(m["low"], m["high"]) for m in api["months"]]
+    moves = table(client.get("/app/reports/revenue/", {"export": "movements"}).content)
+    api_moves = p.owner_a.api.get("/revenue/mrr-movements").data["months"]
+    assert moves[0][:7] == ["month", "opening USD", "new USD", "expansion USD",
+                            "contraction USD", "churn USD", "closing USD"]
+    assert [r[:7] for r in moves[1:]] == [
+        [m["month"], m["opening"], m["new"], m["expansion"], m["contraction"], m["churn"],
+         m["closing"]] for m in api_moves]
+    assert moves[-1][6] == "450.00" and "450.00" in [r[2] for r in moves[1:]]  # new client
     aging = table(client.get("/app/reports/revenue/", {"export": "aging"}).content)
     overdue = p.owner_a.api.get("/invoices/overdue").data
     assert [(r[0], r[1], r[2]) for r in aging[1:]] == [

@@ -9,6 +9,12 @@
 - **Usage:** per metered item, the amounts billed for its last (up to) six periods are fitted
   with a least-squares line; each future period's usage is the line extrapolated (never
   below zero), landing in the month of the invoice that bills it in arrears.
+- **Range:** each month also has ``low`` and ``high``. Recurring amounts and usage already
+  invoiced are certain. A trend fitted on three or more billed periods adds its 90 %
+  prediction interval, ``±1.645·s·√(1 + 1/n + (x₀ − x̄)²/Sxx)`` with ``s`` the residual standard
+  error (items assumed independent: variances add); with fewer than three periods the spread
+  cannot be measured, and the item's projection counts from zero to twice itself. ``low``
+  never goes below the certain part.
 - **MRR/ARR:** the fixed recurring amount of the contracts in service today normalised to a
   month (weekly × 52/12, quarterly ÷ 3, ...); ARR = 12 × MRR. Usage is not in MRR.
 Months are calendar months in the company's time zone; amounts are in each contract's
@@ -32,6 +38,8 @@ from nestogy.core.money import quantize_money
 
 ZERO = Decimal(0)
 TREND_POINTS = 6
+Z_90 = Decimal("1.645")  # two-sided 90 % normal quantile
+MIN_POINTS_FOR_SPREAD = 3
 
 
 def _month_key(d: date) -> str:
@@ -68,6 +76,17 @@ def _trend(values: list[Decimal]) -> tuple[Decimal, Decimal]:
     return mean_y - slope * mean_x, slope
 
 
+def _prediction_variance(values: list[Decimal], intercept: Decimal, slope: Decimal,
+                         x0: int) -> Decimal:
+    """The variance of a new observation at ``x0`` around the least-squares line."""
+    n = len(values)
+    residuals = sum((y - (intercept + slope * i)) ** 2 for i, y in enumerate(values))
+    s2 = residuals / (n - 2)
+    mean_x = Decimal(n - 1) / 2
+    sxx = sum((Decimal(i) - mean_x) ** 2 for i in range(n))
+    return s2 * (1 + Decimal(1) / n + (Decimal(x0) - mean_x) ** 2 / sxx)
+
+
 def forecast(company, today: date, months: int = 12) -> dict:
     first = today.replace(day=1)
     keys = _months(first, months)
@@ -75,6 +94,11 @@ def forecast(company, today: date, months: int = 12) -> dict:
     currency = company.currency
     recurring: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     usage: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    # the uncertain part of usage: projections with a measured spread (amount, variance)
+    # and projections without one
+    measured: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    variance: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    unmeasured: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     mrr: dict[str, Decimal] = defaultdict(lambda: ZERO)
 
     contracts = list(Contract.objects.filter(status=Contract.Status.ACTIVE)
@@ -114,8 +138,10 @@ def forecast(company, today: date, months: int = 12) -> dict:
                 end = renewed_end(end, contract.renewal_term_months)
         terms = Terms(contract.start_date, cycle, contract.billing_anchor_day, end)
         trends = {}
+        points_of = {}
         for item in metered:
             points = list(reversed(history.get(item.pk, [])))
+            points_of[item.pk] = points
             trends[item.pk] = (_trend(points), len(points))
         ahead = 0  # arrears periods past the last billed one
         for period in iter_periods(terms, from_date=max(first, contract.start_date)):
@@ -152,14 +178,26 @@ def forecast(company, today: date, months: int = 12) -> dict:
                         ahead += 1
                         counted = True
                     value = intercept + slope * (n - 1 + ahead)
-                    usage[cur][key] += quantize_money(max(ZERO, value), cur)
+                    projected = quantize_money(max(ZERO, value), cur)
+                    usage[cur][key] += projected
+                    if n >= MIN_POINTS_FOR_SPREAD:
+                        measured[cur][key] += projected
+                        variance[cur][key] += _prediction_variance(
+                            points_of[item.pk], intercept, slope, n - 1 + ahead)
+                    else:
+                        unmeasured[cur][key] += projected
 
     def month_rows(cur: str) -> list[dict]:
         rows = []
         for key in keys:
             r, u = recurring[cur][key], usage[cur][key]
+            certain = r + u - measured[cur][key] - unmeasured[cur][key]
+            spread = Z_90 * variance[cur][key].sqrt()
+            low = certain + max(ZERO, measured[cur][key] - spread)
+            high = certain + measured[cur][key] + spread + 2 * unmeasured[cur][key]
             rows.append({"month": key, "recurring": quantize_money(r, cur),
-                         "usage": quantize_money(u, cur), "total": quantize_money(r + u, cur)})
+                         "usage": quantize_money(u, cur), "total": quantize_money(r + u, cur),
+                         "low": quantize_money(low, cur), "high": quantize_money(high, cur)})
         return rows
 
     others = sorted((set(recurring) | set(mrr) | set(usage)) - {currency})

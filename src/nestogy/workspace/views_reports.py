@@ -9,8 +9,9 @@ below it, and each table downloads as CSV (``?export=<table>``).
   ``GET /api/v1/tickets/sla-report``); tickets opened and resolved per day with the
   backlog; how long first responses took; each technician's open tickets, resolved
   tickets, breaches, hours logged and billable share (``timesheets.queries``).
-- **Revenue** (``/app/reports/revenue/``, ``revenue.view``): MRR and ARR and the next
-  twelve months' forecast (``billing.forecast``, the numbers of
+- **Revenue** (``/app/reports/revenue/``, ``revenue.view``): MRR and ARR, the last twelve
+  months' MRR movements (``billing.mrr``, ``GET /api/v1/revenue/mrr-movements``) and the next
+  twelve months' forecast with its 90 % range (``billing.forecast``, the numbers of
   ``GET /api/v1/revenue/forecast``); receivables by days past due
   (``billing.queries.aging_buckets``, the buckets of ``GET /api/v1/invoices/overdue``) and
   days sales outstanding over 90 days.
@@ -29,6 +30,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
 from nestogy.billing import forecast as billing_forecast
+from nestogy.billing import mrr as billing_mrr
 from nestogy.billing import queries as billing_queries
 from nestogy.core.money import money_str
 from nestogy.tenancy.queries import company_today
@@ -98,6 +100,9 @@ SLA_HEADER = ["group", "tickets", "tickets breached",
               "first response compliance %", "first response mean h", "first response p90 h",
               "resolution on time", "resolution breached", "resolution near misses",
               "resolution compliance %", "resolution mean h", "resolution p90 h"]
+
+
+MOVES = ("opening", "new", "expansion", "contraction", "churn", "closing")
 
 
 def _misses_per_week(trend: list, weeks: list) -> list[list]:
@@ -217,15 +222,22 @@ def revenue_view(request: HttpRequest) -> HttpResponse:
     aging = {"buckets": billing_queries.aging_buckets(today)}
     dso = billing_queries.days_sales_outstanding(today)
     forecast_rows = [[m["month"], money_str(m["recurring"], cur), money_str(m["usage"], cur),
-                      money_str(m["total"], cur)] for m in result["months"]]
+                      money_str(m["total"], cur), money_str(m["low"], cur),
+                      money_str(m["high"], cur)] for m in result["months"]]
+    movements = billing_mrr.mrr_movements(company, today, 12)["months"]
+    movement_rows = [[m["month"], *(money_str(m[k], cur) for k in MOVES),
+                      *(m["clients"][k] for k in MOVES[1:5])] for m in movements]
     aging_rows = [[b["bucket"], b["count"], money_str(b["balance"], cur)]
                   for b in aging["buckets"]]
     dso_rows = [[d["currency"], money_str(d["receivable"], d["currency"]),
                  money_str(d["invoiced"], d["currency"]), d["days"],
                  "" if d["dso"] is None else d["dso"]] for d in dso]
     tables = {
-        "forecast": (["month", f"recurring {cur}", f"usage {cur}", f"total {cur}"],
-                     forecast_rows),
+        "forecast": (["month", f"recurring {cur}", f"usage {cur}", f"total {cur}",
+                      f"low {cur}", f"high {cur}"], forecast_rows),
+        "movements": (["month", *(f"{k} {cur}" for k in MOVES), "new clients",
+                       "expanding clients", "contracting clients", "churned clients"],
+                      movement_rows),
         "aging": (["days past due", "invoices", f"balance {cur}"], aging_rows),
         "dso": (["currency", "receivable", "invoiced in the last 90 days", "days",
                  "days sales outstanding"], dso_rows),
@@ -237,11 +249,17 @@ def revenue_view(request: HttpRequest) -> HttpResponse:
         header, rows = tables[export]
         return _csv(f"revenue-{export}", header, rows)
     charts = {
-        "forecast": bar_chart(f"Revenue forecast per month ({cur})",
-                              [m["month"] for m in result["months"]],
-                              [("Recurring", [m["recurring"] for m in result["months"]]),
-                               ("Usage", [m["usage"] for m in result["months"]])],
-                              stacked=True),
+        "forecast": line_chart(f"Revenue forecast per month and its 90 % range ({cur})",
+                               [m["month"] for m in result["months"]],
+                               [("Expected", [m["total"] for m in result["months"]]),
+                                ("Low", [m["low"] for m in result["months"]]),
+                                ("High", [m["high"] for m in result["months"]])]),
+        "movements": bar_chart(f"MRR movements per month ({cur})",
+                               [m["month"] for m in movements],
+                               [("New", [m["new"] for m in movements]),
+                                ("Expansion", [m["expansion"] for m in movements]),
+                                ("Contraction", [m["contraction"] for m in movements]),
+                                ("Churn", [m["churn"] for m in movements])]),
         "aging": bar_chart(f"Open invoices by days past due ({cur})",
                            [b["bucket"] for b in aging["buckets"]],
                            [("Balance", [b["balance"] for b in aging["buckets"]])]),
@@ -249,5 +267,6 @@ def revenue_view(request: HttpRequest) -> HttpResponse:
     return render(request, "workspace/reports_revenue.html", {
         "result": result, "currency": cur, "charts": charts, "today": today,
         "tables_forecast": tables["forecast"], "tables_aging": tables["aging"],
+        "tables_movements": tables["movements"],
         "tables_dso": tables["dso"],
     })

@@ -28,7 +28,7 @@ from nestogy.api.schemas import (
     responses,
     text,
 )
-from nestogy.billing import actions, forecast, pdf, queries, recurring
+from nestogy.billing import actions, forecast, mrr, pdf, queries, recurring
 from nestogy.billing.models import Invoice
 from nestogy.clients import queries as client_queries
 from nestogy.core.errors import ValidationError
@@ -142,6 +142,8 @@ class MonthOut(Schema):
     recurring: str
     usage: str
     total: str
+    low: str  # the 90 % range of the total (docs/billing.md, revenue forecast)
+    high: str
 
 
 class OtherCurrencyOut(Schema):
@@ -149,6 +151,31 @@ class OtherCurrencyOut(Schema):
     months: list[MonthOut]
     mrr: str
     arr: str
+
+
+class MoveCountsOut(Schema):
+    new: int
+    expansion: int
+    contraction: int
+    churn: int
+
+
+class MovementMonthOut(Schema):
+    month: str
+    to: date
+    opening: str
+    new: str
+    expansion: str
+    contraction: str
+    churn: str
+    closing: str
+    clients: MoveCountsOut
+
+
+class MovementsOut(Schema):
+    currency: str
+    as_of: date
+    months: list[MovementMonthOut]
 
 
 class ForecastOut(Schema):
@@ -347,7 +374,8 @@ def revenue_forecast(request, months: Annotated[int, Query(ge=1, le=60)] = 12):
 
     def money_rows(rows, cur):
         return [{"month": r["month"], "recurring": money_str(r["recurring"], cur),
-                 "usage": money_str(r["usage"], cur), "total": money_str(r["total"], cur)}
+                 "usage": money_str(r["usage"], cur), "total": money_str(r["total"], cur),
+                 "low": money_str(r["low"], cur), "high": money_str(r["high"], cur)}
                 for r in rows]
 
     cur = result["currency"]
@@ -360,3 +388,19 @@ def revenue_forecast(request, months: Annotated[int, Query(ge=1, le=60)] = 12):
                                  for o in result["other_currencies"]]}
 
 
+
+
+@revenue_router.get("/mrr-movements", response=responses({200: MovementsOut}),
+                    summary="MRR per month: opening, new, expansion, contraction, churn, closing")
+def revenue_mrr_movements(request, months: Annotated[int, Query(ge=1, le=36)] = 12):
+    require(request.auth, "revenue.view")
+    if not 1 <= months <= mrr.MAX_MONTHS:
+        raise ValidationError("months", f"must be between 1 and {mrr.MAX_MONTHS}")
+    company = request.auth.company
+    result = mrr.mrr_movements(company, company_today(company), months)
+    cur = result["currency"]
+    money = ("opening", "new", "expansion", "contraction", "churn", "closing")
+    return {"currency": cur, "as_of": result["as_of"],
+            "months": [{"month": m["month"], "to": m["to"], "clients": m["clients"],
+                        **{k: money_str(m[k], cur) for k in money}}
+                       for m in result["months"]]}
