@@ -42,7 +42,8 @@ def test_manager_and_owner_read_the_dashboards(personas, page, screenshot, csp_v
     with page.expect_navigation():
         page.get_by_role("link", name="Service").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Service dashboard")
-    expect(page.locator("svg.chart")).to_have_count(5)
+    expect(page.locator("svg.chart")).to_have_count(6)
+    expect(page.get_by_role("heading", name="Breaches and near misses")).to_be_visible()
     priority = page.locator("[data-table=priority] tbody tr")
     expect(priority).to_have_count(4)
     expect(priority.first.locator("th")).to_have_text("Critical")
@@ -65,5 +66,7 @@ def test_manager_and_owner_read_the_dashboards(personas, page, screenshot, csp_v
     expect(page.locator("[data-mrr]")).to_have_text("700.00 USD")  # 540 + 480 / 3
     expect(page.locator("[data-arr]")).to_have_text("8,400.00 USD")
     expect(page.locator("[data-table=forecast] tbody tr")).to_have_count(12)
+    expect(page.locator("[data-table=movements] tbody tr")).to_have_count(12)
+    expect(page.locator("[data-table=movements] thead")).to_contain_text("churn USD")
     assert axe_violations(page) == []
     screenshot(page, "office-dashboard-revenue")

@@ -226,7 +226,8 @@ def revenue_view(request: HttpRequest) -> HttpResponse:
                       money_str(m["high"], cur)] for m in result["months"]]
     movements = billing_mrr.mrr_movements(company, today, 12)["months"]
     movement_rows = [[m["month"], *(money_str(m[k], cur) for k in MOVES),
-                      *(m["clients"][k] for k in MOVES[1:5])] for m in movements]
+                      " / ".join(str(m["clients"][k]) for k in MOVES[1:5])]
+                     for m in movements]
     aging_rows = [[b["bucket"], b["count"], money_str(b["balance"], cur)]
                   for b in aging["buckets"]]
     dso_rows = [[d["currency"], money_str(d["receivable"], d["currency"]),
@@ -235,9 +236,8 @@ def revenue_view(request: HttpRequest) -> HttpResponse:
     tables = {
         "forecast": (["month", f"recurring {cur}", f"usage {cur}", f"total {cur}",
                       f"low {cur}", f"high {cur}"], forecast_rows),
-        "movements": (["month", *(f"{k} {cur}" for k in MOVES), "new clients",
-                       "expanding clients", "contracting clients", "churned clients"],
-                      movement_rows),
+        "movements": (["month", *(f"{k} {cur}" for k in MOVES),
+                       "clients new / expanding / contracting / churned"], movement_rows),
         "aging": (["days past due", "invoices", f"balance {cur}"], aging_rows),
         "dso": (["currency", "receivable", "invoiced in the last 90 days", "days",
                  "days sales outstanding"], dso_rows),
