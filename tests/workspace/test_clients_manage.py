@@ -598,3 +598,21 @@ def test_contacts_are_deleted_and_their_tickets_stay(personas):
     assert "Contact Dana Contact deleted." in response.content.decode()
     opened = fresh(opened)
     assert opened.client_id == p.client_a.pk and opened.contact_id is None
+
+
+def test_an_archived_clients_contact_gets_no_invitation(personas):
+    """A forged invite for a contact of an archived client: refused by the action (its
+    contacts cannot sign in), said on the page, nothing sent or audited."""
+    p = personas
+    with scope(company=p.company_a.pk):
+        contact = create_contact(p.client_a2, {"name": "Gus Archived",
+                                               "email": "gus@blueridge.test"})
+    Client.objects.with_scopes_disabled().filter(pk=p.client_a2.pk).update(status="archived")
+    response = signed_in("manager@alpha.test").post(
+        f"/app/clients/{p.client_a2.public_id}/contacts/{contact.public_id}/invite",
+        follow=True)
+    assert "Not sent: Blue Ridge Accounting is archived" in response.content.decode()
+    with scopes_disabled():
+        assert not AuditEntry.objects.filter(action=INVITED,
+                                             object_id=contact.public_id).exists()
+        assert Contact.objects.get(pk=contact.pk).portal_access is False

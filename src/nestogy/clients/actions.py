@@ -12,7 +12,7 @@ from django.utils import timezone
 from nestogy.accounts.roles import allowed
 from nestogy.audit.actions import log_action
 from nestogy.clients.models import Client, Contact, Site
-from nestogy.core.errors import PermissionDenied, ValidationError, delete_blocked
+from nestogy.core.errors import Conflict, PermissionDenied, ValidationError, delete_blocked
 from nestogy.core.events import emit
 from nestogy.core.tasks import enqueue_on_commit
 from nestogy.core.timeutil import validate_timezone
@@ -241,6 +241,9 @@ def invite_contact(contact: Contact, *, actor=None, actor_role: str | None = Non
                                "(contacts.portal)")
     from nestogy.clients.events import INVITED
 
+    if contact.client.status == Client.Status.ARCHIVED:
+        raise Conflict(f"{contact.client.name} is archived: its contacts cannot sign in to the "
+                       "portal; restore the client first")
     if not contact.portal_access:
         contact.portal_access = True
         contact.save(update_fields=["portal_access", "updated_at"])

@@ -510,10 +510,14 @@ def contact_invite_view(request: HttpRequest, client_id: str, contact_id: str) -
         messages.error(request, f"Not sent: {contact.name} has already chosen a password; "
                                 "send a password reset instead.")
     else:
-        client_actions.invite_contact(contact, actor=request.user,
-                                      actor_role=request.membership.role)
-        messages.success(request, f"An invitation to the portal was e-mailed to "
-                                  f"{contact.email}.")
+        try:
+            client_actions.invite_contact(contact, actor=request.user,
+                                          actor_role=request.membership.role)
+        except Conflict as exc:
+            messages.error(request, f"Not sent: {exc.message}.")
+        else:
+            messages.success(request, f"An invitation to the portal was e-mailed to "
+                                      f"{contact.email}.")
     return redirect(_back(client, "#contacts"))
 
 
