@@ -52,6 +52,16 @@ def test_manager_and_owner_read_the_dashboards(personas, page, screenshot, csp_v
     with page.expect_download() as download:
         page.get_by_role("link", name="Download CSV of sla by priority").click()
     assert download.value.suggested_filename == "service-priority-30d.csv"
+    # the figures say when they were computed; a new ticket shows after Refresh now
+    expect(page.locator("[data-figures-as-of]")).to_contain_text("Figures as of")
+    critical = priority.first.locator("td").first
+    before = int(critical.inner_text())
+    made(p, "Late news", days_ago=1, priority="critical", assignee=techs[0], first=600)
+    page.reload()
+    expect(critical).to_have_text(str(before))  # stored a moment ago
+    with page.expect_navigation():
+        page.get_by_role("button", name="Refresh now").click()
+    expect(critical).to_have_text(str(before + 1))
     with page.expect_navigation():
         page.get_by_role("link", name="Last 7 days").click()
     expect(page.get_by_role("link", name="Last 7 days")).to_have_attribute(

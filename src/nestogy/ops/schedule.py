@@ -21,6 +21,7 @@ from nestogy.notifications import tasks as notification_tasks
 from nestogy.ops import tasks as ops_tasks
 from nestogy.payments import tasks as payments_tasks
 from nestogy.tickets import tasks as ticket_tasks
+from nestogy.workspace import tasks as workspace_tasks
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ ENTRIES: list[Entry] = [
     # Payments
     Entry("7 * * * *", payments_tasks.process_failed_payments_task,
           "Payments: retry failed automatic payments, reconcile timeouts, start auto-pay"),
+    # Dashboards
+    Entry("*/5 * * * *", workspace_tasks.refresh_dashboards,
+          "Dashboards: recompute the figures of pages opened in the last day"),
     # Jobs and housekeeping
     Entry("*/5 * * * *", ops_tasks.reap_stale_tasks,
           "Jobs: re-queue or fail tasks left running by a dead worker"),

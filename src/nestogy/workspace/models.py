@@ -1,4 +1,4 @@
-"""Workspace models: each staff member's saved queue views."""
+"""Workspace models: each staff member's saved queue views, and the dashboards' last figures."""
 
 from __future__ import annotations
 
@@ -37,3 +37,34 @@ class SavedView(TenantOwnedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DashboardSnapshot(TenantOwnedModel):
+    """The last computed figures of one dashboard page of one company (``workspace.snapshots``).
+
+    ``key`` names the page and its period (``service:7``, ``service:90``, ``revenue``);
+    ``payload`` is the page's tables and chart series as tagged JSON (decimals, dates and
+    times keep their type); ``local_date`` is the company's date when they were computed (a
+    new day makes them stale); ``viewed_at`` is when someone last opened the page, so the
+    scheduler refreshes only what people look at.
+    """
+
+    public_id_prefix = "dsn"
+
+    key = models.CharField(max_length=40)
+    local_date = models.DateField()
+    computed_at = models.DateTimeField()
+    compute_ms = models.PositiveIntegerField(default=0)
+    viewed_at = models.DateTimeField()
+    payload = models.TextField()
+
+    class Meta(TenantOwnedModel.Meta):
+        constraints = [
+            *TenantOwnedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["company", "key"],
+                                    name="workspace_dashboardsnapshot_key_unique"),
+        ]
+        indexes = [models.Index(fields=["viewed_at"], name="workspace_snapshot_viewed_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key} as of {self.computed_at:%Y-%m-%d %H:%M}"
