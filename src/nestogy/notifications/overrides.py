@@ -41,6 +41,13 @@ def _has_files(event_type: str) -> bool:
     return True
 
 
+def rewordable(event_type: str) -> bool:
+    """Whether a company may reword ``event_type``: registered, not protected, with shipped
+    templates (the event types :func:`catalogue` lists)."""
+    return (event_type in events.REGISTRY and event_type not in render.PROTECTED_EVENT_TYPES
+            and _has_files(event_type))
+
+
 def catalogue() -> list[dict[str, Any]]:
     """The rewordable event types (see module), by name."""
     from django.db.models import Count, Max
@@ -51,13 +58,11 @@ def catalogue() -> list[dict[str, Any]]:
                 .order_by().values_list("type", "at"))
     return [{"type": name, "description": definition.description,
              "overrides": counts.get(name, 0), "last_event": last.get(name)}
-            for name, definition in sorted(events.REGISTRY.items())
-            if name not in render.PROTECTED_EVENT_TYPES and _has_files(name)]
+            for name, definition in sorted(events.REGISTRY.items()) if rewordable(name)]
 
 
 def check_event_type(event_type: str) -> None:
-    if event_type not in events.REGISTRY or event_type in render.PROTECTED_EVENT_TYPES \
-            or not _has_files(event_type):
+    if not rewordable(event_type):
         raise ValidationError("event_type", f"{event_type!r} has no wording to change")
 
 

@@ -9,6 +9,11 @@
   through ``accounts.actions.change_company_settings`` (validated, audited, secrets sealed);
   a refused value is named on its field and nothing is saved. The logo is uploaded here
   (PNG, JPEG, GIF or WebP, checked and re-encoded) or removed.
+- **Test the channels** (``POST /app/settings/company/test/slack`` and ``…/test/sms``,
+  ``company.settings``): the company's latest notification that company channels may receive
+  is queued to every company Slack URL, or as an SMS to the asking user's own number through
+  the company gateway (``notifications.company_channels``); a refusal (nothing set, no event
+  yet, no number) is shown as a message and nothing is written. No URL is ever shown.
 - **Audit log** (``/app/settings/audit/``, ``audit.view``): every recorded change of the
   company, newest first, filtered by action, person, object id and dates; 50 per page and a
   CSV download of what the filters select (at most 10,000 rows).
@@ -33,7 +38,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from nestogy.accounts import actions as account_actions
 from nestogy.audit.models import AuditEntry
-from nestogy.core.errors import NestogyError, ValidationError
+from nestogy.core import events
+from nestogy.core.errors import Conflict, NestogyError, ValidationError
+from nestogy.core.secrets import UndecryptableSecret
+from nestogy.notifications import actions as notification_actions
+from nestogy.notifications import company_channels
 from nestogy.tenancy import company_settings
 from nestogy.tenancy.queries import company_logo
 from nestogy.workspace import auth
@@ -148,10 +157,63 @@ def company_view(request: HttpRequest) -> HttpResponse:
         company.refresh_from_db()
         return render(request, "workspace/settings_company.html", {
             "groups": _fields(company, request.POST, errors), "errors": errors,
-            "general_error": errors.get("_", ""), "logo": company_logo(company.pk)},
-            status=400)
+            "general_error": errors.get("_", ""), "logo": company_logo(company.pk),
+            "channels": _channels(request)}, status=400)
     return render(request, "workspace/settings_company.html", {
-        "groups": _fields(company), "errors": {}, "logo": company_logo(company.pk)})
+        "groups": _fields(company), "errors": {}, "logo": company_logo(company.pk),
+        "channels": _channels(request)})
+
+
+def _channels(request: HttpRequest) -> dict:
+    """What the *Test the channels* hints say: how many Slack URLs, whether the gateway is
+    set, the last digits of the user's own number, the event a test would carry. Only
+    counts and states: never a URL."""
+    company = request.company
+    slack = company.secret_state("notifications.slack_urls")
+    gateway = company.secret_state("notifications.sms_url")
+    try:
+        phone = notification_actions.phone_number(company, request.user)
+    except UndecryptableSecret:
+        phone = ""
+    sample = company_channels.latest_sample(company)
+    definition = events.REGISTRY.get(sample.type) if sample else None
+    return {"slack_count": slack.get("count", 0) if slack.get("set") else 0,
+            "sms_gateway": bool(gateway.get("set")),
+            "phone_last4": "".join(ch for ch in phone if ch.isdigit())[-4:],
+            "sample": sample,
+            "sample_label": definition.description if definition else ""}
+
+
+@auth.staff_view("company.settings")
+@require_POST
+def test_slack_view(request: HttpRequest) -> HttpResponse:
+    try:
+        queued = company_channels.send_test_slack(request.company, actor=request.user)
+    except Conflict as exc:
+        messages.error(request, f"No test sent: {exc}.")
+    else:
+        n = len(queued.deliveries)
+        messages.success(request, f"A test was queued to Slack ({n} address"
+                                  f"{'es' if n != 1 else ''}) with the latest "
+                                  f"{queued.event_type} notification; its outcome shows in "
+                                  "the delivery log in a moment.")
+    return redirect(HERE)
+
+
+@auth.staff_view("company.settings")
+@require_POST
+def test_sms_view(request: HttpRequest) -> HttpResponse:
+    try:
+        queued = company_channels.send_test_sms(request.company, request.user,
+                                                actor=request.user)
+    except Conflict as exc:
+        messages.error(request, f"No test sent: {exc}.")
+    else:
+        messages.success(request, f"A test SMS was queued to your number ending in "
+                                  f"{queued.phone_last4} with the latest {queued.event_type} "
+                                  "notification; its outcome shows in the delivery log in a "
+                                  "moment.")
+    return redirect(HERE)
 
 
 class LogoForm(forms.Form):
