@@ -7,8 +7,10 @@ in the audit entry."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from nestogy.audit.models import AuditEntry
@@ -220,3 +222,30 @@ def test_repeated_urls_are_posted_to_once(personas, event_types, receiver):
     with scope(company=company.pk):
         queued = company_channels.send_test_slack(company)
     assert len(queued.deliveries) == 1
+
+
+def test_a_repeat_within_a_minute_is_refused_per_channel_and_person(personas, event_types,
+                                                                     receiver):
+    p = personas
+    company = configure(p.company_a, notifications__slack_urls=[
+        f"json://127.0.0.1:{receiver.port}/alerts{SLACK_SHAPE}"],
+        notifications__sms_url=f"json://127.0.0.1:{receiver.port}/sms/{{phone}}")
+    phone(company, p.owner_a.user, "+15550002222")
+    phone(company, p.admin_a.user, "+15550004444")
+    emit(p.company_a, users=[p.tech_a.user])
+    with scope(company=company.pk):
+        company_channels.send_test_slack(company, actor=p.owner_a.user)
+        company_channels.send_test_sms(company, p.owner_a.user, actor=p.owner_a.user)
+        before = written(company)
+        with pytest.raises(Conflict, match="less than a minute ago"):
+            company_channels.send_test_slack(company, actor=p.admin_a.user)
+        with pytest.raises(Conflict, match="to your number less than a minute ago"):
+            company_channels.send_test_sms(company, p.owner_a.user, actor=p.owner_a.user)
+        assert written(company) == before
+        # another person's number is their own test
+        company_channels.send_test_sms(company, p.admin_a.user, actor=p.admin_a.user)
+        with scopes_disabled():
+            AuditEntry.objects.filter(action="notification.test_sent").update(
+                created_at=timezone.now() - company_channels.PAUSE - timedelta(seconds=1))
+        queued = company_channels.send_test_slack(company, actor=p.admin_a.user)
+    assert len(queued.deliveries) == 1  # a minute later: sent again

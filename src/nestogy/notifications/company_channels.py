@@ -14,16 +14,21 @@ private (:attr:`EventType.private`: it never goes to company channels) and has w
 transport (allow-lists, egress rules, retries, the delivery log). Each test is audited
 ``notification.test_sent`` with the channel, the event type and how many addresses (never a
 URL: they carry credentials). A refusal (:class:`Conflict`) names the reason and writes nothing.
+A test of the same channel (for SMS: to the same person) less than :data:`PAUSE` ago is
+refused, so a double click or an impatient repeat does not send (and pay for) the same
+message twice.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from nestogy.audit.actions import log_action
+from nestogy.audit.models import AuditEntry
 from nestogy.core import events
 from nestogy.core.errors import Conflict
 from nestogy.core.secrets import UndecryptableSecret
@@ -71,6 +76,20 @@ def slack_urls(company) -> list[str]:
     return list(dict.fromkeys(u for u in urls if isinstance(u, str) and u.strip()))
 
 
+PAUSE = timedelta(seconds=60)
+
+
+def _not_just_sent(company, channel: str, user=None) -> None:
+    recent = AuditEntry.objects.filter(
+        company_id=company.pk, action="notification.test_sent", data__channel=channel,
+        created_at__gte=timezone.now() - PAUSE)
+    if user is not None:
+        recent = recent.filter(actor=user)
+    if recent.exists():
+        raise Conflict(f"a test was sent to {'Slack' if channel == 'slack' else 'your number'}"
+                       " less than a minute ago; its outcome is in the delivery log")
+
+
 def _queue(company, sample: StoredEvent, planned: list[tuple[str, str, object, str]]
            ) -> list[Delivery]:
     now = timezone.now()
@@ -91,6 +110,7 @@ def send_test_slack(company, *, actor=None) -> ChannelTest:
     sample = latest_sample(company)
     if sample is None:
         raise Conflict(NO_SAMPLE)
+    _not_just_sent(company, "slack")
     # As the fan-out plans a company channel: no user, posted to once per URL.
     queued = _queue(company, sample, [(Channel.SLACK, url, None, "company Slack")
                                       for url in urls])
@@ -123,6 +143,7 @@ def send_test_sms(company, user, *, actor=None) -> ChannelTest:
     sample = latest_sample(company)
     if sample is None:
         raise Conflict(NO_SAMPLE)
+    _not_just_sent(company, "sms", user)
     target = fanout.sms_target(phone, gateway)
     queued = _queue(company, sample, [(Channel.SMS, target, user,
                                        getattr(user, "name", "") or user.email)])
