@@ -63,6 +63,7 @@ ADMIN_PERMISSIONS: dict[str, tuple[str | None, str | None, str | None, str | Non
     "timesheets.RunningTimer": ("time.view_all", None, None, None),
     "tickets.CannedResponse": ("canned.manage", None, None, None),
     "workspace.SavedView": ("company.settings", None, None, None),
+    "workspace.DashboardSnapshot": ("tickets.reports", None, None, None),
     "billing.Invoice": ("invoices.view",) + ("invoices.manage",) * 3,
     "billing.InvoiceLine": ("invoices.view", None, None, None),
     "billing.BillingRun": ("invoices.view", None, None, None),

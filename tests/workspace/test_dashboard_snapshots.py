@@ -152,3 +152,31 @@ def test_one_company_refreshing_leaves_the_others_figures(personas):
     rows = table(signed_in("owner@bravo.test").get(
         "/app/reports/service/", {"export": "priority"}).content)
     assert total_tickets(rows) == 1
+
+
+@pytest.mark.usefixtures("desk")
+def test_an_operator_sees_which_pages_are_kept_read_only(personas):
+    from tests.support.admin_forms import OPERATOR_EMAIL, login, operator
+
+    p = personas
+    signed_in("manager@alpha.test").get("/app/reports/service/")
+    with scopes_disabled():
+        row = DashboardSnapshot.objects.get(company=p.company_a, key="service:30")
+    operator()
+    http = login(OPERATOR_EMAIL)
+    listing = http.get("/admin/workspace/dashboardsnapshot/").content.decode()
+    assert "service:30" in listing and "Alpha IT" in listing
+    change = http.get(f"/admin/workspace/dashboardsnapshot/{row.pk}/change/")
+    assert change.status_code == 200
+    assert "Acme Dental" not in change.content.decode()  # the figures stay out of the admin
+    assert http.get("/admin/workspace/dashboardsnapshot/add/").status_code == 403
+    assert http.post(f"/admin/workspace/dashboardsnapshot/{row.pk}/change/",
+                     {"key": "revenue"}).status_code == 403
+    with scopes_disabled():
+        assert DashboardSnapshot.objects.get(pk=row.pk).key == "service:30"
+    # deleting a row is allowed: the page computes its figures again when next opened
+    http.post(f"/admin/workspace/dashboardsnapshot/{row.pk}/delete/", {"post": "yes"})
+    with scopes_disabled():
+        assert not DashboardSnapshot.objects.filter(pk=row.pk).exists()
+    page = signed_in("manager@alpha.test").get("/app/reports/service/")
+    assert page.status_code == 200 and "Acme Dental" in page.content.decode()

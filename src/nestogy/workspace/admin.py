@@ -1,9 +1,12 @@
-"""Saved queue views in the admin, read-only: each user keeps their own in the workspace."""
+"""Saved queue views and the dashboards' stored figures in the admin, read-only: each user
+keeps their own views in the workspace; the figures are written by the dashboards and the
+scheduler (an operator sees which pages are kept, when they were computed and how long that
+took)."""
 
 from django.contrib import admin
 
 from nestogy.accounts.admin_base import TenantAdmin
-from nestogy.workspace.models import SavedView
+from nestogy.workspace.models import DashboardSnapshot, SavedView
 
 
 @admin.register(SavedView)
@@ -15,3 +18,20 @@ class SavedViewAdmin(TenantAdmin):
                        "updated_at")
     view_perm = "company.settings"
     add_perm = change_perm = delete_perm = None
+
+
+@admin.register(DashboardSnapshot)
+class DashboardSnapshotAdmin(TenantAdmin):
+    list_display = ("key", "local_date", "computed_at", "compute_ms", "viewed_at")
+    list_filter = ("key",)
+    search_fields = ("key",)
+    readonly_fields = ("key", "local_date", "computed_at", "compute_ms", "viewed_at")
+    exclude = ("payload",)
+    view_perm = "tickets.reports"
+    add_perm = change_perm = delete_perm = None
+
+    def has_add_permission(self, request):
+        return False  # figures are computed, never typed in
+
+    def has_change_permission(self, request, obj=None):
+        return False  # an operator may delete a row: the page computes it again when opened
