@@ -12,7 +12,6 @@ from nestogy.accounts.roles import allowed
 from nestogy.audit.models import AuditEntry
 from nestogy.notifications.models import ChannelAddress, Delivery
 from nestogy.tenancy.models import Company
-from tests.notifications.conftest import Receiver
 from tests.notifications.test_delivery import SLACK_SHAPE
 from tests.workspace.helpers import check_role_matrix, signed_in, ticket
 
@@ -23,13 +22,6 @@ URL = "/app/settings/company/"
 SLACK = f"{URL}test/slack"
 SMS = f"{URL}test/sms"
 TOKEN = "T0KEN-abcdef0123456789"
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.stop()
 
 
 @pytest.fixture

@@ -13,20 +13,12 @@ from django_scopes import scope
 from nestogy.accounts.roles import allowed
 from nestogy.audit.models import AuditEntry
 from nestogy.notifications.models import WebhookEndpoint
-from tests.notifications.conftest import Receiver
 from tests.workspace.helpers import check_role_matrix, signed_in, ticket
 
 pytestmark = pytest.mark.django_db
 
 ROLES = ("owner_a", "admin_a", "manager_a", "tech_a", "billing_a")
 URL = "/app/settings/webhooks/"
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.stop()
 
 
 def hooks(company) -> list[WebhookEndpoint]:
