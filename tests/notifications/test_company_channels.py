@@ -7,9 +7,11 @@ in the audit entry."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
@@ -249,3 +251,61 @@ def test_a_repeat_within_a_minute_is_refused_per_channel_and_person(personas, ev
                 created_at=timezone.now() - company_channels.PAUSE - timedelta(seconds=1))
         queued = company_channels.send_test_slack(company, actor=p.admin_a.user)
     assert len(queued.deliveries) == 1  # a minute later: sent again
+
+
+def test_the_sample_is_the_newest_of_any_type_in_one_query(personas, django_assert_num_queries):
+    p = personas
+    moment = timezone.now() - timedelta(days=3)
+    with scopes_disabled():
+        for company, type_, hours in ((p.company_a, "ticket.created", 1),
+                                      (p.company_a, "invoice.issued", 5),
+                                      (p.company_a, "ticket.replied", 3),
+                                      (p.company_a, "user.password_reset", 9),  # private
+                                      (p.company_b, "ticket.assigned", 20)):  # not Alpha's
+            StoredEvent.objects.create(company=company, type=type_, context={},
+                                       occurred_at=moment + timedelta(hours=hours))
+    with scope(company=p.company_a.pk), django_assert_num_queries(1):
+        sample = company_channels.latest_sample(p.company_a)
+    assert (sample.type, sample.occurred_at) == ("invoice.issued", moment + timedelta(hours=5))
+    with scope(company=p.company_b.pk):
+        assert company_channels.latest_sample(p.company_b).type == "ticket.assigned"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_clicks_at_once_send_one_test(personas, event_types, receiver):
+    """PostgreSQL: the second click waits for the first one's commit, then is refused."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers (set DATABASE_URL)")
+    p = personas
+    company = configure(p.company_a, notifications__slack_urls=[
+        f"json://127.0.0.1:{receiver.port}/alerts{SLACK_SHAPE}"])
+    emit(p.company_a, users=[p.tech_a.user])
+    first_sent, release = threading.Event(), threading.Event()
+    outcome = {}
+
+    def click(name, hold):
+        try:
+            with scope(company=company.pk), transaction.atomic():
+                company_channels.send_test_slack(company, actor=p.owner_a.user)
+                if hold:
+                    first_sent.set()
+                    release.wait(10)
+            outcome[name] = "sent"
+        except Conflict as exc:
+            outcome[name] = str(exc)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=click, args=("first", True))
+    first.start()
+    assert first_sent.wait(10)
+    second = threading.Thread(target=click, args=("second", False))
+    second.start()
+    second.join(0.5)
+    assert second.is_alive()  # waiting for the first click's transaction
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert outcome["first"] == "sent" and "less than a minute ago" in outcome["second"]
+    with scopes_disabled():
+        assert Delivery.objects.filter(channel="slack").count() == 1

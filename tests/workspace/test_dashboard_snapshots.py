@@ -38,6 +38,13 @@ def age(company, key, *, minutes=0, days=0):
             local_date=row.local_date - timedelta(days=days))
 
 
+def opened(company, email, key="service:30"):
+    """The stored row of a page ``email`` has just opened."""
+    signed_in(email).get("/app/reports/service/", {"days": key.partition(":")[2]})
+    with scopes_disabled():
+        return DashboardSnapshot.objects.get(company=company, key=key)
+
+
 def total_tickets(rows):
     return sum(int(r[1]) for r in rows[1:])
 
@@ -128,22 +135,26 @@ def test_the_scheduler_refreshes_only_pages_read_in_the_last_day(personas):
 
 
 @pytest.mark.usefixtures("desk")
-def test_refresh_is_post_only_and_bad_periods_fall_back():
+def test_refresh_is_post_only_and_a_bad_period_is_refused():
     client = signed_in("manager@alpha.test")
     assert client.get("/app/reports/service/refresh").status_code == 405
     assert signed_in("owner@alpha.test").get("/app/reports/revenue/refresh").status_code == 405
-    response = client.post("/app/reports/service/refresh", {"days": "abc"})
-    assert response["Location"] == "/app/reports/service/?days=30"
+    for bad in ({"days": "abc"}, {"days": "365"}, {}):
+        response = client.post("/app/reports/service/refresh", bad)
+        assert response.status_code == 400 and b"days must be one of 7, 30, 90" in \
+            response.content
     with scopes_disabled():
-        assert set(DashboardSnapshot.objects.values_list("key", flat=True)) == {"service:30"}
+        assert not DashboardSnapshot.objects.exists()  # nothing computed, nothing stored
+    response = client.post("/app/reports/service/refresh", {"days": "90"})
+    assert response["Location"] == "/app/reports/service/?days=90"
+    with scopes_disabled():
+        assert set(DashboardSnapshot.objects.values_list("key", flat=True)) == {"service:90"}
 
 
 @pytest.mark.usefixtures("desk")
 def test_one_company_refreshing_leaves_the_others_figures(personas):
     p = personas
-    signed_in("manager@alpha.test").get("/app/reports/service/")
-    with scopes_disabled():
-        alpha = DashboardSnapshot.objects.get(company=p.company_a, key="service:30")
+    alpha = opened(p.company_a, "manager@alpha.test")
     signed_in("owner@bravo.test").post("/app/reports/service/refresh", {"days": "30"})
     with scopes_disabled():
         assert DashboardSnapshot.objects.get(pk=alpha.pk).payload == alpha.payload
@@ -159,9 +170,7 @@ def test_an_operator_sees_which_pages_are_kept_read_only(personas):
     from tests.support.admin_forms import OPERATOR_EMAIL, login, operator
 
     p = personas
-    signed_in("manager@alpha.test").get("/app/reports/service/")
-    with scopes_disabled():
-        row = DashboardSnapshot.objects.get(company=p.company_a, key="service:30")
+    row = opened(p.company_a, "manager@alpha.test")
     operator()
     http = login(OPERATOR_EMAIL)
     listing = http.get("/admin/workspace/dashboardsnapshot/").content.decode()

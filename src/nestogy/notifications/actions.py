@@ -48,17 +48,6 @@ def clean_address(channel: str, value: Any, field: str) -> str:
     raise ValidationError(field, "must be an Apprise URL, e.g. slack://TokenA/TokenB/TokenC")
 
 
-def phone_number(company, user) -> str:
-    """The user's own SMS number in ``company`` (``addresses.sms``), or ``""`` when they have
-    none or their SMS address is a service URL rather than a number. Staff have no other
-    phone field: this is the number SMS notifications go to."""
-    with scopes_disabled():
-        address = (ChannelAddress.objects.filter(company_id=company.pk, user=user,
-                                                 channel=Channel.SMS)
-                   .values_list("address", flat=True).first())
-    return address if address and "://" not in address else ""
-
-
 def _desired_changes(principal, desired: list[dict[str, Any]], errors: list[FieldError],
                      stored: dict[tuple[str, str], bool]) -> list[tuple[str, str, bool | None]]:
     """``[{event, channels: {channel: on}}]`` (the GET form) as stored-choice changes.

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django_scopes import scopes_disabled
 
 from nestogy.core import events, secrets
 from nestogy.core.errors import NotFound
 from nestogy.notifications import preferences, sender
-from nestogy.notifications.models import ChannelAddress, Delivery, Notification, Preference
+from nestogy.notifications.models import (
+    Channel,
+    ChannelAddress,
+    Delivery,
+    Notification,
+    Preference,
+)
 
 
 def inbox(principal, *, unread: bool | None = None) -> QuerySet[Notification]:
@@ -72,3 +79,14 @@ def deliveries(*, status: str | None = None, channel: str | None = None,
     if event:
         qs = qs.filter(event_type=event)
     return qs
+
+
+def phone_number(company, user) -> str:
+    """The user's own SMS number in ``company`` (``addresses.sms``), or ``""`` when they have
+    none or their SMS address is a service URL rather than a number. Staff have no other
+    phone field: this is the number SMS notifications go to."""
+    with scopes_disabled():
+        address = (ChannelAddress.objects.filter(company_id=company.pk, user=user,
+                                                 channel=Channel.SMS)
+                   .values_list("address", flat=True).first())
+    return address if address and "://" not in address else ""

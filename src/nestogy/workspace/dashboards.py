@@ -14,11 +14,15 @@ stores them; ``workspace.views_reports`` shows them.
   with its 90 % range (``billing.forecast``, ``GET /api/v1/revenue/forecast``), receivables by
   days past due (``billing.queries.aging_buckets``, the buckets of
   ``GET /api/v1/invoices/overdue``) and days sales outstanding over 90 days.
+
+:func:`figures` is how a page (and the scheduler) gets them: through ``workspace.snapshots``,
+stored for five minutes.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.utils.safestring import SafeString
@@ -31,6 +35,7 @@ from nestogy.tenancy.queries import company_today
 from nestogy.tickets import reports
 from nestogy.tickets.models import Priority
 from nestogy.timesheets.queries import logged_by_user
+from nestogy.workspace import snapshots
 from nestogy.workspace.charts import bar_chart, line_chart
 
 PERIODS = {"7": 7, "30": 30, "90": 90}
@@ -229,6 +234,17 @@ def draw(charts: dict) -> dict[str, SafeString]:
         draw_one = line_chart if kind == "line" else bar_chart
         drawn[name] = draw_one(title, labels, [(s, list(v)) for s, v in series], **options)
     return drawn
+
+
+def figures(company, key: str, *, fresh: bool = False, viewed: bool = True
+            ) -> snapshots.Figures:
+    """A page's figures as a page shows them: stored while fresh, else computed and stored
+    (``fresh``: computed now, as *Refresh now* and the scheduler do; ``viewed=False``: the
+    scheduler's refresh, which does not count as someone reading the page)."""
+    work = partial(compute, company, key)
+    if fresh:
+        return snapshots.refresh(company, key, work, viewed=viewed)
+    return snapshots.current(company, key, work)
 
 
 def compute(company, key: str) -> dict:

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from nestogy.core.tasks import system_task, tenant_task
 from nestogy.tenancy.models import Company
 from nestogy.workspace import dashboards, snapshots
@@ -26,7 +24,6 @@ def refresh_company_dashboards(company_id: int) -> dict[str, list[str]]:
     company = Company.objects.get(pk=company_id)
     done = []
     for key in snapshots.keys_due(company):
-        snapshots.refresh(company, key, partial(dashboards.compute, company, key),
-                          viewed=False)
+        dashboards.figures(company, key, fresh=True, viewed=False)
         done.append(key)
     return {"refreshed": done}

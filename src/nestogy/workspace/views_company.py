@@ -38,10 +38,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from nestogy.accounts import actions as account_actions
 from nestogy.audit.models import AuditEntry
-from nestogy.core import events
 from nestogy.core.errors import Conflict, NestogyError, ValidationError
-from nestogy.core.secrets import UndecryptableSecret
-from nestogy.notifications import actions as notification_actions
 from nestogy.notifications import company_channels
 from nestogy.tenancy import company_settings
 from nestogy.tenancy.queries import company_logo
@@ -158,30 +155,10 @@ def company_view(request: HttpRequest) -> HttpResponse:
         return render(request, "workspace/settings_company.html", {
             "groups": _fields(company, request.POST, errors), "errors": errors,
             "general_error": errors.get("_", ""), "logo": company_logo(company.pk),
-            "channels": _channels(request)}, status=400)
+            "channels": company_channels.status(company, request.user)}, status=400)
     return render(request, "workspace/settings_company.html", {
         "groups": _fields(company), "errors": {}, "logo": company_logo(company.pk),
-        "channels": _channels(request)})
-
-
-def _channels(request: HttpRequest) -> dict:
-    """What the *Test the channels* hints say: how many Slack URLs, whether the gateway is
-    set, the last digits of the user's own number, the event a test would carry. Only
-    counts and states: never a URL."""
-    company = request.company
-    slack = company.secret_state("notifications.slack_urls")
-    gateway = company.secret_state("notifications.sms_url")
-    try:
-        phone = notification_actions.phone_number(company, request.user)
-    except UndecryptableSecret:
-        phone = ""
-    sample = company_channels.latest_sample(company)
-    definition = events.REGISTRY.get(sample.type) if sample else None
-    return {"slack_count": slack.get("count", 0) if slack.get("set") else 0,
-            "sms_gateway": bool(gateway.get("set")),
-            "phone_last4": "".join(ch for ch in phone if ch.isdigit())[-4:],
-            "sample": sample,
-            "sample_label": definition.description if definition else ""}
+        "channels": company_channels.status(company, request.user)})
 
 
 @auth.staff_view("company.settings")

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import csv
 import io
-from functools import partial
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
-from nestogy.workspace import auth, dashboards, snapshots
+from nestogy.workspace import auth, dashboards
 from nestogy.workspace.dashboards import PERIODS, REVENUE_TABLES, SERVICE_TABLES
 
 CLIENTS_SHOWN = 50
@@ -50,22 +49,7 @@ def _is_number(value: str) -> bool:
 
 
 def _days(request: HttpRequest) -> int:
-    return PERIODS.get(request.GET.get("days", request.POST.get("days", "")), 30)
-
-
-def _service_figures(request: HttpRequest, days: int, *, fresh: bool = False):
-    company = request.company
-    key = f"service:{days}"
-    compute = partial(dashboards.service, company, days)
-    return (snapshots.refresh(company, key, compute) if fresh
-            else snapshots.current(company, key, compute))
-
-
-def _revenue_figures(request: HttpRequest, *, fresh: bool = False):
-    company = request.company
-    compute = partial(dashboards.revenue, company)
-    return (snapshots.refresh(company, "revenue", compute) if fresh
-            else snapshots.current(company, "revenue", compute))
+    return PERIODS.get(request.GET.get("days", ""), 30)
 
 
 @auth.staff_view("tickets.reports")
@@ -75,7 +59,7 @@ def service_view(request: HttpRequest) -> HttpResponse:
     export = request.GET.get("export")
     if export and export not in SERVICE_TABLES:
         raise Http404("no such table")
-    figures = _service_figures(request, days)
+    figures = dashboards.figures(request.company, f"service:{days}")
     payload = figures.payload
     if export:
         header, rows = payload["tables"][export]
@@ -97,7 +81,7 @@ def revenue_view(request: HttpRequest) -> HttpResponse:
     export = request.GET.get("export")
     if export and export not in REVENUE_TABLES:
         raise Http404("no such table")
-    figures = _revenue_figures(request)
+    figures = dashboards.figures(request.company, "revenue")
     payload = figures.payload
     tables = payload["tables"]
     if export:
@@ -115,13 +99,15 @@ def revenue_view(request: HttpRequest) -> HttpResponse:
 @auth.staff_view("tickets.reports")
 @require_POST
 def service_refresh_view(request: HttpRequest) -> HttpResponse:
-    days = _days(request)
-    _service_figures(request, days, fresh=True)
+    days = request.POST.get("days", "")
+    if days not in PERIODS:  # the form always sends one of the page's periods
+        return HttpResponseBadRequest(f"days must be one of {', '.join(PERIODS)}")
+    dashboards.figures(request.company, f"service:{days}", fresh=True)
     return redirect(f"/app/reports/service/?days={days}")
 
 
 @auth.staff_view("revenue.view")
 @require_POST
 def revenue_refresh_view(request: HttpRequest) -> HttpResponse:
-    _revenue_figures(request, fresh=True)
+    dashboards.figures(request.company, "revenue", fresh=True)
     return redirect("/app/reports/revenue/")
